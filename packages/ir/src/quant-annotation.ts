@@ -1,0 +1,27 @@
+/**
+ * What the quantization passes say about one tensor (an activation or a
+ * weight). Passes fill it in stages: a clipping pass sets `range`, bit
+ * allocation sets `bits`, and `quantize` derives `scale`/`zeroPoint`.
+ * Per-channel arrays have one entry per channel along `axis`; per-tensor ones
+ * have length 1 and `axis` null.
+ */
+export interface QuantAnnotation {
+  /** Channel axis of per-channel parameters, or null for per-tensor. */
+  axis: number | null;
+  /** Clip range per channel: values are clamped to [lo, hi] before rounding. */
+  range?: { lo: Float64Array; hi: Float64Array };
+  /** Bit-width per channel (0 means the channel becomes a constant). */
+  bits?: Int32Array;
+  /** True when the integer container is signed (int4/int8), false for uint4/uint8. */
+  signed?: boolean;
+  /** Affine parameters: x^ = (q - zeroPoint) * scale, q in [0, 2^bits - 1] (or signed). */
+  scale?: Float64Array;
+  zeroPoint?: Int32Array;
+  /** Which pass chose the range, for reports (e.g. 'clip-aciq{dist=laplace}'). */
+  rangeSource?: string;
+}
+
+/** Number of channels an annotation describes (1 for per-tensor). */
+export function annotationChannels(q: QuantAnnotation): number {
+  return q.range?.lo.length ?? q.bits?.length ?? q.scale?.length ?? 1;
+}
