@@ -7,3 +7,4 @@ export * from './attributes';
 export * from './quant-annotation';
 export * from './graph';
 export * from './clone';
+export * from './ops/registry';
