@@ -1,1 +1,14 @@
 export * from './executor';
+export * from './options';
+export * from './pipeline-text';
+export * from './analysis';
+export * from './logger';
+export * from './services';
+export * from './report';
+export * from './context';
+export * from './pass';
+export * from './registry';
+export * from './resolve';
+export * from './pass-manager';
+export * from './recipes';
+export { editDistance, nearestName } from './suggest';

@@ -1,0 +1,1 @@
+export { passGenerator, addRegistration, type PassGeneratorSchema } from './generators/pass/generator';
