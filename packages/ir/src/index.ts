@@ -8,3 +8,7 @@ export * from './quant-annotation';
 export * from './graph';
 export * from './clone';
 export * from './ops/registry';
+export * from './ops/all';
+export * from './shape-inference';
+export * from './printer';
+export * from './parser';

@@ -1,5 +1,28 @@
+import type { DType } from '../dtype';
 import { NibbleError } from '../errors';
-import type { Graph, Node, ValueType } from '../graph';
+import type { Dim, Graph, Node, Value, ValueType } from '../graph';
+import type { Tensor } from '../tensor';
+
+/**
+ * Statically known contents of a small tensor, for the shape computations
+ * exporters leave in graphs (Shape -> Gather -> Concat -> Reshape). Entries
+ * may be symbolic dims (a name) or null (unknown) when they come from a shape.
+ */
+export interface KnownValue {
+  dtype: DType;
+  shape: number[];
+  data: Dim[];
+}
+
+/** What an op's inference may ask about the graph beyond its input types. */
+export interface InferContext {
+  /** Opset of the default ONNX domain the graph is read under. */
+  readonly opset: number;
+  /** Contents of a value fixed by the graph: an initializer or a Constant node's output. */
+  constant(v: Value | null | undefined): Tensor | undefined;
+  /** Contents known statically: constants (when small) and propagated shape data. */
+  known(v: Value | null | undefined): KnownValue | undefined;
+}
 
 /**
  * The operator vocabulary of the IR: ONNX operators (default domain '' and
@@ -13,9 +36,16 @@ export interface OpSchema {
   summary?: string;
   /**
    * Output types from input types (and constant inputs, attributes). Returns
-   * undefined entries where a type cannot be known statically.
+   * undefined entries where a type cannot be known statically. Without a
+   * context the op reads constants from the graph and assumes opset 21.
+   * Throws E_SHAPE naming the node when the inputs cannot fit the op.
    */
-  inferTypes?: (node: Node) => (ValueType | undefined)[];
+  inferTypes?: (node: Node, ctx?: InferContext) => (ValueType | undefined)[];
+  /**
+   * Output contents when they follow statically from known inputs (only for
+   * ops that compute on shapes); undefined entries where they do not.
+   */
+  inferValues?: (node: Node, ctx: InferContext) => (KnownValue | undefined)[];
 }
 
 const registry = new Map<string, OpSchema>();
@@ -32,6 +62,11 @@ export function getOpSchema(opType: string, domain = ''): OpSchema | undefined {
 /** Sorted op names of one domain. */
 export function supportedOps(domain = ''): string[] {
   return [...registry.values()].filter((s) => key(s.domain, '') === key(domain, '')).map((s) => s.opType).sort();
+}
+
+/** Every registered schema, sorted by domain then op name. */
+export function allOpSchemas(): OpSchema[] {
+  return [...registry.values()].sort((a, b) => key(a.domain, a.opType).localeCompare(key(b.domain, b.opType)));
 }
 
 /** Throws E_UNSUPPORTED_OP for the first node whose op is not in the registry. */
