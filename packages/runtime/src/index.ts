@@ -1,0 +1,3 @@
+export { createOrtExecutor } from './ort-executor';
+export type { OrtExecutorOptions } from './ort-executor';
+export type { OrtBackend } from './ort-module';
