@@ -1,3 +1,3 @@
-export { createOrtExecutor } from './ort-executor';
+export { createOrtExecutor, createOrtExecutorForBytes } from './ort-executor';
 export type { OrtExecutorOptions } from './ort-executor';
 export type { OrtBackend } from './ort-module';

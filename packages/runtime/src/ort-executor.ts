@@ -118,17 +118,31 @@ class OrtExecutor implements Executor {
  */
 export async function createOrtExecutor(model: Model, options: OrtExecutorOptions = {}): Promise<Executor> {
   const backend = options.backend ?? 'node';
+  const extra = options.extraOutputs ?? [];
+  const session = await openSession(writeOnnx(prepare(model, extra)), backend, options.threads);
+  return new OrtExecutor(await loadOrt(backend), session, model, extra, backend);
+}
+
+/**
+ * An Executor on the bytes of an ONNX file exactly as they are, not
+ * re-serialized: the reference side of round-trip checks. `model` (the same
+ * file read into the IR) supplies the input and output names.
+ */
+export async function createOrtExecutorForBytes(bytes: Uint8Array, model: Model, options: Omit<OrtExecutorOptions, 'extraOutputs'> = {}): Promise<Executor> {
+  const backend = options.backend ?? 'node';
+  const session = await openSession(bytes, backend, options.threads);
+  return new OrtExecutor(await loadOrt(backend), session, model, [], backend);
+}
+
+async function openSession(bytes: Uint8Array, backend: OrtBackend, threads?: number): Promise<Session> {
   if (backend !== 'node' && backend !== 'web') {
     throw new NibbleError('E_BAD_OPTION', `unknown onnxruntime backend '${String(backend)}'`, { option: 'backend', hint: "use 'node' or 'web'" });
   }
-  const extra = options.extraOutputs ?? [];
-  const bytes = writeOnnx(prepare(model, extra));
   const ort = await loadOrt(backend);
-  let session: Session;
   try {
-    session = await ort.InferenceSession.create(bytes, {
+    return await ort.InferenceSession.create(bytes, {
       executionProviders: [EXECUTION_PROVIDER[backend]],
-      ...(options.threads !== undefined && backend === 'node' ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+      ...(threads !== undefined && backend === 'node' ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
     });
   } catch (e) {
     const msg = String((e as Error)?.message ?? e);
@@ -139,5 +153,4 @@ export async function createOrtExecutor(model: Model, options: OrtExecutorOption
       : 'the model uses an operator, type or attribute this onnxruntime does not accept; check it against the ONNX spec for its opset';
     throw runtimeError(e, `(${backend}) could not load the model`, hint);
   }
-  return new OrtExecutor(ort, session, model, extra, backend);
 }

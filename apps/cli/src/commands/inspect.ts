@@ -1,0 +1,48 @@
+import { inspectModel, loadModel, NibbleError } from 'nibble';
+import { jsonOption, type Command } from '../shared/command';
+import { humanCount, shapeText, table } from '../shared/format';
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: 'show a model: inputs and outputs, op histogram, parameters, MACs per layer',
+  usage: '<model> [--shape name=1,3,224,224]... [--json]',
+  positionals: [1, 1],
+  options: {
+    ...jsonOption,
+    shape: { type: 'string', multiple: true, valueName: 'input=d0,d1,...', description: 'fix a dynamic input shape so MACs can be counted' },
+  },
+  async run(args, io) {
+    const path = args.positionals[0];
+    const report = inspectModel(await loadModel(path), { inputShapes: parseShapes(args.values.shape as string[] | undefined) });
+    if (args.values.json) {
+      io.out(JSON.stringify({ model: path, ...report }, null, 2));
+      return 0;
+    }
+    const lines = [
+      `model: ${path} (IR ${report.irVersion}, opsets ${Object.entries(report.opsets).map(([d, v]) => `${d} ${v}`).join(', ')})`,
+      ...report.inputs.map((v) => `input  ${v.name} : ${v.dtype ?? '?'}${shapeText(v.shape)}`),
+      ...report.outputs.map((v) => `output ${v.name} : ${v.dtype ?? '?'}${shapeText(v.shape)}`),
+      `nodes: ${report.nodes}, parameters: ${report.parameters} (${humanCount(report.parameterBytes)}B), MACs per sample: ${humanCount(report.macs)}` +
+        (report.layersWithUnknownMacs ? ` (+ ${report.layersWithUnknownMacs} layers with dynamic shapes: fix them with --shape)` : ''),
+      '',
+      table(['op', 'count'], Object.entries(report.ops).map(([op, n]) => [op, n])),
+      '',
+      table(['layer', 'op', 'output', 'params', 'MACs'], report.layers.map((l) => [l.node, l.op, shapeText(l.outputShape), l.params, l.macs ?? '?'])),
+    ];
+    io.out(lines.join('\n'));
+    return 0;
+  },
+};
+
+function parseShapes(specs: string[] | undefined): Record<string, number[]> | undefined {
+  if (!specs?.length) return undefined;
+  const out: Record<string, number[]> = {};
+  for (const spec of specs) {
+    const m = /^([^=]+)=(\d+(?:,\d+)*)$/.exec(spec.trim());
+    if (!m) {
+      throw new NibbleError('E_BAD_OPTION', `--shape '${spec}' is not of the form input=d0,d1,...`, { option: 'shape', hint: 'e.g. --shape x=1,3,48,192' });
+    }
+    out[m[1]] = m[2].split(',').map(Number);
+  }
+  return out;
+}

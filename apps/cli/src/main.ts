@@ -1,0 +1,74 @@
+import { parseArgs } from 'node:util';
+import { NibbleError } from 'nibble';
+import { convertCommand } from './commands/convert';
+import { inspectCommand } from './commands/inspect';
+import { startCommand } from './commands/start';
+import type { Command, CommandIO, ParsedArgs } from './shared/command';
+import { reportError } from './shared/errors';
+
+const COMMANDS: Command[] = [startCommand, inspectCommand, convertCommand];
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'usage: nibble <command> [options]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    "run 'nibble <command> --help' for a command's options",
+  ].join('\n');
+}
+
+function commandHelp(c: Command): string {
+  const opts = Object.entries(c.options).map(([name, o]) => `  --${name}${o.type === 'string' ? ` <${o.valueName ?? 'value'}>` : ''}  ${o.description}`);
+  return [`usage: nibble ${c.name} ${c.usage}`, '', c.summary, ...(opts.length ? ['', 'options:', ...opts] : [])].join('\n');
+}
+
+export async function main(argv: string[], io: CommandIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(help());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  const json = rest.includes('--json');
+  try {
+    if (!command) {
+      throw new NibbleError('E_BAD_OPTION', `unknown command '${name}'`, { hint: `commands: ${COMMANDS.map((c) => c.name).join(', ')}` });
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(commandHelp(command));
+      return 0;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new NibbleError('E_BAD_OPTION', `nibble ${command.name}: ${(e as Error).message}`, { hint: `usage: nibble ${command.name} ${command.usage}` });
+    }
+    const [min, max] = command.positionals;
+    if (parsed.positionals.length < min || parsed.positionals.length > max) {
+      throw new NibbleError('E_BAD_OPTION', `nibble ${command.name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}`, {
+        hint: `usage: nibble ${command.name} ${command.usage}`,
+      });
+    }
+    return await command.run({ positionals: parsed.positionals, values: parsed.values as ParsedArgs['values'] }, io);
+  } catch (e) {
+    return reportError(e, io.err, json);
+  }
+}
+
+/** Entry point of the `nibble` binary. */
+export function runCli(): void {
+  const io: CommandIO = {
+    out: (t) => process.stdout.write(`${t}\n`),
+    err: (t) => process.stderr.write(`${t}\n`),
+    interactive: Boolean(process.stderr.isTTY),
+  };
+  main(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+if (require.main === module) runCli();

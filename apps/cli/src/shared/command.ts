@@ -1,0 +1,32 @@
+import type { ParseArgsConfig } from 'node:util';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & { description: string; valueName?: string };
+
+export interface CommandIO {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** True when stderr is a terminal: progress bars only then. */
+  interactive: boolean;
+}
+
+export interface ParsedArgs {
+  positionals: string[];
+  values: Record<string, string | boolean | string[] | undefined>;
+}
+
+/** One CLI command: declared data (for help and parsing) plus a run function. */
+export interface Command {
+  name: string;
+  summary: string;
+  /** e.g. '<model> [--json]' */
+  usage: string;
+  options: Record<string, OptionSpec>;
+  /** Number of positional arguments: [min, max]. */
+  positionals: [number, number];
+  run(args: ParsedArgs, io: CommandIO): Promise<number>;
+}
+
+/** Argument fragments shared by commands (nuxt/cli style). */
+export const jsonOption: Record<string, OptionSpec> = {
+  json: { type: 'boolean', description: 'print machine-readable JSON on stdout' },
+};

@@ -1,0 +1,18 @@
+import { isNibbleError } from 'nibble';
+
+/** Codes caused by a bug or an engine failure rather than by what the user gave. */
+const NOT_USER_ERRORS = new Set(['E_INTERNAL', 'E_RUNTIME']);
+
+/**
+ * Print an error for a person: a user mistake gets its message and hint and
+ * exit code 2; anything else is a bug and keeps its stack (exit code 1).
+ */
+export function reportError(e: unknown, err: (text: string) => void, json: boolean): number {
+  if (isNibbleError(e)) {
+    if (json) err(JSON.stringify({ error: e.toJSON() }));
+    else err(`nibble: error: ${e.describe()}`);
+    return NOT_USER_ERRORS.has(e.code) ? 1 : 2;
+  }
+  err(`nibble: internal error (please report it): ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  return 1;
+}

@@ -1,0 +1,5 @@
+export { isNibbleError, NibbleError } from '@nibble/ir';
+export * from './load';
+export * from './inspect';
+export * from './roundtrip';
+export * from './defaults';
