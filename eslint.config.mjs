@@ -5,38 +5,46 @@ import tseslint from 'typescript-eslint';
 
 const onlyDependOn = (...tags) => tags;
 
+const DEP_CONSTRAINTS = [
+  { sourceTag: 'type:ir', onlyDependOnLibsWithTags: onlyDependOn() },
+  { sourceTag: 'type:quant', onlyDependOnLibsWithTags: onlyDependOn('type:ir') },
+  { sourceTag: 'type:core', onlyDependOnLibsWithTags: onlyDependOn('type:ir') },
+  { sourceTag: 'type:stats', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:core') },
+  { sourceTag: 'type:data', onlyDependOnLibsWithTags: onlyDependOn('type:ir') },
+  { sourceTag: 'type:format', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:quant') },
+  { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:core', 'type:format') },
+  { sourceTag: 'type:pass-graph', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:core') },
+  { sourceTag: 'type:pass', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:quant', 'type:core', 'type:stats') },
+  { sourceTag: 'type:backend', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:quant', 'type:core') },
+  {
+    sourceTag: 'type:api',
+    onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:quant', 'type:core', 'type:stats', 'type:data', 'type:format', 'type:runtime', 'type:pass-graph', 'type:pass', 'type:backend'),
+  },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: onlyDependOn('type:api') },
+  { sourceTag: 'type:tools', onlyDependOnLibsWithTags: onlyDependOn('*') },
+];
+
+
+const boundaries = (allow) => ({
+  '@nx/enforce-module-boundaries': [
+    'error',
+    { enforceBuildableLibDependency: false, allow, depConstraints: DEP_CONSTRAINTS },
+  ],
+});
+
 export default [
   { ignores: ['**/node_modules/**', '**/dist/**', '**/out/**', '**/generated/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser },
     plugins: { '@nx': nx },
-    rules: {
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            { sourceTag: 'type:ir', onlyDependOnLibsWithTags: onlyDependOn() },
-            { sourceTag: 'type:quant', onlyDependOnLibsWithTags: onlyDependOn('type:ir') },
-            { sourceTag: 'type:core', onlyDependOnLibsWithTags: onlyDependOn('type:ir') },
-            { sourceTag: 'type:stats', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:core') },
-            { sourceTag: 'type:data', onlyDependOnLibsWithTags: onlyDependOn('type:ir') },
-            { sourceTag: 'type:format', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:quant') },
-            { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:core', 'type:format') },
-            { sourceTag: 'type:pass-graph', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:core') },
-            { sourceTag: 'type:pass', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:quant', 'type:core', 'type:stats') },
-            { sourceTag: 'type:backend', onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:quant', 'type:core') },
-            {
-              sourceTag: 'type:api',
-              onlyDependOnLibsWithTags: onlyDependOn('type:ir', 'type:quant', 'type:core', 'type:stats', 'type:data', 'type:format', 'type:runtime', 'type:pass-graph', 'type:pass', 'type:backend'),
-            },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: onlyDependOn('type:api') },
-            { sourceTag: 'type:tools', onlyDependOnLibsWithTags: onlyDependOn('*') },
-          ],
-        },
-      ],
-    },
+    rules: boundaries([]),
+  },
+  {
+    // Tests may reach any package's public API for an independent reference
+    // (e.g. a format package's test running the model in @nibble/runtime);
+    // production code may not.
+    files: ['**/*.spec.ts', '**/testing/**/*.ts'],
+    rules: boundaries(['@nibble/*', 'nibble']),
   },
 ];
