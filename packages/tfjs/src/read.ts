@@ -1,0 +1,81 @@
+import { Graph, NibbleError, createModel, type DType, type Model } from '@nibble/ir';
+import { Emitter, TO_NCHW, irShape, type Layout, type Lowered, type TfDim } from './emitter';
+import { lowerGraphModel } from './graph-model';
+import { lowerLayersModel } from './layers-model';
+import { resolveSource, type TfjsSource } from './source';
+import { loadWeights, parseManifest } from './weights';
+
+/** Metadata keys set on imported models (the same keys as @nibble/tflite's). */
+export const SOURCE_FORMAT_KEY = 'nibble.source_format';
+export const SOURCE_LAYOUT_KEY = 'nibble.source_layout';
+/** JSON {inputs: {name: perm}, outputs: {name: perm}}: IR tensor = transpose(source tensor, perm) for each listed graph input/output. */
+export const IO_TRANSPOSES_KEY = 'nibble.io_transposes';
+
+export type TfjsFormat = 'layers-model' | 'graph-model';
+
+function detectFormat(json: Record<string, unknown>, file?: string): TfjsFormat {
+  const declared = json.format;
+  if (declared === 'layers-model' || declared === 'graph-model') return declared;
+  const topo = json.modelTopology as Record<string, unknown> | undefined;
+  if (topo && Array.isArray(topo.node)) return 'graph-model';
+  if (topo && (topo.model_config || topo.class_name)) return 'layers-model';
+  throw new NibbleError('E_FILE_FORMAT', `${file ? `${file}: ` : ''}not a TensorFlow.js model: no layers topology or graph nodes`, {
+    file,
+    hint: 'give the model.json written by the TensorFlow.js converter (layers-model or graph-model)',
+  });
+}
+
+/**
+ * Read a TensorFlow.js layers or graph model into the IR: ONNX operators on
+ * NCHW activations. `source` is a path (model.json, or the directory holding
+ * it and its shards) or the model held in memory.
+ */
+export async function readTfjsModel(source: TfjsSource): Promise<Model> {
+  const { json, weights: shards, file } = await resolveSource(source);
+  const format = detectFormat(json, file);
+  const weights = await loadWeights(parseManifest(json.weightsManifest, file), shards, file);
+  const graph = new Graph(format === 'graph-model' ? 'tfjs_graph' : String(((json.modelTopology as Record<string, unknown>)?.model_config as { config?: { name?: string } })?.config?.name ?? 'tfjs_model'));
+  const em = new Emitter(graph);
+  const io = { inputs: {} as Record<string, number[]>, outputs: {} as Record<string, number[]> };
+
+  const addInput = (name: string, shape: TfDim[], dtype: string): Lowered => {
+    const d: DType = dtype === 'int32' ? 'int32' : 'float32';
+    const layout: Layout = shape.length === 4 && d === 'float32' ? 'nchw' : 'plain';
+    // An unknown leading dimension is the batch: give it a name so runtimes see one symbolic dim.
+    const ir = irShape(shape, layout).map((dim, i) => (dim === null && i === 0 ? 'N' : dim));
+    const v = graph.addInput(graph.uniqueName(name), { dtype: d, shape: ir });
+    if (layout === 'nchw') io.inputs[v.name] = TO_NCHW;
+    return { value: v, layout, shape };
+  };
+
+  const lowered = format === 'graph-model'
+    ? lowerGraphModel(em, json, weights, addInput, file)
+    : lowerLayersModel(em, json.modelTopology as Record<string, unknown>, weights, addInput, file);
+
+  lowered.outputs.forEach((l, i) => {
+    const name = lowered.outputNames[i];
+    const layout: Layout = l.shape.length === 4 && (l.value.type?.dtype ?? 'float32') === 'float32' ? 'nchw' : 'plain';
+    let v = em.as(l, layout);
+    if (v.isGraphInput || v.isInitializer || v.isGraphOutput) {
+      v = em.node('Identity', [v], {}, `${name}/output`, irShape(l.shape, layout), v.type?.dtype);
+    }
+    if (v.name !== name) {
+      const holder = graph.value(name);
+      if (holder && !holder.isGraphInput && !holder.isGraphOutput && !holder.isInitializer) holder.rename(graph.uniqueName(`${name}/${l.layout}`));
+      if (!graph.value(name)) v.rename(name);
+    }
+    if (v.type?.shape?.[0] === null) v.type = { ...v.type, shape: ['N', ...v.type.shape.slice(1)] };
+    if (layout === 'nchw') io.outputs[v.name] = TO_NCHW;
+    graph.addOutput(v);
+  });
+  for (const v of [...graph.initializers]) if (v.uses.length === 0 && !v.isGraphOutput) graph.removeInitializer(v);
+  graph.verify();
+
+  const model = createModel(graph, 21, 10);
+  model.metadata.set(SOURCE_FORMAT_KEY, `tfjs-${format}`);
+  model.metadata.set(SOURCE_LAYOUT_KEY, 'NHWC');
+  model.metadata.set(IO_TRANSPOSES_KEY, JSON.stringify(io));
+  const by = [json.generatedBy, json.convertedBy].filter((s) => typeof s === 'string').join('; ');
+  if (by) model.docString = `TensorFlow.js ${format} (${by})`;
+  return model;
+}
