@@ -2,10 +2,14 @@ import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { NibbleError, type Model } from '@nibble/ir';
 import { readOnnxFile, writeOnnxFile } from '@nibble/onnx';
+import { readTfjsModel } from '@nibble/tfjs';
+import { readTfliteFile } from '@nibble/tflite';
 
-/** Model formats nibble reads, by file extension. */
+/** Model formats nibble reads, by file extension (.json: a TF.js model.json, layers or graph model). */
 const READERS: Record<string, (path: string) => Model | Promise<Model>> = {
-  '.onnx': readOnnxFile,
+  '.onnx': (path) => readOnnxFile(path),
+  '.tflite': readTfliteFile,
+  '.json': (path) => readTfjsModel(path),
 };
 
 export function supportedModelExtensions(): string[] {
