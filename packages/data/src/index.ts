@@ -1,4 +1,6 @@
-export { SeededRandom, permutation, sampleOrder, type OrderOptions } from './prng';
+// The generator itself lives in @nibble/ir; re-exported for callers that shuffle datasets.
+export { SeededRandom } from '@nibble/ir';
+export { permutation, sampleOrder, type OrderOptions } from './prng';
 export {
   SourceDataset, createDataset,
   type Dataset, type DatasetOptions, type Sample, type Batch, type BatchOptions, type SampleSource,

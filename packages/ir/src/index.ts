@@ -12,3 +12,8 @@ export * from './ops/all';
 export * from './shape-inference';
 export * from './printer';
 export * from './parser';
+export * from './random';
+export * from './builder/nhwc';
+export * from './builder/transpose';
+export * from './builder/graph-builder';
+export * from './builder/import-metadata';

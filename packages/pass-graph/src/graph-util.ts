@@ -1,6 +1,5 @@
-import { type Graph, type Node, type Tensor, type Value } from '@nibble/ir';
+import { constantNodeTensor, type Graph, type Node, type Tensor, type Value } from '@nibble/ir';
 import { SOURCE_MODEL, type PassContext } from '@nibble/core';
-import { constantNodeValue } from './constant-eval/constant';
 
 /*
  * What the graph passes of this package share: which values are constants,
@@ -43,8 +42,8 @@ export function constantOf(v: Value | null | undefined, scope: GraphScope): Tens
   if (!v) return undefined;
   if (v.const) return isOverridable(v, scope) ? undefined : v.const;
   const p = v.producer;
-  if (p && p.opType === 'Constant' && isOnnxDomain(p) && p.outputs[0] === v) return constantNodeValue(p);
-  return undefined;
+  // constantNodeTensor answers only for Constant nodes of the default domain.
+  return p && p.outputs[0] === v ? constantNodeTensor(p) : undefined;
 }
 
 /** Opset of the default domain of the model being transformed (21 when the caller gave no model). */

@@ -3,4 +3,5 @@ export * from './layout';
 export * from './params';
 export * from './quantize';
 export * from './pack';
-export * from './random';
+// The seeded generator lives in @nibble/ir; re-exported for the passes' synthetic tensors.
+export { SeededRandom } from '@nibble/ir';

@@ -7,11 +7,10 @@
  */
 import { Writer } from 'protobufjs/minimal';
 import * as ort from 'onnxruntime-node';
-import { DType, DTYPES } from '@nibble/ir';
+import { DType, DTYPES, SeededRandom } from '@nibble/ir';
 import { containerDType, scaleTensor, zeroPointTensor } from './pack';
 import { AffineParams, paramsFromRange, withSignedness } from './params';
 import { fakeQuantize } from './quantize';
-import { SeededRandom } from './random';
 
 type Sub = (w: Writer) => void;
 const msg = (w: Writer, field: number, body: Sub) => { w.uint32((field << 3) | 2).fork(); body(w); w.ldelim(); };

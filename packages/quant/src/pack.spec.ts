@@ -1,7 +1,7 @@
 import { containerDType, scaleTensor, toIntegerTensor, zeroPointTensor } from './pack';
 import { paramsFromRange, withSignedness } from './params';
 import { quantize } from './quantize';
-import { SeededRandom } from './random';
+import { SeededRandom } from '@nibble/ir';
 
 describe('integer tensors', () => {
   const rng = new SeededRandom(3);

@@ -1,7 +1,6 @@
-import { NibbleError } from '@nibble/ir';
+import { NibbleError, SeededRandom } from '@nibble/ir';
 import { checkParams, levelRange, paramsFromRange, paramsOfAnnotation, representableRange, withSignedness } from './params';
 import { fakeQuantize } from './quantize';
-import { SeededRandom } from './random';
 import { toFloat32 } from './rounding';
 
 const fq1 = (x: number, lo: number, hi: number, bits: number, signed = false) =>

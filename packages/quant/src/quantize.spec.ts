@@ -1,8 +1,7 @@
-import { NibbleError } from '@nibble/ir';
+import { NibbleError, SeededRandom } from '@nibble/ir';
 import { channelMinMax } from './layout';
 import { AffineParams, levelRange, paramsFromRange, withSignedness } from './params';
 import { dequantize, fakeQuantize, quantizationMse, quantize } from './quantize';
-import { SeededRandom } from './random';
 import { toFloat32 } from './rounding';
 
 /** Independent reference: the float32 level nearest to x (brute force over all levels). */

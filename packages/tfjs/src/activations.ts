@@ -1,12 +1,12 @@
-import { NibbleError, attr } from '@nibble/ir';
-import { irShape, type Emitter, type Lowered } from './emitter';
+import { attr, type GraphBuilder, layoutShape, NibbleError } from '@nibble/ir';
+import type { Lowered } from './lowered';
 import { softmax } from './nhwc-ops';
 
 /**
  * Keras / TF.js activation names (both spellings TF.js accepts) to ONNX.
  * `params` carries an alpha where the activation has one.
  */
-const ACTIVATIONS: Record<string, (em: Emitter, x: Lowered, name: string, params: { alpha?: number }) => Lowered> = {
+const ACTIVATIONS: Record<string, (em: GraphBuilder, x: Lowered, name: string, params: { alpha?: number }) => Lowered> = {
   linear: (_em, x) => x,
   relu: (em, x, name) => unary(em, x, 'Relu', name),
   relu6: (em, x, name) => clip(em, x, 0, 6, name),
@@ -22,7 +22,7 @@ const ACTIVATIONS: Record<string, (em: Emitter, x: Lowered, name: string, params
   hard_swish: (em, x, name) => unary(em, x, 'HardSwish', name),
   swish: (em, x, name) => {
     const s = unary(em, x, 'Sigmoid', `${name}/sigmoid`);
-    return { ...x, value: em.node('Mul', [x.value, s.value], {}, name, irShape(x.shape, x.layout)) };
+    return { ...x, value: em.node('Mul', [x.value, s.value], {}, name, layoutShape(x.shape, x.layout)) };
   },
   gelu: (em, x, name) => unary(em, x, 'Gelu', name),
   // TF.js' gelu_new is the tanh approximation.
@@ -41,13 +41,13 @@ export function supportedActivations(): string[] {
   return Object.keys(ACTIVATIONS).sort();
 }
 
-function unary(em: Emitter, x: Lowered, op: string, name: string, attributes = {}): Lowered {
-  return { ...x, value: em.node(op, [x.value], attributes, name, irShape(x.shape, x.layout)) };
+function unary(em: GraphBuilder, x: Lowered, op: string, name: string, attributes = {}): Lowered {
+  return { ...x, value: em.node(op, [x.value], attributes, name, layoutShape(x.shape, x.layout)) };
 }
 
-export function clip(em: Emitter, x: Lowered, min: number, max: number, name: string): Lowered {
+export function clip(em: GraphBuilder, x: Lowered, min: number, max: number, name: string): Lowered {
   const inputs = [x.value, em.floatScalar(`${name}/min`, min), em.floatScalar(`${name}/max`, max)];
-  return { ...x, value: em.node('Clip', inputs, {}, name, irShape(x.shape, x.layout)) };
+  return { ...x, value: em.node('Clip', inputs, {}, name, layoutShape(x.shape, x.layout)) };
 }
 
 /** Whether `name` is the identity (no node needed). */
@@ -56,7 +56,7 @@ export function isLinear(name: string | null | undefined): boolean {
 }
 
 /** Apply activation `kind` to x; the result is named `name`. */
-export function activate(em: Emitter, x: Lowered, kind: string | null | undefined, name: string, params: { alpha?: number } = {}): Lowered {
+export function activate(em: GraphBuilder, x: Lowered, kind: string | null | undefined, name: string, params: { alpha?: number } = {}): Lowered {
   if (isLinear(kind)) return x;
   const key = ALIASES[kind as string] ?? (kind as string);
   const f = ACTIVATIONS[key];

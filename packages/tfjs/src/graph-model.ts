@@ -1,5 +1,5 @@
-import { NibbleError, Tensor } from '@nibble/ir';
-import type { Emitter, Lowered, TfDim } from './emitter';
+import { type GraphBuilder, NibbleError, Tensor } from '@nibble/ir';
+import type { Lowered, TfDim } from './lowered';
 import { GRAPH_OPS, PASS_THROUGH, supportedGraphOps } from './graph-ops';
 
 /** A TensorFlow NodeDef as the TF.js converter writes it (JSON form of the protobuf). */
@@ -23,7 +23,7 @@ export interface TfAttr {
 
 /** What a graph op lowering sees. */
 export interface GraphOpContext {
-  em: Emitter;
+  em: GraphBuilder;
   node: TfNode;
   name: string;
   /** Data inputs (control inputs dropped). */
@@ -81,7 +81,7 @@ export interface GraphIO {
 
 /** Lower a TF.js graph model (GraphDef nodes) to IR nodes. */
 export function lowerGraphModel(
-  em: Emitter,
+  em: GraphBuilder,
   json: Record<string, unknown>,
   weights: Map<string, Tensor>,
   addInput: (name: string, shape: TfDim[], dtype: string) => Lowered,

@@ -1,6 +1,6 @@
-import { Tensor, attr } from '@nibble/ir';
+import { attr, layoutShape, NHWC_TO_NCHW, Tensor, transposeTensor } from '@nibble/ir';
 import { activate, clip } from './activations';
-import { TO_NCHW, irShape, transposeTensor, type Lowered, type TfDim } from './emitter';
+import type { Lowered, TfDim } from './lowered';
 import type { GraphOpContext, GraphOpLowering } from './graph-model';
 import {
   batchNorm, concat, conv2d, elementwise, harmonize, pad, pool2d, reduce, reshape, resize, softmax, transpose2d, type Padding,
@@ -97,7 +97,7 @@ function fusedActivation(ctx: GraphOpContext, y: Lowered, act: string, argIndex:
 
 function prelu(ctx: GraphOpContext, x: Lowered, alpha: Lowered): Lowered {
   const { values, layout } = harmonize(ctx.em, [x, alpha], x.shape.length);
-  return { value: ctx.em.node('PRelu', values, {}, ctx.name, irShape(x.shape, layout)), layout, shape: x.shape };
+  return { value: ctx.em.node('PRelu', values, {}, ctx.name, layoutShape(x.shape, layout)), layout, shape: x.shape };
 }
 
 /** MatMul / _FusedMatMul with a constant right side: Gemm with weights stored [out, in]. */
@@ -144,7 +144,7 @@ function unary(kind: string): GraphOpLowering {
 function onnxUnary(op: string): GraphOpLowering {
   return (ctx) => {
     const x = ctx.input(0);
-    return { ...x, value: ctx.em.node(op, [x.value], {}, ctx.name, irShape(x.shape, x.layout)) };
+    return { ...x, value: ctx.em.node(op, [x.value], {}, ctx.name, layoutShape(x.shape, x.layout)) };
   };
 }
 
@@ -188,11 +188,11 @@ function squeezeOp(ctx: GraphOpContext): Lowered {
   if (axes.length === 0) axes = x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
   const shape = x.shape.filter((_, i) => !axes.includes(i));
   // Squeezing NCHW directly is fine when the axes left keep TF's order.
-  const left = x.layout === 'nchw' ? TO_NCHW.filter((a) => !axes.includes(a)) : [];
+  const left = x.layout === 'nchw' ? NHWC_TO_NCHW.filter((a) => !axes.includes(a)) : [];
   const direct = x.layout === 'nchw' && left.every((a, i) => i === 0 || a > left[i - 1]);
   const src = direct ? x.value : ctx.em.as(x, 'plain');
-  const irAxes = direct ? axes.map((a) => TO_NCHW.indexOf(a)) : axes;
-  const value = ctx.em.node('Squeeze', [src, ctx.em.int64s(`${ctx.name}/axes`, irAxes.sort())], {}, ctx.name, irShape(shape, 'plain'), x.value.type?.dtype);
+  const irAxes = direct ? axes.map((a) => NHWC_TO_NCHW.indexOf(a)) : axes;
+  const value = ctx.em.node('Squeeze', [src, ctx.em.int64s(`${ctx.name}/axes`, irAxes.sort())], {}, ctx.name, layoutShape(shape, 'plain'), x.value.type?.dtype);
   return { value, layout: 'plain', shape };
 }
 
@@ -201,7 +201,7 @@ function expandDimsOp(ctx: GraphOpContext): Lowered {
   let axis = ctx.requireConstant(1, 'axis').toNumbers()[0];
   if (axis < 0) axis += x.shape.length + 1;
   const shape = [...x.shape.slice(0, axis), 1, ...x.shape.slice(axis)];
-  const value = ctx.em.node('Unsqueeze', [ctx.em.as(x, 'plain'), ctx.em.int64s(`${ctx.name}/axes`, [axis])], {}, ctx.name, irShape(shape, 'plain'), x.value.type?.dtype);
+  const value = ctx.em.node('Unsqueeze', [ctx.em.as(x, 'plain'), ctx.em.int64s(`${ctx.name}/axes`, [axis])], {}, ctx.name, layoutShape(shape, 'plain'), x.value.type?.dtype);
   return { value, layout: 'plain', shape };
 }
 
@@ -210,8 +210,8 @@ function transposeOp(ctx: GraphOpContext): Lowered {
   const perm = ctx.requireConstant(1, 'permutation').toNumbers();
   const shape = perm.map((p) => x.shape[p]);
   // On an NCHW value compose the permutations instead of transposing back first.
-  const irPerm = x.layout === 'nchw' ? perm.map((p) => TO_NCHW.indexOf(p)) : perm;
-  const value = ctx.em.node('Transpose', [x.value], { perm: attr.ints(irPerm) }, ctx.name, irShape(shape, 'plain'), x.value.type?.dtype);
+  const irPerm = x.layout === 'nchw' ? perm.map((p) => NHWC_TO_NCHW.indexOf(p)) : perm;
+  const value = ctx.em.node('Transpose', [x.value], { perm: attr.ints(irPerm) }, ctx.name, layoutShape(shape, 'plain'), x.value.type?.dtype);
   return { value, layout: 'plain', shape };
 }
 
@@ -275,13 +275,13 @@ export const GRAPH_OPS: Readonly<Record<string, GraphOpLowering>> = {
   Reciprocal: onnxUnary('Reciprocal'),
   Rsqrt: (ctx) => {
     const x = ctx.input(0);
-    const shape = irShape(x.shape, x.layout);
+    const shape = layoutShape(x.shape, x.layout);
     const root = ctx.em.node('Sqrt', [x.value], {}, `${ctx.name}/sqrt`, shape);
     return { ...x, value: ctx.em.node('Reciprocal', [root], {}, ctx.name, shape) };
   },
   Square: (ctx) => {
     const x = ctx.input(0);
-    return { ...x, value: ctx.em.node('Mul', [x.value, x.value], {}, ctx.name, irShape(x.shape, x.layout)) };
+    return { ...x, value: ctx.em.node('Mul', [x.value, x.value], {}, ctx.name, layoutShape(x.shape, x.layout)) };
   },
   Softmax: (ctx) => softmax(ctx.em, ctx.input(0), -1, ctx.name),
   ConcatV2: concatOp(false),

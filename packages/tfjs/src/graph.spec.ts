@@ -1,10 +1,9 @@
 import type * as TF from '@tensorflow/tfjs';
 import { NibbleError, Tensor, inferShapes, isNibbleError } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
+import { closeTo, maxRelError, nhwcToNchw, randomFloats } from '@nibble/test-support';
 import { readTfjsModel, supportedGraphOps } from './index';
 import type { TfNode } from './graph-model';
-import { closeTo, maxRelError, nhwcToNchw } from './testing/compare';
-import { randomFloats } from './testing/synthetic';
 import { tfWasm } from './testing/tfjs-wasm';
 
 /*

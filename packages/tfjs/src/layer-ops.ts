@@ -1,6 +1,6 @@
-import { NibbleError, Tensor } from '@nibble/ir';
+import { type GraphBuilder, layoutShape, NibbleError, Tensor, transposeTensor } from '@nibble/ir';
 import { activate, clip } from './activations';
-import { irShape, transposeTensor, type Emitter, type Lowered } from './emitter';
+import type { Lowered } from './lowered';
 import {
   batchNorm, concat, conv2d, convTranspose, dense, elementwise, flatten, globalPool2d, harmonize, pad, pool2d, reshape, resize, softmax,
   type Padding,
@@ -9,7 +9,7 @@ import {
 /* Keras layers (as TF.js layers models store them) lowered to the IR. */
 
 export interface LayerContext {
-  em: Emitter;
+  em: GraphBuilder;
   className: string;
   /** Name of the layer's output (the layer name, suffixed when the layer is called more than once). */
   name: string;
@@ -208,7 +208,7 @@ function mergeLayer(op: string): LayerLowering {
 function averageLayer(ctx: LayerContext): Lowered {
   const sum = elementwise(ctx.em, 'Add', ctx.inputs, `${ctx.name}/sum`);
   const k = ctx.em.constant(`${ctx.name}/scale`, Tensor.scalar('float32', 1 / ctx.inputs.length));
-  return { ...sum, value: ctx.em.node('Mul', [sum.value, k], {}, ctx.name, irShape(sum.shape, sum.layout)) };
+  return { ...sum, value: ctx.em.node('Mul', [sum.value, k], {}, ctx.name, layoutShape(sum.shape, sum.layout)) };
 }
 
 function zeroPaddingLayer(ctx: LayerContext): Lowered {
@@ -238,7 +238,7 @@ function reluLayer(ctx: LayerContext): Lowered {
 
 function minimum(ctx: LayerContext, x: Lowered, max: number): Lowered {
   const m = ctx.em.floatScalar(`${ctx.name}/max`, max);
-  return { ...x, value: ctx.em.node('Min', [x.value, m], {}, ctx.name, irShape(x.shape, x.layout)) };
+  return { ...x, value: ctx.em.node('Min', [x.value, m], {}, ctx.name, layoutShape(x.shape, x.layout)) };
 }
 
 function preluLayer(ctx: LayerContext): Lowered {
@@ -246,7 +246,7 @@ function preluLayer(ctx: LayerContext): Lowered {
   const alpha = ctx.weight('alpha');
   const slope: Lowered = { value: ctx.em.constant(`${ctx.layerName}/alpha`, alpha), layout: 'plain', shape: [...alpha.shape] };
   const { values, layout } = harmonize(ctx.em, [x, slope], x.shape.length);
-  return { value: ctx.em.node('PRelu', values, {}, ctx.name, irShape(x.shape, layout)), layout, shape: x.shape };
+  return { value: ctx.em.node('PRelu', values, {}, ctx.name, layoutShape(x.shape, layout)), layout, shape: x.shape };
 }
 
 function reshapeLayer(ctx: LayerContext): Lowered {
@@ -269,8 +269,8 @@ function upSamplingLayer(ctx: LayerContext): Lowered {
 function rescalingLayer(ctx: LayerContext): Lowered {
   const x = input(ctx);
   const em = ctx.em;
-  const scaled = em.node('Mul', [x.value, em.floatScalar(`${ctx.name}/scale`, num(ctx.config.scale, 1))], {}, `${ctx.name}/scaled`, irShape(x.shape, x.layout));
-  const value = em.node('Add', [scaled, em.floatScalar(`${ctx.name}/offset`, num(ctx.config.offset, 0))], {}, ctx.name, irShape(x.shape, x.layout));
+  const scaled = em.node('Mul', [x.value, em.floatScalar(`${ctx.name}/scale`, num(ctx.config.scale, 1))], {}, `${ctx.name}/scaled`, layoutShape(x.shape, x.layout));
+  const value = em.node('Add', [scaled, em.floatScalar(`${ctx.name}/offset`, num(ctx.config.offset, 0))], {}, ctx.name, layoutShape(x.shape, x.layout));
   return { ...x, value };
 }
 

@@ -1,5 +1,5 @@
-import { NibbleError, type Tensor } from '@nibble/ir';
-import type { Emitter, Lowered, TfDim } from './emitter';
+import { type GraphBuilder, NibbleError, type Tensor } from '@nibble/ir';
+import type { Lowered, TfDim } from './lowered';
 import { LAYERS, supportedLayers, type LayerContext } from './layer-ops';
 
 /** A Keras layer as a TF.js layers model stores it. */
@@ -61,7 +61,7 @@ function batchShape(cfg: Record<string, unknown>): TfDim[] | null {
  * created by `addInput`; layers are visited in dependency order.
  */
 export function lowerLayersModel(
-  em: Emitter,
+  em: GraphBuilder,
   topology: Record<string, unknown>,
   weights: Map<string, Tensor>,
   addInput: (name: string, shape: TfDim[], dtype: string) => Lowered,
@@ -163,7 +163,7 @@ function sequentialAsFunctional(list: KerasLayer[], file?: string): { layers: Ke
 }
 
 function layerContext(
-  em: Emitter,
+  em: GraphBuilder,
   l: KerasLayer,
   layerNameStr: string,
   name: string,

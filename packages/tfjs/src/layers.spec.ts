@@ -1,9 +1,9 @@
 import type * as TF from '@tensorflow/tfjs';
 import { NibbleError, Tensor, inferShapes, isNibbleError } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
+import { closeTo, maxRelError, nhwcToNchw, randomFloats } from '@nibble/test-support';
 import { readTfjsModel } from './index';
-import { closeTo, maxRelError, nhwcToNchw } from './testing/compare';
-import { layersModelSource, randomFloats, randomizeWeights } from './testing/synthetic';
+import { layersModelSource, randomizeWeights } from './testing/synthetic';
 import { tfWasm } from './testing/tfjs-wasm';
 
 /*

@@ -1,5 +1,5 @@
-import { NibbleError, Tensor, attr, type Attribute, type Dim, type Value } from '@nibble/ir';
-import { TO_NCHW, irAxis, irShape, type Emitter, type Layout, type Lowered, type TfDim } from './emitter';
+import { attr, type Attribute, type Dim, type GraphBuilder, layoutAxis, layoutShape, NHWC_TO_NCHW, NibbleError, samePadding, Tensor, type Value, type ValueLayout } from '@nibble/ir';
+import type { Lowered, TfDim } from './lowered';
 
 /*
  * TensorFlow operators with NHWC semantics, built as ONNX nodes on NCHW
@@ -10,15 +10,6 @@ import { TO_NCHW, irAxis, irShape, type Emitter, type Layout, type Lowered, type
 export type Padding = 'same' | 'valid' | { explicit: [number, number, number, number] };
 
 const known = (d: TfDim | undefined): d is number => typeof d === 'number';
-
-/** Explicit [begin, end] padding of TF 'SAME' along one axis: the odd pixel goes at the end. */
-export function samePadding(inSize: number, kernel: number, stride: number, dilation: number): [number, number] {
-  const effective = (kernel - 1) * dilation + 1;
-  const out = Math.ceil(inSize / stride);
-  const total = Math.max((out - 1) * stride + effective - inSize, 0);
-  const begin = Math.floor(total / 2);
-  return [begin, total - begin];
-}
 
 interface Window {
   kernel: [number, number];
@@ -64,13 +55,13 @@ export interface ConvSpec extends Window {
   biasName: string;
 }
 
-export function conv2d(em: Emitter, x: Lowered, spec: ConvSpec, name: string): Lowered {
+export function conv2d(em: GraphBuilder, x: Lowered, spec: ConvSpec, name: string): Lowered {
   const { attrs, shape } = windowAttrs(x, spec, spec.weight.shape[0]);
   attrs.dilations = attr.ints(spec.dilations);
   attrs.group = attr.int(spec.group);
   const w = em.constant(spec.weightName, spec.weight);
   const b = spec.bias ? em.constant(spec.biasName, spec.bias) : null;
-  const value = em.node('Conv', [em.as(x, 'nchw'), w, b], attrs, name, irShape(shape, 'nchw'));
+  const value = em.node('Conv', [em.as(x, 'nchw'), w, b], attrs, name, layoutShape(shape, 'nchw'));
   return { value, layout: 'nchw', shape };
 }
 
@@ -87,7 +78,7 @@ export interface ConvTransposeSpec {
 }
 
 /** A transposed convolution with TF's padding: that of the forward convolution from the output back to the input. */
-export function convTranspose(em: Emitter, x: Lowered, spec: ConvTransposeSpec, name: string): Lowered {
+export function convTranspose(em: GraphBuilder, x: Lowered, spec: ConvTransposeSpec, name: string): Lowered {
   const [, kOut, kh, kw] = [0, spec.weight.shape[1], spec.weight.shape[2], spec.weight.shape[3]];
   const pads = [0, 0, 0, 0];
   const outputPadding = [0, 0];
@@ -109,23 +100,23 @@ export function convTranspose(em: Emitter, x: Lowered, spec: ConvTransposeSpec, 
     strides: attr.ints(spec.strides),
     pads: attr.ints(pads),
     output_padding: attr.ints(outputPadding),
-  }, name, irShape(shape, 'nchw'));
+  }, name, layoutShape(shape, 'nchw'));
   return { value, layout: 'nchw', shape };
 }
 
-export function pool2d(em: Emitter, x: Lowered, kind: 'max' | 'avg', w: Omit<Window, 'dilations'>, name: string): Lowered {
+export function pool2d(em: GraphBuilder, x: Lowered, kind: 'max' | 'avg', w: Omit<Window, 'dilations'>, name: string): Lowered {
   const { attrs, shape } = windowAttrs(x, { ...w, dilations: [1, 1] }, x.shape[3]);
   // TF averages over the pixels inside the image only.
   if (kind === 'avg') attrs.count_include_pad = attr.int(0);
-  const value = em.node(kind === 'max' ? 'MaxPool' : 'AveragePool', [em.as(x, 'nchw')], attrs, name, irShape(shape, 'nchw'));
+  const value = em.node(kind === 'max' ? 'MaxPool' : 'AveragePool', [em.as(x, 'nchw')], attrs, name, layoutShape(shape, 'nchw'));
   return { value, layout: 'nchw', shape };
 }
 
 /** GlobalAveragePool / GlobalMaxPool over H and W; without keepdims the result is [N, C]. */
-export function globalPool2d(em: Emitter, x: Lowered, kind: 'max' | 'avg', keepdims: boolean, name: string): Lowered {
+export function globalPool2d(em: GraphBuilder, x: Lowered, kind: 'max' | 'avg', keepdims: boolean, name: string): Lowered {
   const shape4: TfDim[] = [x.shape[0], 1, 1, x.shape[3]];
   const op = kind === 'max' ? 'GlobalMaxPool' : 'GlobalAveragePool';
-  const pooled = em.node(op, [em.as(x, 'nchw')], {}, keepdims ? name : `${name}/pool`, irShape(shape4, 'nchw'));
+  const pooled = em.node(op, [em.as(x, 'nchw')], {}, keepdims ? name : `${name}/pool`, layoutShape(shape4, 'nchw'));
   if (keepdims) return { value: pooled, layout: 'nchw', shape: shape4 };
   const shape: TfDim[] = [x.shape[0], x.shape[3]];
   return { value: em.node('Flatten', [pooled], { axis: attr.int(1) }, name, shape), layout: 'plain', shape };
@@ -155,7 +146,7 @@ export function broadcastShape(shapes: TfDim[][], name: string): TfDim[] {
  * and an operand already is NCHW, all go NCHW (lower-rank operands padded
  * with leading 1s first, as broadcasting aligns trailing dims); else plain.
  */
-export function harmonize(em: Emitter, operands: Lowered[], outRank: number): { values: Value[]; layout: Layout } {
+export function harmonize(em: GraphBuilder, operands: Lowered[], outRank: number): { values: Value[]; layout: ValueLayout } {
   const nchw = outRank === 4 && operands.some((o) => o.layout === 'nchw' && !o.value.const);
   if (!nchw) return { values: operands.map((o) => em.as(o, 'plain')), layout: 'plain' };
   const values = operands.map((o) => {
@@ -173,10 +164,10 @@ export function harmonize(em: Emitter, operands: Lowered[], outRank: number): { 
 }
 
 /** An n-ary elementwise op (Add, Mul, Sub, Div, Max, Min, ...) as a chain of binary nodes. */
-export function elementwise(em: Emitter, op: string, inputs: Lowered[], name: string): Lowered {
+export function elementwise(em: GraphBuilder, op: string, inputs: Lowered[], name: string): Lowered {
   const shape = broadcastShape(inputs.map((i) => i.shape), name);
   const { values, layout } = harmonize(em, inputs, shape.length);
-  const ir = irShape(shape, layout);
+  const ir = layoutShape(shape, layout);
   let acc = values[0];
   for (let i = 1; i < values.length; i++) {
     acc = em.node(op, [acc, values[i]], {}, i === values.length - 1 ? name : `${name}/${i}`, ir, values[0].type?.dtype);
@@ -184,57 +175,57 @@ export function elementwise(em: Emitter, op: string, inputs: Lowered[], name: st
   return { value: acc, layout, shape };
 }
 
-export function concat(em: Emitter, inputs: Lowered[], axis: number, name: string): Lowered {
+export function concat(em: GraphBuilder, inputs: Lowered[], axis: number, name: string): Lowered {
   const rank = inputs[0].shape.length;
   const a = axis < 0 ? axis + rank : axis;
-  const layout: Layout = rank === 4 && inputs.some((t) => t.layout === 'nchw' && !t.value.const) ? 'nchw' : 'plain';
+  const layout: ValueLayout = rank === 4 && inputs.some((t) => t.layout === 'nchw' && !t.value.const) ? 'nchw' : 'plain';
   const shape = [...inputs[0].shape];
   shape[a] = inputs.reduce<TfDim>((s, t) => (s === null || t.shape[a] === null ? null : s + (t.shape[a] as number)), 0);
-  const value = em.node('Concat', inputs.map((t) => em.as(t, layout)), { axis: attr.int(irAxis(a, rank, layout)) }, name, irShape(shape, layout), inputs[0].value.type?.dtype);
+  const value = em.node('Concat', inputs.map((t) => em.as(t, layout)), { axis: attr.int(layoutAxis(a, rank, layout)) }, name, layoutShape(shape, layout), inputs[0].value.type?.dtype);
   return { value, layout, shape };
 }
 
 /** Pad with TF paddings [[before, after], ...] per TF axis. */
-export function pad(em: Emitter, x: Lowered, paddings: [number, number][], name: string, mode: 'constant' | 'reflect' = 'constant', value = 0): Lowered {
+export function pad(em: GraphBuilder, x: Lowered, paddings: [number, number][], name: string, mode: 'constant' | 'reflect' = 'constant', value = 0): Lowered {
   const rank = x.shape.length;
-  const order = x.layout === 'nchw' ? TO_NCHW : [...Array(rank).keys()];
+  const order = x.layout === 'nchw' ? NHWC_TO_NCHW : [...Array(rank).keys()];
   const pads = [...order.map((a) => paddings[a][0]), ...order.map((a) => paddings[a][1])];
   const inputs = [x.value, em.int64s(`${name}/pads`, pads)];
   if (value !== 0) inputs.push(em.floatScalar(`${name}/value`, value));
   const shape = x.shape.map((d, i) => (known(d) ? d + paddings[i][0] + paddings[i][1] : null));
   const attributes: Record<string, Attribute> = mode === 'reflect' ? { mode: attr.string('reflect') } : {};
-  return { value: em.node('Pad', inputs, attributes, name, irShape(shape, x.layout), x.value.type?.dtype), layout: x.layout, shape };
+  return { value: em.node('Pad', inputs, attributes, name, layoutShape(shape, x.layout), x.value.type?.dtype), layout: x.layout, shape };
 }
 
 /** ReduceMean/ReduceSum/...: keeps NCHW with keepdims, else goes plain (transposing first if the kept axes would reorder). */
-export function reduce(em: Emitter, x: Lowered, op: string, axesIn: number[], keepdims: boolean, name: string): Lowered {
+export function reduce(em: GraphBuilder, x: Lowered, op: string, axesIn: number[], keepdims: boolean, name: string): Lowered {
   const rank = x.shape.length;
   const axes = [...new Set(axesIn.map((a) => (a < 0 ? a + rank : a)))].sort();
   let src = x;
   if (!keepdims && x.layout === 'nchw') {
-    const left = TO_NCHW.filter((a) => !axes.includes(a));
+    const left = NHWC_TO_NCHW.filter((a) => !axes.includes(a));
     if (left.some((a, i) => i > 0 && a < left[i - 1])) src = { ...x, value: em.as(x, 'plain'), layout: 'plain' };
   }
   const shape = keepdims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
-  const layout: Layout = keepdims ? src.layout : 'plain';
-  const irAxes = axes.map((a) => irAxis(a, rank, src.layout));
-  const value = em.node(op, [src.value, em.int64s(`${name}/axes`, irAxes)], { keepdims: attr.int(keepdims ? 1 : 0) }, name, irShape(shape, layout));
+  const layout: ValueLayout = keepdims ? src.layout : 'plain';
+  const irAxes = axes.map((a) => layoutAxis(a, rank, src.layout));
+  const value = em.node(op, [src.value, em.int64s(`${name}/axes`, irAxes)], { keepdims: attr.int(keepdims ? 1 : 0) }, name, layoutShape(shape, layout));
   return { value, layout, shape };
 }
 
 /** Reshape to a TF shape (-1 allowed once; a leading unknown batch copies the input's). */
-export function reshape(em: Emitter, x: Lowered, target: number[], name: string): Lowered {
+export function reshape(em: GraphBuilder, x: Lowered, target: number[], name: string): Lowered {
   const total = x.shape.every(known) ? (x.shape as number[]).reduce((a, b) => a * b, 1) : null;
   const shape: TfDim[] = target.map((d) => (d === -1 ? null : d));
   const rest = target.filter((d) => d !== -1 && d !== 0).reduce((a, b) => a * b, 1);
   const minus = target.indexOf(-1);
   if (minus >= 0 && total !== null) shape[minus] = total / rest;
-  const value = em.node('Reshape', [em.as(x, 'plain'), em.int64s(`${name}/shape`, target)], {}, name, irShape(shape, 'plain'), x.value.type?.dtype);
+  const value = em.node('Reshape', [em.as(x, 'plain'), em.int64s(`${name}/shape`, target)], {}, name, layoutShape(shape, 'plain'), x.value.type?.dtype);
   return { value, layout: 'plain', shape };
 }
 
 /** Flatten all but the batch dimension in TF (NHWC) element order. */
-export function flatten(em: Emitter, x: Lowered, name: string): Lowered {
+export function flatten(em: GraphBuilder, x: Lowered, name: string): Lowered {
   const rest = x.shape.slice(1);
   const shape: TfDim[] = [x.shape[0], rest.every(known) ? (rest as number[]).reduce((a, b) => a * b, 1) : null];
   const value = em.node('Flatten', [em.as(x, 'plain')], { axis: attr.int(1) }, name, shape as Dim[], x.value.type?.dtype);
@@ -242,19 +233,19 @@ export function flatten(em: Emitter, x: Lowered, name: string): Lowered {
 }
 
 /** Inference batch normalization over the last (channel) axis. */
-export function batchNorm(em: Emitter, x: Lowered, p: { gamma: Tensor; beta: Tensor; mean: Tensor; variance: Tensor; epsilon: number }, name: string): Lowered {
-  const layout: Layout = x.shape.length === 4 ? 'nchw' : 'plain';
+export function batchNorm(em: GraphBuilder, x: Lowered, p: { gamma: Tensor; beta: Tensor; mean: Tensor; variance: Tensor; epsilon: number }, name: string): Lowered {
+  const layout: ValueLayout = x.shape.length === 4 ? 'nchw' : 'plain';
   if (x.shape.length !== 4 && x.shape.length !== 2) {
     throw new NibbleError('E_UNSUPPORTED', `${name}: batch normalization of a rank-${x.shape.length} tensor is not supported`, { node: name });
   }
   const inputs = [em.as(x, layout), em.constant(`${name}/gamma`, p.gamma), em.constant(`${name}/beta`, p.beta),
     em.constant(`${name}/moving_mean`, p.mean), em.constant(`${name}/moving_variance`, p.variance)];
-  const value = em.node('BatchNormalization', inputs, { epsilon: attr.float(p.epsilon) }, name, irShape(x.shape, layout));
+  const value = em.node('BatchNormalization', inputs, { epsilon: attr.float(p.epsilon) }, name, layoutShape(x.shape, layout));
   return { value, layout, shape: x.shape };
 }
 
 /** x @ W + b over the last axis: Gemm for rank 2 (weights stored [out, in]), MatMul + Add above. */
-export function dense(em: Emitter, x: Lowered, kernel: Tensor, bias: Tensor | null, name: string, weightName: string, biasName: string): Lowered {
+export function dense(em: GraphBuilder, x: Lowered, kernel: Tensor, bias: Tensor | null, name: string, weightName: string, biasName: string): Lowered {
   const [inDim, units] = kernel.shape;
   const shape: TfDim[] = [...x.shape.slice(0, -1), units];
   const input = em.as(x, 'plain');
@@ -281,7 +272,7 @@ export function transpose2d(t: Tensor): Tensor {
 
 /** Resize the image of an NHWC tensor with one of TF's sampling conventions. */
 export function resize(
-  em: Emitter,
+  em: GraphBuilder,
   x: Lowered,
   size: [number, number],
   mode: 'nearest' | 'bilinear',
@@ -298,11 +289,11 @@ export function resize(
   // Sizes of H and W only (Resize's axes): exact whatever the batch, where scales could round down.
   attributes.axes = attr.ints([2, 3]);
   const sizeInputs = [null, null, em.int64s(`${name}/sizes`, size)];
-  const value = em.node('Resize', [em.as(x, 'nchw'), ...sizeInputs], attributes, name, irShape(shape, 'nchw'));
+  const value = em.node('Resize', [em.as(x, 'nchw'), ...sizeInputs], attributes, name, layoutShape(shape, 'nchw'));
   return { value, layout: 'nchw', shape };
 }
 
-export function softmax(em: Emitter, x: Lowered, axis: number, name: string): Lowered {
-  const value = em.node('Softmax', [x.value], { axis: attr.int(irAxis(axis, x.shape.length, x.layout)) }, name, irShape(x.shape, x.layout));
+export function softmax(em: GraphBuilder, x: Lowered, axis: number, name: string): Lowered {
+  const value = em.node('Softmax', [x.value], { axis: attr.int(layoutAxis(axis, x.shape.length, x.layout)) }, name, layoutShape(x.shape, x.layout));
   return { ...x, value };
 }

@@ -1,11 +1,14 @@
+import { join } from 'node:path';
 import { Tensor, inferShapes, type Model } from '@nibble/ir';
 import { writeOnnx } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
+import { closeTo, maxAbsError, maxRelError, nhwcToNchw, photoNhwc } from '@nibble/test-support';
 import { readTfjsModel } from './index';
-import { closeTo, maxAbsError, maxRelError, nhwcToNchw } from './testing/compare';
-import { photoNhwc } from './testing/images';
 import { NSFWJS_MODELS, nsfwjsArtifacts, nsfwjsSource, type NsfwjsModel } from './testing/nsfwjs';
 import { tfWasm } from './testing/tfjs-wasm';
+
+/** This package's committed photos (see fixtures/README.md). */
+const FIXTURES = join(__dirname, '..', 'fixtures');
 
 /*
  * The nsfwjs models (real, uint8-quantized weights, nobody here wrote them)
@@ -97,7 +100,7 @@ describe('nsfwjs models through the IR against TensorFlow.js', () => {
 
   it.each(CASES)('%s on %s matches TF.js to 1e-4 relative', async (name, photo) => {
     const { size } = NSFWJS_MODELS[name];
-    const x = photoNhwc(photo, size);
+    const x = photoNhwc(join(FIXTURES, photo), size);
     const want = await reference(name, x, size);
     const model = await load(name);
     const probes = PROBES[name];

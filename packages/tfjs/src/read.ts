@@ -1,15 +1,12 @@
-import { Graph, NibbleError, createModel, type DType, type Model } from '@nibble/ir';
-import { Emitter, TO_NCHW, irShape, type Layout, type Lowered, type TfDim } from './emitter';
+import {
+  createModel, type DType, Graph, GraphBuilder, IO_TRANSPOSES_KEY, layoutShape, type Model, NHWC_TO_NCHW, NibbleError, SOURCE_FORMAT_KEY, SOURCE_LAYOUT_KEY,
+  type ValueLayout,
+} from '@nibble/ir';
+import type { Lowered, TfDim } from './lowered';
 import { lowerGraphModel } from './graph-model';
 import { lowerLayersModel } from './layers-model';
 import { resolveSource, type TfjsSource } from './source';
 import { loadWeights, parseManifest } from './weights';
-
-/** Metadata keys set on imported models (the same keys as @nibble/tflite's). */
-export const SOURCE_FORMAT_KEY = 'nibble.source_format';
-export const SOURCE_LAYOUT_KEY = 'nibble.source_layout';
-/** JSON {inputs: {name: perm}, outputs: {name: perm}}: IR tensor = transpose(source tensor, perm) for each listed graph input/output. */
-export const IO_TRANSPOSES_KEY = 'nibble.io_transposes';
 
 export type TfjsFormat = 'layers-model' | 'graph-model';
 
@@ -35,16 +32,17 @@ export async function readTfjsModel(source: TfjsSource): Promise<Model> {
   const format = detectFormat(json, file);
   const weights = await loadWeights(parseManifest(json.weightsManifest, file), shards, file);
   const graph = new Graph(format === 'graph-model' ? 'tfjs_graph' : String(((json.modelTopology as Record<string, unknown>)?.model_config as { config?: { name?: string } })?.config?.name ?? 'tfjs_model'));
-  const em = new Emitter(graph);
+  // TF.js models often flatten a pooled 1x1 image: a Reshape moves it between layouts without a Transpose.
+  const em = new GraphBuilder(graph, { reshapeUnitImages: true });
   const io = { inputs: {} as Record<string, number[]>, outputs: {} as Record<string, number[]> };
 
   const addInput = (name: string, shape: TfDim[], dtype: string): Lowered => {
     const d: DType = dtype === 'int32' ? 'int32' : 'float32';
-    const layout: Layout = shape.length === 4 && d === 'float32' ? 'nchw' : 'plain';
+    const layout: ValueLayout = shape.length === 4 && d === 'float32' ? 'nchw' : 'plain';
     // An unknown leading dimension is the batch: give it a name so runtimes see one symbolic dim.
-    const ir = irShape(shape, layout).map((dim, i) => (dim === null && i === 0 ? 'N' : dim));
+    const ir = layoutShape(shape, layout).map((dim, i) => (dim === null && i === 0 ? 'N' : dim));
     const v = graph.addInput(graph.uniqueName(name), { dtype: d, shape: ir });
-    if (layout === 'nchw') io.inputs[v.name] = TO_NCHW;
+    if (layout === 'nchw') io.inputs[v.name] = NHWC_TO_NCHW;
     return { value: v, layout, shape };
   };
 
@@ -54,10 +52,10 @@ export async function readTfjsModel(source: TfjsSource): Promise<Model> {
 
   lowered.outputs.forEach((l, i) => {
     const name = lowered.outputNames[i];
-    const layout: Layout = l.shape.length === 4 && (l.value.type?.dtype ?? 'float32') === 'float32' ? 'nchw' : 'plain';
+    const layout: ValueLayout = l.shape.length === 4 && (l.value.type?.dtype ?? 'float32') === 'float32' ? 'nchw' : 'plain';
     let v = em.as(l, layout);
     if (v.isGraphInput || v.isInitializer || v.isGraphOutput) {
-      v = em.node('Identity', [v], {}, `${name}/output`, irShape(l.shape, layout), v.type?.dtype);
+      v = em.node('Identity', [v], {}, `${name}/output`, layoutShape(l.shape, layout), v.type?.dtype);
     }
     if (v.name !== name) {
       const holder = graph.value(name);
@@ -65,7 +63,7 @@ export async function readTfjsModel(source: TfjsSource): Promise<Model> {
       if (!graph.value(name)) v.rename(name);
     }
     if (v.type?.shape?.[0] === null) v.type = { ...v.type, shape: ['N', ...v.type.shape.slice(1)] };
-    if (layout === 'nchw') io.outputs[v.name] = TO_NCHW;
+    if (layout === 'nchw') io.outputs[v.name] = NHWC_TO_NCHW;
     graph.addOutput(v);
   });
   for (const v of [...graph.initializers]) if (v.uses.length === 0 && !v.isGraphOutput) graph.removeInitializer(v);

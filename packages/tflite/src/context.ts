@@ -1,15 +1,17 @@
-import type { Attribute, NibbleError, Tensor, Value } from '@nibble/ir';
+import { type Attribute, type GraphBuilder, layoutShape, type LoweredTensor, type NibbleError, samePadding, type Tensor, type Value, type ValueLayout } from '@nibble/ir';
 import type { Table } from './flatbuffer';
-import { irShape, type Emitter, type Layout, type Lowered } from './emitter';
 import type { TfliteFile, TfliteOperator, TfliteSubgraph, TfliteTensor } from './model-file';
 import { Activation } from './schema';
+
+/** A TFLite tensor as lowered so far: its IR value, the layout it is in, and its TFLite (NHWC) shape. */
+export type Lowered = LoweredTensor<number>;
 
 /** What an operator lowering sees: its inputs, its options, and where to put its outputs. */
 export interface LowerContext {
   readonly model: TfliteFile;
   readonly subgraph: TfliteSubgraph;
   readonly op: TfliteOperator;
-  readonly em: Emitter;
+  readonly em: GraphBuilder;
   readonly file?: string;
   /** Builtin options table (absent when the file omits it: every field takes its default). */
   readonly options: Table | null;
@@ -24,17 +26,8 @@ export interface LowerContext {
   constant(i: number): Tensor | null;
   /** Like constant(i), but a typed error naming the operator when input i is not constant. */
   requireConstant(i: number, role: string): Tensor;
-  setOutput(i: number, value: Value, layout: Layout): void;
+  setOutput(i: number, value: Value, layout: ValueLayout): void;
   error(message: string, hint?: string): NibbleError;
-}
-
-/** Explicit [begin, end] padding of TF 'SAME' along one spatial axis: the odd pixel goes at the end. */
-export function samePadding(inSize: number, kernel: number, stride: number, dilation: number): [number, number] {
-  const effective = (kernel - 1) * dilation + 1;
-  const out = Math.ceil(inSize / stride);
-  const total = Math.max((out - 1) * stride + effective - inSize, 0);
-  const begin = Math.floor(total / 2);
-  return [begin, total - begin];
 }
 
 /** ONNX pads [top, left, bottom, right] for a 2-D window op on an NHWC input. */
@@ -86,10 +79,10 @@ export function emitWithActivation(
   opType: string,
   inputs: (Value | null)[],
   attributes: Record<string, Attribute>,
-  layout: Layout,
+  layout: ValueLayout,
   act: number,
 ): void {
-  const shape = irShape(ctx.outputTensor(0).shape, layout);
+  const shape = layoutShape(ctx.outputTensor(0).shape, layout);
   const linear = ctx.em.node(opType, inputs, attributes, linearName(ctx.name, act), shape);
   ctx.setOutput(0, applyActivation(ctx, linear, act, ctx.name, shape), layout);
 }

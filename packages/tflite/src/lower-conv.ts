@@ -1,6 +1,5 @@
-import { attr, type Value } from '@nibble/ir';
+import { attr, layoutShape, transposeTensor, type Value } from '@nibble/ir';
 import { applyActivation, emitWithActivation, linearName, windowPads, type LowerContext } from './context';
-import { irShape, transposeTensor } from './emitter';
 import { Activation, F, Padding } from './schema';
 
 /* Convolutions and fully connected layers: weights move to ONNX layouts here. */
@@ -148,5 +147,5 @@ export function lowerFullyConnected(ctx: LowerContext): void {
   if (out.length !== 2) {
     y = em.node('Reshape', [y, em.int64s(`${ctx.name}/shape`, out)], {}, linearName(ctx.name, act), [...out]);
   }
-  ctx.setOutput(0, applyActivation(ctx, y, act, ctx.name, irShape(out, 'plain')), 'plain');
+  ctx.setOutput(0, applyActivation(ctx, y, act, ctx.name, layoutShape(out, 'plain')), 'plain');
 }

@@ -1,6 +1,5 @@
-import { attr, type Attribute, type Value } from '@nibble/ir';
-import { applyActivation, linearName, type LowerContext } from './context';
-import { irShape, type Layout, type Lowered } from './emitter';
+import { attr, type Attribute, layoutShape, type Value, type ValueLayout } from '@nibble/ir';
+import { applyActivation, linearName, type Lowered, type LowerContext } from './context';
 import { Activation, F } from './schema';
 
 /* Elementwise operators: they keep whatever layout their operands share. */
@@ -11,7 +10,7 @@ import { Activation, F } from './schema';
  * rank operand is first padded with leading 1s, as NumPy broadcasting
  * aligns trailing dimensions); otherwise everything goes plain.
  */
-export function harmonize(ctx: LowerContext, operands: Lowered[], outRank: number): { values: Value[]; layout: Layout } {
+export function harmonize(ctx: LowerContext, operands: Lowered[], outRank: number): { values: Value[]; layout: ValueLayout } {
   const em = ctx.em;
   const nchw = outRank === 4 && operands.some((o) => o.layout === 'nchw' && !o.value.const);
   if (!nchw) return { values: operands.map((o) => em.as(o, 'plain')), layout: 'plain' };
@@ -44,7 +43,7 @@ export function lowerBinary(ctx: LowerContext): void {
   const out = ctx.outputTensor(0).shape;
   const { values, layout } = harmonize(ctx, [ctx.input(0), ctx.input(1)], out.length);
   const act = spec.fused ? ctx.options?.i8(F.ArithmeticOptions.activation) ?? Activation.NONE : Activation.NONE;
-  const shape = irShape(out, layout);
+  const shape = layoutShape(out, layout);
   const linear = ctx.em.node(spec.onnx, values, {}, linearName(ctx.name, act), shape, values[0].type?.dtype);
   ctx.setOutput(0, applyActivation(ctx, linear, act, ctx.name, shape), layout);
 }
@@ -54,7 +53,7 @@ export const BINARY_OPS = Object.keys(BINARY);
 export function lowerSquaredDifference(ctx: LowerContext): void {
   const out = ctx.outputTensor(0).shape;
   const { values, layout } = harmonize(ctx, [ctx.input(0), ctx.input(1)], out.length);
-  const shape = irShape(out, layout);
+  const shape = layoutShape(out, layout);
   const d = ctx.em.node('Sub', values, {}, `${ctx.name}/difference`, shape);
   ctx.setOutput(0, ctx.em.node('Mul', [d, d], {}, ctx.name, shape), layout);
 }
@@ -62,7 +61,7 @@ export function lowerSquaredDifference(ctx: LowerContext): void {
 export function lowerPrelu(ctx: LowerContext): void {
   const out = ctx.outputTensor(0).shape;
   const { values, layout } = harmonize(ctx, [ctx.input(0), ctx.input(1)], out.length);
-  ctx.setOutput(0, ctx.em.node('PRelu', values, {}, ctx.name, irShape(out, layout)), layout);
+  ctx.setOutput(0, ctx.em.node('PRelu', values, {}, ctx.name, layoutShape(out, layout)), layout);
 }
 
 /** Unary ops: ONNX op and attributes, or a function building the nodes. */
@@ -93,5 +92,5 @@ export const UNARY_OPS = Object.keys(UNARY);
 export function lowerUnary(ctx: LowerContext): void {
   const x = ctx.input(0);
   const build = UNARY[ctx.op.code.name];
-  ctx.setOutput(0, build(ctx, x.value, irShape(x.shape, x.layout)), x.layout);
+  ctx.setOutput(0, build(ctx, x.value, layoutShape(x.shape, x.layout)), x.layout);
 }

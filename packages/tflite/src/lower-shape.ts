@@ -1,6 +1,5 @@
-import { attr, type Attribute } from '@nibble/ir';
+import { attr, type Attribute, layoutAxis, layoutShape, NHWC_TO_NCHW, type ValueLayout } from '@nibble/ir';
 import { emitWithActivation, windowPads, type LowerContext } from './context';
-import { irAxis, irShape, TO_NCHW, type Layout } from './emitter';
 import { Activation, F, Padding } from './schema';
 
 /* Pooling, resizing, padding, reductions, concatenation and reshapes. */
@@ -27,8 +26,8 @@ export const lowerAveragePool = (ctx: LowerContext): void => pool(ctx, 'AverageP
 export function lowerConcatenation(ctx: LowerContext): void {
   const inputs = ctx.op.inputs.map((_, i) => ctx.input(i));
   const out = ctx.outputTensor(0).shape;
-  const layout: Layout = out.length === 4 && inputs.some((t) => t.layout === 'nchw' && !t.value.const) ? 'nchw' : 'plain';
-  const axis = irAxis(ctx.options?.i32(F.ConcatenationOptions.axis) ?? 0, out.length, layout);
+  const layout: ValueLayout = out.length === 4 && inputs.some((t) => t.layout === 'nchw' && !t.value.const) ? 'nchw' : 'plain';
+  const axis = layoutAxis(ctx.options?.i32(F.ConcatenationOptions.axis) ?? 0, out.length, layout);
   const act = ctx.options?.i8(F.ConcatenationOptions.activation) ?? Activation.NONE;
   emitWithActivation(ctx, 'Concat', inputs.map((t) => ctx.em.as(t, layout)), { axis: attr.int(axis) }, layout, act);
 }
@@ -54,7 +53,7 @@ export function lowerPad(ctx: LowerContext): void {
   const rank = x.shape.length;
   const p = ctx.requireConstant(1, 'paddings').toNumbers();
   if (p.length !== 2 * rank) throw ctx.error(`paddings hold ${p.length} values for a rank-${rank} input`);
-  const order = x.layout === 'nchw' ? TO_NCHW : [...Array(rank).keys()];
+  const order = x.layout === 'nchw' ? NHWC_TO_NCHW : [...Array(rank).keys()];
   const pads = [...order.map((a) => p[2 * a]), ...order.map((a) => p[2 * a + 1])];
   const inputs = [x.value, ctx.em.int64s(`${ctx.name}/pads`, pads)];
   const attributes: Record<string, Attribute> = {};
@@ -67,7 +66,7 @@ export function lowerPad(ctx: LowerContext): void {
     if (ctx.options?.i8(F.MirrorPadOptions.mode) !== 0) throw ctx.error('MIRROR_PAD in SYMMETRIC mode is not supported', 'only REFLECT mirror padding maps to ONNX');
     attributes.mode = attr.string('reflect');
   }
-  ctx.setOutput(0, ctx.em.node('Pad', inputs, attributes, ctx.name, irShape(ctx.outputTensor(0).shape, x.layout)), x.layout);
+  ctx.setOutput(0, ctx.em.node('Pad', inputs, attributes, ctx.name, layoutShape(ctx.outputTensor(0).shape, x.layout)), x.layout);
 }
 
 const REDUCE: Record<string, string> = { MEAN: 'ReduceMean', SUM: 'ReduceSum', REDUCE_MAX: 'ReduceMax', REDUCE_MIN: 'ReduceMin', REDUCE_PROD: 'ReduceProd' };
@@ -81,23 +80,23 @@ export function lowerReduce(ctx: LowerContext): void {
   const keep = ctx.options?.bool(F.ReducerOptions.keepDims) ?? false;
   // Without keepdims the result is plain only if the axes left keep TFLite's order.
   if (!keep && x.layout === 'nchw') {
-    const left = TO_NCHW.filter((a) => !axes.includes(a));
+    const left = NHWC_TO_NCHW.filter((a) => !axes.includes(a));
     if (left.some((a, i) => i > 0 && a < left[i - 1])) x = { ...x, value: ctx.em.as(x, 'plain'), layout: 'plain' };
   }
-  const layout: Layout = keep ? x.layout : 'plain';
-  const irAxes = axes.map((a) => irAxis(a, rank, x.layout));
+  const layout: ValueLayout = keep ? x.layout : 'plain';
+  const irAxes = axes.map((a) => layoutAxis(a, rank, x.layout));
   const value = ctx.em.node(REDUCE[ctx.op.code.name], [x.value, ctx.em.int64s(`${ctx.name}/axes`, irAxes)], { keepdims: attr.int(keep ? 1 : 0) },
-    ctx.name, irShape(ctx.outputTensor(0).shape, layout));
+    ctx.name, layoutShape(ctx.outputTensor(0).shape, layout));
   ctx.setOutput(0, value, layout);
 }
 
 export function lowerSoftmax(ctx: LowerContext): void {
   const x = ctx.input(0);
   const beta = ctx.options?.f32(F.SoftmaxOptions.beta, 1) ?? 1;
-  const shape = irShape(x.shape, x.layout);
+  const shape = layoutShape(x.shape, x.layout);
   let v = x.value;
   if (beta !== 1) v = ctx.em.node('Mul', [v, ctx.em.floatScalar(`${ctx.name}/beta`, beta)], {}, `${ctx.name}/scaled`, shape);
-  const axis = irAxis(-1, x.shape.length, x.layout);
+  const axis = layoutAxis(-1, x.shape.length, x.layout);
   ctx.setOutput(0, ctx.em.node('Softmax', [v], { axis: attr.int(axis) }, ctx.name, shape), x.layout);
 }
 
@@ -118,8 +117,8 @@ export function lowerResize(ctx: LowerContext): void {
     coordinate_transformation_mode: attr.string(alignCorners ? 'align_corners' : halfPixel ? 'half_pixel' : 'asymmetric'),
   };
   if (!bilinear) attributes.nearest_mode = attr.string(alignCorners || halfPixel ? 'round_prefer_ceil' : 'floor');
-  const sizes = ctx.em.int64s(`${ctx.name}/sizes`, irShape(out, 'nchw'));
-  ctx.setOutput(0, ctx.em.node('Resize', [ctx.em.as(x, 'nchw'), null, null, sizes], attributes, ctx.name, irShape(out, 'nchw')), 'nchw');
+  const sizes = ctx.em.int64s(`${ctx.name}/sizes`, layoutShape(out, 'nchw'));
+  ctx.setOutput(0, ctx.em.node('Resize', [ctx.em.as(x, 'nchw'), null, null, sizes], attributes, ctx.name, layoutShape(out, 'nchw')), 'nchw');
 }
 
 /** DEPTH_TO_SPACE / SPACE_TO_DEPTH: TF's channel order is ONNX's DCR. */
@@ -130,6 +129,6 @@ export function lowerDepthSpace(ctx: LowerContext): void {
   const toSpace = ctx.op.code.name === 'DEPTH_TO_SPACE';
   const attributes: Record<string, Attribute> = { blocksize: attr.int(block) };
   if (toSpace) attributes.mode = attr.string('DCR');
-  const out = irShape(ctx.outputTensor(0).shape, 'nchw');
+  const out = layoutShape(ctx.outputTensor(0).shape, 'nchw');
   ctx.setOutput(0, ctx.em.node(toSpace ? 'DepthToSpace' : 'SpaceToDepth', [ctx.em.as(x, 'nchw')], attributes, ctx.name, out), 'nchw');
 }

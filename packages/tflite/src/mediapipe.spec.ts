@@ -1,10 +1,12 @@
 import { dirname, join } from 'node:path';
 import { Tensor, inferShapes } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
+import { closeTo, maxAbsError, maxRelError, nhwcToNchw, photoNhwc } from '@nibble/test-support';
 import { readTfliteFile } from './index';
-import { closeTo, maxAbsError, maxRelError, nhwcToNchw } from './testing/compare';
-import { photoNhwc } from './testing/images';
 import { describeWithTfliteRef, runTfliteRef, type RefOutput } from './testing/reference';
+
+/** This package's committed photos (see fixtures/README.md). */
+const FIXTURES = join(__dirname, '..', 'fixtures');
 
 /*
  * Real MediaPipe models (nobody here wrote them): imported, run through the
@@ -50,7 +52,7 @@ describe('MediaPipe models import', () => {
 });
 
 describeWithTfliteRef('MediaPipe models against TFLite 2.9', () => {
-  const inputs = CASES.map((c) => photoNhwc('astronaut.jpg', c.size, c.scale, c.offset));
+  const inputs = CASES.map((c) => photoNhwc(join(FIXTURES, 'astronaut.jpg'), c.size, c.scale, c.offset));
   let reference: (RefOutput[] | string)[];
 
   beforeAll(() => {

@@ -1,10 +1,10 @@
 import { Tensor, inferShapes } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
+import { closeTo, maxRelError, nhwcToNchw, randomFloats } from '@nibble/test-support';
 import { readTflite } from './index';
 import { Activation, F, Padding } from './schema';
-import { closeTo, maxRelError, nhwcToNchw } from './testing/compare';
 import { describeWithTfliteRef, runTfliteRef, type RefOutput } from './testing/reference';
-import { buildTflite, randomFloats, type OptionField, type TestModel, type TestTensor } from './testing/tflite-builder';
+import { buildTflite, type OptionField, type TestModel, type TestTensor } from './testing/tflite-builder';
 
 /*
  * One small model per operator form, built here, run by TFLite 2.9 and by

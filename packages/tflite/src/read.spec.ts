@@ -4,12 +4,14 @@ import { dirname, join } from 'node:path';
 import { NibbleError, Tensor, isNibbleError } from '@nibble/ir';
 import { writeOnnx } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
+import { closeTo, maxRelError, nhwcToNchw, photoNhwc, randomFloats } from '@nibble/test-support';
 import { readTflite, readTfliteFile, supportedTfliteOps } from './index';
 import { Activation, F, Padding } from './schema';
-import { closeTo, maxRelError, nhwcToNchw } from './testing/compare';
-import { photoNhwc } from './testing/images';
 import { describeWithTfliteRef, runTfliteRef } from './testing/reference';
-import { buildTflite, randomFloats, type TestModel } from './testing/tflite-builder';
+import { buildTflite, type TestModel } from './testing/tflite-builder';
+
+/** This package's committed photos (see fixtures/README.md). */
+const FIXTURES = join(__dirname, '..', 'fixtures');
 
 const selfie = join(dirname(require.resolve('@mediapipe/selfie_segmentation/package.json')), 'selfie_segmentation.tflite');
 
@@ -185,7 +187,7 @@ describe('selfie segmentation (MediaPipe custom op Convolution2DTransposeBias)',
     expect(model.graph.outputs[0].type?.shape).toEqual([1, 1, 256, 256]);
     const ex = await createOrtExecutor(model, { backend: 'node' });
     try {
-      const x = nhwcToNchw(photoNhwc('astronaut.jpg', 256), [1, 256, 256, 3]);
+      const x = nhwcToNchw(photoNhwc(join(FIXTURES, 'astronaut.jpg'), 256), [1, 256, 256, 3]);
       const out = await ex.run({ [model.graph.inputs[0].name]: new Tensor('float32', [1, 3, 256, 256], x) });
       const mask = out[model.graph.outputs[0].name].data as Float32Array;
       let lo = Infinity;

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { Graph, NibbleError, createModel, type Model, type Tensor, type Value } from '@nibble/ir';
-import type { LowerContext } from './context';
+import {
+  createModel, Graph, GraphBuilder, IO_TRANSPOSES_KEY, layoutShape, type Model, NHWC_TO_NCHW, NibbleError, SOURCE_FORMAT_KEY, SOURCE_LAYOUT_KEY, type Tensor,
+  type Value, type ValueLayout,
+} from '@nibble/ir';
+import type { Lowered, LowerContext } from './context';
 import { decodeConstant, dequantizeAffine, float16ToFloat32, irDtype, tensorBytes } from './constants';
 import { densify } from './densify';
-import { Emitter, TO_NCHW, irShape, type Layout, type Lowered } from './emitter';
 import { LOWERINGS, supportedTfliteOps } from './lowerings';
 import { parseTfliteFile, type TfliteFile, type TfliteOperator, type TfliteSubgraph, type TfliteTensor } from './model-file';
 
@@ -11,16 +13,6 @@ export interface ReadTfliteOptions {
   /** Path or name of the file, for error messages and the model's doc string. */
   file?: string;
 }
-
-/** Metadata keys a TFLite (or TF.js) import sets on the model. */
-export const SOURCE_FORMAT_KEY = 'nibble.source_format';
-export const SOURCE_LAYOUT_KEY = 'nibble.source_layout';
-/**
- * JSON {inputs: {name: perm}, outputs: {name: perm}}: for each graph input or
- * output whose IR layout differs from the source model's, the permutation
- * with IR tensor = transpose(source tensor, perm).
- */
-export const IO_TRANSPOSES_KEY = 'nibble.io_transposes';
 
 /** Read a float32 TFLite flatbuffer into the IR: ONNX operators, NCHW activations. */
 export function readTflite(bytes: Uint8Array, options: ReadTfliteOptions = {}): Model {
@@ -46,7 +38,7 @@ export function readTfliteFile(path: string): Model {
 
 class Importer {
   private readonly graph: Graph;
-  private readonly em: Emitter;
+  private readonly em: GraphBuilder;
   private readonly lowered = new Map<number, Lowered>();
   /** Constant contents by tensor index: file buffers (decoded on first use) and folded results. */
   private readonly constants = new Map<number, Tensor>();
@@ -58,7 +50,7 @@ class Importer {
     private readonly file?: string,
   ) {
     this.graph = new Graph(sg.name || 'main');
-    this.em = new Emitter(this.graph);
+    this.em = new GraphBuilder(this.graph);
   }
 
   run(): Model {
@@ -82,9 +74,9 @@ class Importer {
   private addInput(t: TfliteTensor): void {
     const dtype = irDtype(t, this.file);
     this.rejectQuantized(t);
-    const layout: Layout = t.shape.length === 4 && dtype === 'float32' ? 'nchw' : 'plain';
-    const v = this.graph.addInput(this.graph.uniqueName(t.name), { dtype, shape: irShape(t.shape, layout) });
-    if (layout === 'nchw') this.ioTransposes.inputs[v.name] = TO_NCHW;
+    const layout: ValueLayout = t.shape.length === 4 && dtype === 'float32' ? 'nchw' : 'plain';
+    const v = this.graph.addInput(this.graph.uniqueName(t.name), { dtype, shape: layoutShape(t.shape, layout) });
+    if (layout === 'nchw') this.ioTransposes.inputs[v.name] = NHWC_TO_NCHW;
     this.lowered.set(t.index, { value: v, layout, shape: t.shape });
   }
 
@@ -96,10 +88,10 @@ class Importer {
       l = { value: this.em.constant(t.name, c), layout: 'plain', shape: t.shape };
     }
     // Rank-4 float outputs leave in NCHW like the inputs, so the model is NCHW end to end.
-    const layout: Layout = t.shape.length === 4 && (l.value.type?.dtype ?? 'float32') === 'float32' ? 'nchw' : 'plain';
+    const layout: ValueLayout = t.shape.length === 4 && (l.value.type?.dtype ?? 'float32') === 'float32' ? 'nchw' : 'plain';
     let v = this.em.as(l, layout);
     if (v.isGraphInput || v.isInitializer || v.isGraphOutput) {
-      v = this.em.node('Identity', [v], {}, `${t.name}/output`, irShape(t.shape, layout), v.type?.dtype);
+      v = this.em.node('Identity', [v], {}, `${t.name}/output`, layoutShape(t.shape, layout), v.type?.dtype);
     }
     if (v.name !== t.name && !this.graph.value(t.name)) v.rename(t.name);
     else if (v.name !== t.name) {
@@ -109,7 +101,7 @@ class Importer {
         v.rename(t.name);
       }
     }
-    if (layout === 'nchw') this.ioTransposes.outputs[v.name] = TO_NCHW;
+    if (layout === 'nchw') this.ioTransposes.outputs[v.name] = NHWC_TO_NCHW;
     this.graph.addOutput(v);
   }
 

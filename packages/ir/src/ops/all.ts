@@ -18,4 +18,4 @@ import './quant-ops';
 export { convOutputShape, convTransposeOutputShape } from './conv';
 export { matmulShape } from './linear';
 export { broadcastShapes } from './infer-util';
-export { constantTensor, createInferContext } from './context';
+export { constantNodeTensor, constantTensor, createInferContext } from './context';

@@ -10,7 +10,6 @@ import type { OpEvaluator, ShapeEvaluator } from './types';
 
 export { CannotFold } from './types';
 export type { OpEvaluator, ShapeEvaluator } from './types';
-export { constantNodeValue } from './constant';
 
 /** Ops of the default ONNX domain that fold-constants evaluates. */
 export const CONSTANT_EVALUATORS: Readonly<Record<string, OpEvaluator>> = Object.freeze({

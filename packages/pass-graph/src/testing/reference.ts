@@ -1,5 +1,4 @@
-import { type Graph, type Node, type Tensor, type Value } from '@nibble/ir';
-import { constantNodeValue } from '../constant-eval';
+import { constantNodeTensor, type Graph, type Node, type Tensor, type Value } from '@nibble/ir';
 
 /*
  * A float64 brute-force interpreter for the few ops the graph-pass tests
@@ -158,7 +157,7 @@ export function runReference(graph: Graph, feeds: Record<string, Dense>): Record
     const ins = node.inputs.map(get);
     let out: Dense;
     switch (node.opType) {
-      case 'Constant': out = dense(constantNodeValue(node)!); break;
+      case 'Constant': out = dense(constantNodeTensor(node)!); break;
       case 'Conv': out = conv(ins[0]!, ins[1]!, ins[2], node); break;
       case 'ConvTranspose': out = convTranspose(ins[0]!, ins[1]!, ins[2], node); break;
       case 'Gemm': out = gemm(ins[0]!, ins[1]!, ins[2], node); break;

@@ -1,16 +1,6 @@
 import type * as TF from '@tensorflow/tfjs';
+import { randomFloats } from '@nibble/test-support';
 import type { TfjsMemorySource } from '../source';
-
-/** Deterministic pseudo-random floats in [lo, hi). */
-export function randomFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((s >>> 8) / 2 ** 24) * (hi - lo);
-  }
-  return out;
-}
 
 /** Give every weight of a TF.js model seeded random values (variances positive, so batch norms stay finite). */
 export function randomizeWeights(tf: typeof TF, model: TF.LayersModel, seed: number): void {

@@ -217,14 +217,3 @@ export function buildTflite(m: TestModel): Uint8Array {
   b.finish(model, 'TFL3');
   return b.asUint8Array().slice();
 }
-
-/** Deterministic pseudo-random floats in [lo, hi). */
-export function randomFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((s >>> 8) / 2 ** 24) * (hi - lo);
-  }
-  return out;
-}
