@@ -1,1 +1,13 @@
+/*
+ * @nibble/pass-allocation: per-channel bit allocation. The math (src/math)
+ * is pure functions; alloc-bits applies it to the values quant-policy
+ * marked. Importing this module registers alloc-bits.
+ */
+import { registerPass } from '@nibble/core';
+import { allocBitsPass } from './alloc-bits.pass';
+
 export * from './math';
+export { ALLOCATION_KEY, type AllocationRecord } from './alloc-bits.pass';
+
+export { allocBitsPass };
+registerPass(allocBitsPass);

@@ -1,1 +1,30 @@
+/*
+ * @nibble/pass-clipping: clip-range selection. The math (src/math) is pure
+ * functions; the passes apply it to the values quant-policy marked.
+ * Importing this module registers clip-minmax, clip-aciq, clip-percentile,
+ * clip-kl and clip-mse.
+ */
+import { registerPass } from '@nibble/core';
+import { clipAciqPass } from './clip-aciq.pass';
+import { clipKlPass } from './clip-kl.pass';
+import { clipMinmaxPass } from './clip-minmax.pass';
+import { clipMsePass } from './clip-mse.pass';
+import { clipPercentilePass } from './clip-percentile.pass';
+
 export * from './math';
+export { rangeSourceOf } from './clip-driver';
+
+export { clipMinmaxPass };
+registerPass(clipMinmaxPass);
+
+export { clipAciqPass };
+registerPass(clipAciqPass);
+
+export { clipPercentilePass };
+registerPass(clipPercentilePass);
+
+export { clipKlPass };
+registerPass(clipKlPass);
+
+export { clipMsePass };
+registerPass(clipMsePass);

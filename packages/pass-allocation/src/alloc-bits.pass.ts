@@ -1,0 +1,103 @@
+import { definePass, type PassContext } from '@nibble/core';
+import { NibbleError, type Value } from '@nibble/ir';
+import { allocateBits } from './math/allocate';
+import { markedValues, type QuantPoint } from './quant-point';
+import { refreshRanges } from './refresh-ranges';
+import { channelSpread } from './value-spread';
+
+/** Where alloc-bits records what it did on a value (besides the bit-widths in the annotation). */
+export const ALLOCATION_KEY = 'allocation';
+
+export interface AllocationRecord {
+  budget: number;
+  meanBits: number;
+  method: string;
+  stat: string;
+}
+
+/**
+ * alloc-bits: per-channel bit-widths under an average budget (METHOD.md
+ * section 2), written to `value.quant.bits`. Ranges set earlier by a
+ * clipping pass are recomputed at the new widths by re-running that pass's
+ * recorded invocation (rangeSource) with refresh=true: per-channel ACIQ at
+ * each channel's own M_i, whichever order the two passes run in.
+ */
+export const allocBitsPass = definePass({
+  name: 'alloc-bits',
+  summary: 'allocate bit-widths per channel under an average budget (the mean never exceeds it)',
+  description: [
+    'Per marked per-channel value: M_i = round(t + log2(C a_i^(2/3) / sum a^(2/3))), clamped to [min-bits, max-bits],',
+    'the target t chosen so that the mean equals the budget (never above it). a_i is the channel\'s std, mean',
+    'absolute deviation b, or clip half-width alpha (stat). The budget applies to values at the policy\'s',
+    'default width; the first/last layers, logits, pools and overrides keep their own width as budget.',
+    'Per-tensor values are left alone. mode=ceil is the older code\'s overshooting rule: refused (E_BUDGET)',
+    'unless allow-over. Ranges from a clipping pass are recomputed at the new widths.',
+  ].join('\n'),
+  options: {
+    target: { type: 'enum', values: ['activations', 'weights', 'all'], default: 'all', description: 'which marked values to allocate' },
+    budget: { type: 'number', min: 0, max: 8, description: 'average bits per channel (default: each value\'s marked width)' },
+    mode: { type: 'enum', values: ['round', 'ceil'], default: 'round', description: 'round (the fixed-target rule) or ceil (the older code, overshoots)' },
+    minBits: { type: 'integer', default: 0, min: 0, max: 8, description: 'smallest width a channel gets (0: a constant)' },
+    maxBits: { type: 'integer', default: 8, min: 1, max: 8, description: 'largest width a channel gets' },
+    stat: { type: 'enum', values: ['std', 'b', 'alpha'], default: 'std', description: 'the per-channel spread a_i: std, mean absolute deviation, or clip half-width' },
+    allowOver: { type: 'boolean', default: false, description: 'accept an allocation above the budget instead of E_BUDGET' },
+  },
+  preserves: 'all',
+  async run(graph, ctx, opts) {
+    if (opts.minBits > opts.maxBits) {
+      throw new NibbleError('E_BAD_OPTION', `alloc-bits: min-bits ${opts.minBits} > max-bits ${opts.maxBits}`, { pass: 'alloc-bits', option: 'min-bits', hint: 'give min-bits <= max-bits' });
+    }
+    const refresh = new Set<Value>();
+    let channels = 0;
+    let bitsTotal = 0;
+    let values = 0;
+    let perTensor = 0;
+    for (const { value: v, point } of markedValues(graph, opts.target)) {
+      if (v.quant?.scale) {
+        throw new NibbleError('E_BAD_OPTION', `alloc-bits: '${v.name}' is already quantized (its annotation has a scale)`, {
+          pass: 'alloc-bits', value: v.name, hint: 'bit allocation runs before quantize; put it earlier in the pipeline',
+        });
+      }
+      const axis = v.quant ? v.quant.axis : point.perChannel ? point.axis : null;
+      if (axis === null) {
+        perTensor++;
+        continue;
+      }
+      const bits = await allocate(ctx, v, point, axis, opts);
+      v.quant = { ...(v.quant ?? {}), axis, bits, signed: point.signed };
+      if (v.quant.range) refresh.add(v);
+      values++;
+      channels += bits.length;
+      bitsTotal += bits.reduce((s, b) => s + b, 0);
+    }
+    await refreshRanges(graph, ctx, [...refresh]);
+    ctx.report.record('allocated', { values, channels, meanBits: channels ? bitsTotal / channels : 0, perTensorSkipped: perTensor, refreshed: refresh.size });
+    return { graph, modified: values > 0 };
+  },
+});
+
+interface Opts {
+  budget: number | undefined;
+  mode: 'round' | 'ceil';
+  minBits: number;
+  maxBits: number;
+  stat: 'std' | 'b' | 'alpha';
+  allowOver: boolean;
+}
+
+async function allocate(ctx: PassContext, v: Value, point: QuantPoint, axis: number, opts: Opts): Promise<Int32Array> {
+  const stat = await channelSpread(ctx, 'alloc-bits', v, point.kind, axis, opts.stat);
+  const budget = opts.budget !== undefined && point.role === 'default' ? opts.budget : point.bits;
+  const a = allocateBits(stat, { budget, minBits: opts.minBits, maxBits: opts.maxBits, mode: opts.mode, allowOver: opts.allowOver, name: v.name });
+  if (!a.withinBudget && !opts.allowOver) {
+    throw new NibbleError('E_BUDGET', `alloc-bits: '${v.name}' gets ${a.meanBits.toFixed(3)} bits on average, above its budget of ${budget}`, {
+      pass: 'alloc-bits', value: v.name, option: 'budget',
+      hint: opts.mode === 'ceil' ? 'mode=ceil overshoots by design; use mode=round, or allow-over=true to accept it' : 'raise the budget or lower min-bits, or pass allow-over=true',
+    });
+  }
+  if (a.warning) ctx.logger.warn(`alloc-bits: '${v.name}': ${a.warning}`);
+  const record: AllocationRecord = { budget, meanBits: a.meanBits, method: a.method, stat: opts.stat };
+  v.meta[ALLOCATION_KEY] = record;
+  ctx.report.record('allocation', { ...record, channels: a.bits.length, min: Math.min(...a.bits), max: Math.max(...a.bits) }, v.name);
+  return a.bits;
+}

@@ -1,0 +1,57 @@
+import type { PassContext } from '@nibble/core';
+import { constantTensor, NibbleError, type Value } from '@nibble/ir';
+import { CALIBRATION_STATS, TensorStatsCollector } from '@nibble/stats';
+
+/** The per-channel spread bit allocation weighs channels by. */
+export type SpreadStat = 'std' | 'b' | 'alpha';
+
+function notFinite(pass: string, v: Value, stat: SpreadStat, c: number, x: number): NibbleError {
+  return new NibbleError('E_NUMERIC', `${pass}: channel ${c} of '${v.name}' has ${stat} = ${x}`, {
+    pass, value: v.name,
+    hint: stat === 'b'
+      ? 'the calibration statistics hold no mean absolute deviation; compute them with it (the default) or use stat=std'
+      : 'the statistics of this value are not finite; check the calibration data',
+  });
+}
+
+function check(pass: string, v: Value, stat: SpreadStat, xs: Float64Array): Float64Array {
+  xs.forEach((x, c) => {
+    if (!(x >= 0) || !Number.isFinite(x)) throw notFinite(pass, v, stat, c, x);
+  });
+  return xs;
+}
+
+/**
+ * a_i of METHOD.md section 2 per channel along `axis`: the std or the mean
+ * absolute deviation b (weights from their constants, activations from the
+ * calibration analysis), or alpha, the half-width of the clip range already
+ * chosen (which a clipping pass must have set).
+ */
+export async function channelSpread(ctx: PassContext, pass: string, v: Value, kind: 'weight' | 'activation', axis: number, stat: SpreadStat): Promise<Float64Array> {
+  if (stat === 'alpha') {
+    const r = v.quant?.range;
+    if (!r || v.quant!.axis !== axis) {
+      throw new NibbleError('E_BAD_OPTION', `${pass}: stat=alpha needs the clip range of '${v.name}' per channel along axis ${axis}, and it has none`, {
+        pass, value: v.name, option: 'stat', hint: 'run a clipping pass (clip-*) on these values before alloc-bits, or use stat=std or stat=b',
+      });
+    }
+    return check(pass, v, stat, Float64Array.from(r.lo, (lo, i) => (r.hi[i] - lo) / 2));
+  }
+  if (kind === 'weight') {
+    const t = constantTensor(v);
+    if (!t) throw new NibbleError('E_INTERNAL', `weight '${v.name}' is not a constant`, { value: v.name });
+    const c = new TensorStatsCollector({ axis, name: v.name, mad: stat === 'b' ? 'two-pass' : false });
+    c.update(t);
+    if (c.needsSecondPass) c.updateSecondPass(t);
+    const s = c.result();
+    return check(pass, v, stat, Float64Array.from(stat === 'b' ? s.mad : s.std));
+  }
+  const stats = await ctx.getAnalysis(CALIBRATION_STATS);
+  const s = stats.get(v.name);
+  if (!s.perChannel || s.axis !== axis) {
+    throw new NibbleError('E_BAD_OPTION', `${pass}: '${v.name}' has no per-channel calibration statistics along axis ${axis}`, {
+      pass, value: v.name, hint: 'compute calibration statistics per channel (the default)',
+    });
+  }
+  return check(pass, v, stat, Float64Array.from(stat === 'b' ? s.perChannel.mad : s.perChannel.std));
+}

@@ -1,0 +1,149 @@
+import type { AnyPass, PassContext, PassResult, ReportValue } from '@nibble/core';
+import { type Graph, NibbleError, type QuantAnnotation, type Value } from '@nibble/ir';
+import type { ClipRange, ClipStats } from './math/aciq';
+import type { Histogram } from './math/histogram';
+import { markedValues, type QuantPoint, type QuantTarget } from './quant-point';
+import { activationChannels, type ValueChannels, weightChannels } from './value-stats';
+
+/*
+ * What every clipping pass shares: which values it acts on, at what bits
+ * and along which axis, where the statistics come from, and how the range
+ * is written. A method only maps one channel's statistics to a range.
+ */
+
+export const TARGETS = ['activations', 'weights', 'all'] as const;
+
+/** The options every clip-* pass declares (the default target differs: min/max clips everything). */
+export function commonClipOptions<T extends QuantTarget>(defaultTarget: T) {
+  return {
+    target: { type: 'enum' as const, values: TARGETS, default: defaultTarget, description: 'which marked values to clip: activations, weights or all' },
+    perChannel: { type: 'boolean' as const, description: 'per channel along the mark\'s axis, or per tensor (default: as the value is annotated or marked)' },
+    bits: { type: 'integer' as const, min: 0, max: 8, description: 'bit-width the range is chosen for (default: the annotation\'s, e.g. from alloc-bits, else the mark\'s)' },
+    refresh: {
+      type: 'boolean' as const, default: false,
+      description: 'only recompute the ranges this same invocation set before, at the bit-widths now in the annotation (alloc-bits runs it)',
+    },
+  };
+}
+
+export interface CommonClipValues {
+  target: QuantTarget;
+  perChannel: boolean | undefined;
+  bits: number | undefined;
+  refresh: boolean;
+}
+
+/** One channel as a method sees it. */
+export interface ClipChannel {
+  stats: ClipStats;
+  /** Only when the method asked for histograms. */
+  histogram?: Histogram;
+  bits: number;
+  oneSided: boolean;
+  value: Value;
+  point: QuantPoint;
+  /** The annotation's channel axis (null: per tensor). */
+  axis: number | null;
+}
+
+/** A method's range for one channel, and what to count in the report (e.g. which prior was chosen). */
+export interface MethodRange extends ClipRange {
+  tag?: string;
+}
+
+export interface ClipMethod {
+  /** Whether the method reads histograms (activations then need them from calibration). */
+  histograms: boolean;
+  range(ch: ClipChannel): MethodRange;
+}
+
+/**
+ * The range's provenance: the invocation with every option that shapes the
+ * range, but not bits or refresh. alloc-bits parses it back to re-run the
+ * pass at new bit-widths, and refresh compares it to find its own ranges.
+ */
+export function rangeSourceOf(pass: AnyPass, opts: Record<string, unknown>): string {
+  return pass.format({ ...opts, bits: undefined, refresh: false });
+}
+
+function orderError(pass: string, v: Value): NibbleError {
+  return new NibbleError('E_BAD_OPTION', `${pass}: '${v.name}' is already quantized (its annotation has a scale)`, {
+    pass, value: v.name, hint: 'clipping passes run before quantize; put them earlier in the pipeline',
+  });
+}
+
+function resolveAxis(v: Value, point: QuantPoint, opts: CommonClipValues): number | null {
+  if (opts.refresh) return v.quant!.axis;
+  if (opts.perChannel !== undefined) return opts.perChannel ? point.axis : null;
+  return v.quant ? v.quant.axis : point.perChannel ? point.axis : null;
+}
+
+function resolveBits(pass: string, v: Value, point: QuantPoint, opts: CommonClipValues, channels: number): Int32Array {
+  if (opts.bits !== undefined && !opts.refresh) return new Int32Array(channels).fill(opts.bits);
+  const have = v.quant?.bits;
+  if (have) {
+    if (have.length === channels) return have.slice();
+    // Uniform widths (an earlier clip along another axis) carry over; per-channel ones from alloc-bits cannot.
+    if (have.every((b) => b === have[0])) return new Int32Array(channels).fill(have[0]);
+    throw new NibbleError('E_BAD_OPTION', `${pass}: '${v.name}' has ${have.length} bit-widths (from an earlier pass) for ${channels} channels`, {
+      pass, value: v.name,
+      hint: 'clip along the axis bit allocation used (leave per-channel unset), or give bits explicitly',
+    });
+  }
+  return new Int32Array(channels).fill(point.bits);
+}
+
+/** Runs a clipping method over the marked values of the target; the body of every clip-* pass. */
+export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext, opts: CommonClipValues & Record<string, unknown>, method: ClipMethod): Promise<PassResult> {
+  const source = rangeSourceOf(pass, opts);
+  const tags = new Map<string, number>();
+  let values = 0;
+  let channelsClipped = 0;
+  for (const { value: v, point } of markedValues(graph, opts.target)) {
+    if (opts.refresh && v.quant?.rangeSource !== source) continue;
+    if (v.quant?.scale) throw orderError(pass.name, v);
+    const axis = resolveAxis(v, point, opts);
+    const oneSided = point.kind === 'activation' && v.meta.oneSided === true;
+    const data: ValueChannels = point.kind === 'weight'
+      ? weightChannels(v, axis, method.histograms)
+      : await activationChannels(ctx, v, axis, method.histograms, pass.name);
+    const C = data.channels;
+    const shapeC = axis === null ? 1 : v.type?.shape?.[axis];
+    if (typeof shapeC === 'number' && shapeC !== C) {
+      throw new NibbleError('E_SHAPE', `${pass.name}: '${v.name}' has ${shapeC} channels along axis ${axis} but its statistics have ${C}`, {
+        pass: pass.name, value: v.name, hint: 'the calibration statistics are of another model; recompute them',
+      });
+    }
+    const bits = resolveBits(pass.name, v, point, opts, C);
+    const lo = new Float64Array(C);
+    const hi = new Float64Array(C);
+    for (let c = 0; c < C; c++) {
+      const stats = data.stats(c);
+      if (bits[c] === 0) {
+        // A 0-bit channel is a constant: its mean ([c, c] is how the annotation says so).
+        lo[c] = hi[c] = oneSided ? Math.max(stats.mean, 0) : stats.mean;
+        continue;
+      }
+      const r = method.range({ stats, ...(data.histogram ? { histogram: data.histogram(c) } : {}), bits: bits[c], oneSided, value: v, point, axis });
+      if (!(r.lo <= r.hi) || !Number.isFinite(r.lo) || !Number.isFinite(r.hi)) {
+        throw new NibbleError('E_NUMERIC', `${pass.name}: '${v.name}' channel ${c}: range [${r.lo}, ${r.hi}] is not finite and ordered`, {
+          pass: pass.name, value: v.name, hint: 'the statistics of this value are degenerate; check the calibration data',
+        });
+      }
+      lo[c] = r.lo;
+      hi[c] = r.hi;
+      if (r.tag) tags.set(r.tag, (tags.get(r.tag) ?? 0) + 1);
+    }
+    const annotation: QuantAnnotation = { axis, range: { lo, hi }, bits, signed: point.signed, rangeSource: source };
+    v.quant = annotation;
+    values++;
+    channelsClipped += C;
+    const meanBits = bits.reduce((s, b) => s + b, 0) / C;
+    ctx.report.record('range', { channels: C, meanBits, lo: Math.min(...lo), hi: Math.max(...hi) }, v.name);
+  }
+  const summary: Record<string, ReportValue> = { values, channels: channelsClipped, source };
+  if (tags.size) summary.tags = Object.fromEntries([...tags].sort(([a], [b]) => (a < b ? -1 : 1)));
+  ctx.report.record('clipped', summary);
+  if (values === 0 && !opts.refresh) ctx.logger.warn(`${pass.name}: no marked ${opts.target === 'all' ? '' : `${opts.target} `}values to clip (run quant-policy first)`);
+  return { graph, modified: values > 0 };
+}

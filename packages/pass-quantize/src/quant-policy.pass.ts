@@ -1,0 +1,135 @@
+import { definePass } from '@nibble/core';
+import { DTYPES, type Graph, type Node, type Value } from '@nibble/ir';
+import { firstAndLastLayers, isOnnx, logitValues, weightedLayers } from './layers';
+import { type NodePattern, type Override, parseOverrides, parsePatternList } from './patterns';
+import { clearQuantPoint, type QuantPoint, type QuantRole, setQuantPoint } from './quant-point';
+
+const bitsOption = (def: number, description: string) => ({ type: 'integer' as const, default: def, min: 1, max: 8, description });
+
+/**
+ * quant-policy: chooses the quantization points (docs/quantized-ir.md) with
+ * the paper's defaults. Annotation only: it writes `meta.quantPoint` and
+ * recomputes every mark, so a second run replaces the first.
+ */
+export const quantPolicyPass = definePass({
+  name: 'quant-policy',
+  summary: 'mark the tensors to quantize and their bit-widths (the paper\'s defaults, overridable per node)',
+  description: [
+    'Weights of Conv/ConvTranspose/Gemm/MatMul per output channel at w-bits; the first layers (no weighted',
+    'layer before them) and the last (none after) at first-last-bits. Layer outputs (after the bias) at',
+    'a-bits: conv outputs per channel (axis 1), fully connected outputs per tensor; the logits (a layer',
+    'output reaching a graph output through softmax/shape ops only) at logits-bits per tensor; MaxPool',
+    'outputs at pool-bits per tensor. Graph inputs, residual Adds, ReLU outputs and other ops stay float.',
+    'Patterns match node names (or their first output\'s name) as globs, items separated by ;.',
+  ].join('\n'),
+  options: {
+    wBits: bitsOption(4, 'bit-width of weights'),
+    aBits: bitsOption(4, 'bit-width of layer outputs (activations)'),
+    firstLastBits: bitsOption(8, 'weight bit-width of the first and last layers'),
+    logitsBits: bitsOption(8, 'bit-width of the logits (per tensor)'),
+    poolBits: bitsOption(8, 'bit-width of MaxPool outputs (per tensor)'),
+    perChannelActivations: { type: 'boolean', default: true, description: 'conv outputs per channel (axis 1) rather than per tensor' },
+    perChannelWeights: { type: 'boolean', default: true, description: 'weights per output channel rather than per tensor' },
+    fcPerTensor: { type: 'boolean', default: true, description: 'fully connected (Gemm/MatMul) outputs per tensor' },
+    weights: { type: 'boolean', default: true, description: 'quantize weights at all (false: float weights)' },
+    activations: { type: 'boolean', default: true, description: 'quantize activations at all (false: weights only)' },
+    keepFloat: { type: 'string', default: '', description: 'nodes whose weights and outputs stay float: name globs separated by ;' },
+    override: { type: 'string', default: '', description: 'per-node widths: pattern:w<bits>:a<bits> items separated by ; (a later match wins)' },
+  },
+  preserves: 'all',
+  run(graph, ctx, opts) {
+    const keep = parsePatternList(opts.keepFloat);
+    const overrides = parseOverrides(opts.override, 'quant-policy');
+    let changed = 0;
+    for (const v of allValues(graph)) if (clearQuantPoint(v)) changed++;
+
+    const layers = weightedLayers(graph);
+    const { first, last } = firstAndLastLayers(graph, layers);
+    const logits = logitValues(graph, layers);
+    const counts = { weights: 0, activations: 0, float: 0 };
+    const mark = (v: Value, p: QuantPoint) => {
+      setQuantPoint(v, p);
+      changed++;
+      counts[p.kind === 'weight' ? 'weights' : 'activations']++;
+      ctx.report.record('point', { kind: p.kind, bits: p.bits, perChannel: p.perChannel, role: p.role, layer: p.layer }, v.name);
+    };
+    const marked = new Set<Value>();
+    const layerOutput = new Map<Node, Value>();
+
+    for (const layer of layers) {
+      const { node } = layer;
+      if (matches(keep, node, layer.output)) {
+        counts.float++;
+        continue;
+      }
+      const o = overrideFor(overrides, node, layer.output);
+      if (opts.weights && !marked.has(layer.weight)) {
+        const edge = first.has(node) || last.has(node);
+        const role: QuantRole = o?.w !== undefined ? 'override' : first.has(node) ? 'first-layer' : last.has(node) ? 'last-layer' : 'default';
+        mark(layer.weight, {
+          kind: 'weight', bits: o?.w ?? (edge ? opts.firstLastBits : opts.wBits), perChannel: opts.perChannelWeights,
+          axis: layer.axis, signed: true, role, layer: node.name, op: node.opType,
+        });
+        marked.add(layer.weight);
+      }
+      layerOutput.set(node, layer.output);
+      if (opts.activations && isFloatActivation(layer.output) && !marked.has(layer.output)) {
+        const isLogits = logits.has(layer.output);
+        const perTensor = isLogits || (layer.fullyConnected ? opts.fcPerTensor : !opts.perChannelActivations);
+        const role: QuantRole = o?.a !== undefined ? 'override' : isLogits ? 'logits' : 'default';
+        mark(layer.output, {
+          kind: 'activation', bits: o?.a ?? (isLogits ? opts.logitsBits : opts.aBits), perChannel: !perTensor,
+          axis: 1, signed: false, role, layer: node.name, op: node.opType,
+        });
+        marked.add(layer.output);
+      }
+    }
+
+    if (opts.activations) {
+      for (const node of graph.nodes) {
+        if (layerOutput.has(node)) continue;
+        const out = node.outputs[0];
+        if (!out || marked.has(out) || !isFloatActivation(out) || matches(keep, node, out)) continue;
+        const o = overrideFor(overrides, node, out);
+        const pool = isOnnx(node) && node.opType === 'MaxPool';
+        if (!pool && o?.a === undefined) continue;
+        const perChannel = !pool && opts.perChannelActivations && (out.type?.shape?.length ?? 0) >= 3;
+        mark(out, {
+          kind: 'activation', bits: o?.a ?? opts.poolBits, perChannel, axis: 1, signed: false,
+          role: o?.a !== undefined ? 'override' : 'pool', layer: node.name, op: node.opType,
+        });
+        marked.add(out);
+      }
+    }
+
+    for (const o of overrides) {
+      const hit = graph.nodes.some((n) => o.pattern.test(n.name) || (n.outputs[0] !== undefined && o.pattern.test(n.outputs[0].name)));
+      if (!hit) ctx.logger.warn(`quant-policy: override pattern '${o.pattern.text}' matches no node`);
+    }
+    ctx.report.record('points', counts);
+    return { graph, modified: changed > 0 };
+  },
+});
+
+function allValues(graph: Graph): Value[] {
+  return [...graph.initializers, ...graph.inputs, ...graph.nodes.flatMap((n) => n.outputs)];
+}
+
+function isFloatActivation(v: Value): boolean {
+  if (v.isGraphInput || v.isInitializer) return false;
+  return v.type === undefined || DTYPES[v.type.dtype].isFloat;
+}
+
+function matches(patterns: readonly NodePattern[], node: Node, output: Value): boolean {
+  return patterns.some((p) => p.test(node.name) || p.test(output.name) || (node.outputs[0] !== undefined && p.test(node.outputs[0].name)));
+}
+
+/** The overrides matching the layer merged in order: a later item wins for the setting it gives. */
+function overrideFor(overrides: readonly Override[], node: Node, output: Value): { w?: number; a?: number } | undefined {
+  let out: { w?: number; a?: number } | undefined;
+  for (const o of overrides) {
+    if (!matches([o.pattern], node, output)) continue;
+    out = { ...out, ...(o.w !== undefined ? { w: o.w } : {}), ...(o.a !== undefined ? { a: o.a } : {}) };
+  }
+  return out;
+}
