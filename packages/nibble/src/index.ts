@@ -3,3 +3,8 @@ export * from './load';
 export * from './inspect';
 export * from './roundtrip';
 export * from './defaults';
+export * from './datasets';
+export * from './calibrate';
+export * from './recipes';
+export * from './quantize';
+export * from './evaluate';

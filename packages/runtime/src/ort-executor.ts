@@ -8,6 +8,13 @@ import { relaxBatchDim } from './relax-batch';
 export interface OrtExecutorOptions extends ExecutorOptions {
   /** 'node' (onnxruntime-node, native CPU; the default) or 'web' (onnxruntime-web's wasm backend). */
   backend?: OrtBackend;
+  /**
+   * Run QuantizeLinear/DequantizeLinear exactly as written (default true).
+   * onnxruntime otherwise fuses QDQ groups into integer kernels and rounds a
+   * float bias to the input_scale x weight_scale grid, which changes results
+   * slightly: a simulation must compute what the annotations say.
+   */
+  exactQdq?: boolean;
 }
 
 type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
@@ -119,7 +126,7 @@ class OrtExecutor implements Executor {
 export async function createOrtExecutor(model: Model, options: OrtExecutorOptions = {}): Promise<Executor> {
   const backend = options.backend ?? 'node';
   const extra = options.extraOutputs ?? [];
-  const session = await openSession(writeOnnx(prepare(model, extra)), backend, options.threads);
+  const session = await openSession(writeOnnx(prepare(model, extra)), backend, options.threads, options.exactQdq ?? true);
   return new OrtExecutor(await loadOrt(backend), session, model, extra, backend);
 }
 
@@ -130,11 +137,11 @@ export async function createOrtExecutor(model: Model, options: OrtExecutorOption
  */
 export async function createOrtExecutorForBytes(bytes: Uint8Array, model: Model, options: Omit<OrtExecutorOptions, 'extraOutputs'> = {}): Promise<Executor> {
   const backend = options.backend ?? 'node';
-  const session = await openSession(bytes, backend, options.threads);
+  const session = await openSession(bytes, backend, options.threads, options.exactQdq ?? true);
   return new OrtExecutor(await loadOrt(backend), session, model, [], backend);
 }
 
-async function openSession(bytes: Uint8Array, backend: OrtBackend, threads?: number): Promise<Session> {
+async function openSession(bytes: Uint8Array, backend: OrtBackend, threads: number | undefined, exactQdq: boolean): Promise<Session> {
   if (backend !== 'node' && backend !== 'web') {
     throw new NibbleError('E_BAD_OPTION', `unknown onnxruntime backend '${String(backend)}'`, { option: 'backend', hint: "use 'node' or 'web'" });
   }
@@ -143,6 +150,7 @@ async function openSession(bytes: Uint8Array, backend: OrtBackend, threads?: num
     return await ort.InferenceSession.create(bytes, {
       executionProviders: [EXECUTION_PROVIDER[backend]],
       ...(threads !== undefined && backend === 'node' ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+      ...(exactQdq ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
     });
   } catch (e) {
     const msg = String((e as Error)?.message ?? e);

@@ -14,3 +14,4 @@ export {
   TensorStatsCollector, channelStats, type TensorStats, type TensorStatsOptions, type ChannelStats,
 } from './tensor-stats';
 export { collectTensorStats, type TensorStream, type CollectResult } from './collect';
+export * from './calibration';

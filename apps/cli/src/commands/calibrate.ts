@@ -1,0 +1,88 @@
+import { calibrate, type CalibrationProgress, loadModel, NibbleError, writeCalibrationStats } from 'nibble';
+import { jsonOption, type Command } from '../shared/command';
+import { ProgressBar } from '../shared/progress';
+
+function integerOption(value: unknown, option: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) {
+    throw new NibbleError('E_BAD_OPTION', `--${option} must be an integer >= ${min}, got '${text}'`, { option });
+  }
+  return n;
+}
+
+function required(value: unknown, option: string, example: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new NibbleError('E_BAD_OPTION', `nibble calibrate needs --${option}`, { option, hint: `e.g. --${option} ${example}` });
+  }
+  return value;
+}
+
+/** One bar per pass over the data; the second (exact deviations) is rare. */
+function progressBars(interactive: boolean): { update(p: CalibrationProgress): void; finish(): void } {
+  let bar: ProgressBar | undefined;
+  let pass = 0;
+  return {
+    update(p) {
+      if (p.pass !== pass) {
+        bar?.finish();
+        pass = p.pass;
+        bar = new ProgressBar(p.pass === 1 ? 'calibrating' : 'second pass (exact deviations)', p.samplesTotal, interactive);
+      }
+      bar!.update(p.samplesDone);
+    },
+    finish: () => bar?.finish(),
+  };
+}
+
+export const calibrateCommand: Command = {
+  name: 'calibrate',
+  summary: 'run the float model over calibration data and write the statistics of every activation and weight',
+  usage: '<model> --data <spec> --out <stats.json> [--samples N] [--seed S] [--batch B] [--preprocess P] [--histogram BINS] [--json]',
+  positionals: [1, 1],
+  options: {
+    data: { type: 'string', valueName: 'spec', description: 'calibration data: fashion-mnist:calib, idx:<images>, images:<dir>, npy:<file>' },
+    out: { type: 'string', valueName: 'stats.json', description: 'where to write the statistics (JSON)' },
+    samples: { type: 'string', valueName: 'N', description: 'samples to calibrate on, a seeded random subset (default 128)' },
+    seed: { type: 'string', valueName: 'S', description: 'seed of the subset (default 0)' },
+    batch: { type: 'string', valueName: 'B', description: 'samples per run of the model (default 32)' },
+    preprocess: { type: 'string', valueName: 'steps', description: "preprocessing, e.g. 'rgb,resize=224x224,unit' (default: the dataset's preset)" },
+    histogram: { type: 'string', valueName: 'BINS', description: 'also collect histograms with this many bins' },
+    ...jsonOption,
+  },
+  async run(args, io) {
+    const [modelPath] = args.positionals;
+    const v = args.values;
+    const data = required(v.data, 'data', 'fashion-mnist:calib');
+    const out = required(v.out, 'out', 'stats.json');
+    const samples = integerOption(v.samples, 'samples', 1);
+    const seed = integerOption(v.seed, 'seed', 0);
+    const batchSize = integerOption(v.batch, 'batch', 1);
+    const bins = integerOption(v.histogram, 'histogram', 8);
+    const model = await loadModel(modelPath);
+    const bars = progressBars(io.interactive && !v.json);
+    const t0 = performance.now();
+    let stats;
+    try {
+      stats = await calibrate(model, {
+        data, samples, seed, batchSize, preprocess: typeof v.preprocess === 'string' ? v.preprocess : undefined,
+        histogram: bins === undefined ? false : { bins }, onProgress: (p) => bars.update(p),
+      });
+    } finally {
+      bars.finish();
+    }
+    writeCalibrationStats(stats, out);
+    const seconds = Math.round((performance.now() - t0) / 10) / 100;
+    const summary = {
+      model: modelPath, data: stats.data ?? data, samples: stats.samples, passes: stats.passes,
+      activations: stats.activationNames().length, weights: stats.weightNames().length, out, seconds,
+    };
+    if (v.json) io.out(JSON.stringify(summary));
+    else {
+      io.out(`calibrated ${modelPath} on ${summary.data}: ${summary.samples} samples, ${summary.passes} pass${summary.passes > 1 ? 'es' : ''} over the data, ${seconds} s`);
+      io.out(`wrote ${out}: statistics of ${summary.activations} activations and ${summary.weights} weights`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,145 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { encodeNpy } from '@nibble/data';
+import { attr, createModel, Graph, Tensor, type Value } from '@nibble/ir';
+import { readOnnxFile, writeOnnxFile } from '@nibble/onnx';
+import { main } from '../main';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), interactive: false });
+  return { code, out, err };
+}
+
+/** x[N,1,28,28] -> Conv 1->4 k3 s2 -> Relu -> MaxPool -> Conv 4->6 k3 pad1 -> Relu -> GAP -> Flatten -> Gemm -> logits[N,10]. */
+function tinyModel(dir: string): string {
+  const g = new Graph('tiny');
+  let seed = 7;
+  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
+  const w = (name: string, shape: number[], scale: number): Value => g.addInitializer(name, Tensor.from('float32', shape, Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rand())));
+  const node = (opType: string, name: string, inputs: Value[], attributes = {}): Value => g.addNode({ opType, name, inputs, outputs: [name], attributes }).outputs[0];
+  const x = g.addInput('x', { dtype: 'float32', shape: ['N', 1, 28, 28] });
+  let h = node('Conv', 'conv1', [x, w('w1', [4, 1, 3, 3], 0.8), w('b1', [4], 0.1)], { kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]) });
+  h = node('Relu', 'relu1', [h]);
+  h = node('MaxPool', 'pool', [h], { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) });
+  h = node('Conv', 'conv2', [h, w('w2', [6, 4, 3, 3], 0.5), w('b2', [6], 0.1)], { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]) });
+  h = node('Relu', 'relu2', [h]);
+  h = node('GlobalAveragePool', 'gap', [h]);
+  h = node('Flatten', 'flat', [h]);
+  g.addOutput(node('Gemm', 'fc', [h, w('fw', [10, 6], 1), w('fb', [10], 0.1)], { transB: attr.int(1) }));
+  const path = join(dir, 'tiny.onnx');
+  writeOnnxFile(createModel(g, 13, 7), path);
+  return path;
+}
+
+const PIPELINE = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy{w-bits=4,a-bits=4},quantize';
+
+describe('nibble recipes', () => {
+  it('lists every recipe with its expansion', async () => {
+    const r = await cli('recipes', '--json');
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.out) as { name: string; aliases: string[]; pipeline: string }[];
+    expect(list.map((x) => x.name)).toEqual([
+      'w8a4-baseline', 'w8a4-aciq', 'w8a4-alloc', 'w8a4-aciq-alloc', 'w4a8-baseline', 'w4a8-biascorr', 'w4a8-alloc', 'w4a8-biascorr-alloc',
+      'w4a4-baseline', 'w4a4-all', 'w4a4-percentile', 'w4a4-kl', 'w4a4-mse', 'w3a3-baseline', 'w3a3-all',
+    ]);
+    expect(list.find((x) => x.name === 'w4a4-all')!.aliases).toEqual(['paper-w4a4']);
+    for (const x of list) expect(x.pipeline.startsWith('fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy')).toBe(true);
+    const text = await cli('recipes');
+    expect(text.out).toContain('w4a4-all (alias paper-w4a4)');
+  });
+});
+
+describe('nibble quantize and nibble eval', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nibble-cli-quantize-'));
+  const model = tinyModel(dir);
+  const out = join(dir, 'tiny-w4a4.onnx');
+
+  it('quantizes with a recipe, prints the expansion and what it achieved, and writes a QDQ model onnxruntime runs', async () => {
+    const r = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '64', '--batch', '16', '--recipe', 'paper-w4a4', '--out', out, '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out);
+    expect(summary.recipe).toBe('w4a4-all');
+    expect(summary.pipeline).toBe(JSON.parse((await cli('recipes', '--json')).out).find((x: { name: string }) => x.name === 'w4a4-all').pipeline);
+    expect(summary.calibration).toEqual({ samples: 64, data: 'fashion-mnist:calib' });
+    // Allocation keeps each weight's mean at its budget: conv1 (first) and fc (last) 8-bit, conv2 4-bit, by parameter count.
+    expect(summary.meanBits.weights).toBeLessThanOrEqual((8 * 36 + 4 * 216 + 8 * 60) / (36 + 216 + 60) + 1e-9);
+    expect(summary.meanBits.activations).toBeGreaterThan(0);
+    expect(summary.sizeBytes.quantized).toBeGreaterThan(0);
+    const written = readOnnxFile(out);
+    expect(written.opsetImports.get('')).toBe(21);
+    expect(written.graph.nodes.map((n) => n.opType)).toContain('QuantizeLinear');
+    expect(written.graph.initializers.some((v) => v.const!.dtype === 'int4')).toBe(true);
+    const session = await ort.InferenceSession.create(readFileSync(out));
+    const y = await session.run({ x: new ort.Tensor('float32', new Float32Array(2 * 784).fill(0.5), [2, 1, 28, 28]) });
+    expect(y.fc.dims).toEqual([2, 10]);
+    await session.release();
+  });
+
+  it('quantizes with a pipeline and prints a summary for a person', async () => {
+    const r = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '16', '--pipeline', PIPELINE, '--out', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`pipeline: ${PIPELINE}`);
+    expect(r.out).not.toContain('recipe:');
+    expect(r.out).toMatch(/calibration: 16 samples of fashion-mnist:calib/);
+    // conv1 (first layer) and fc (last) weights are 8-bit, conv2's 4-bit: by parameter count.
+    expect(r.out).toContain(`mean bits: weights ${((8 * 36 + 4 * 216 + 8 * 60) / (36 + 216 + 60)).toFixed(2)}`);
+    expect(r.out).toMatch(/size: .*B float -> .*B quantized/);
+  });
+
+  it('eval prints top-1 and the sample count; labels from the float model give it 100%', async () => {
+    // Labels that the float model gets right by construction: its own argmax.
+    const n = 40;
+    const x = Float32Array.from({ length: n * 784 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2);
+    const session = await ort.InferenceSession.create(readFileSync(model));
+    const logits = (await session.run({ x: new ort.Tensor('float32', x, [n, 1, 28, 28]) })).fc.data as Float32Array;
+    await session.release();
+    const labels = Array.from({ length: n }, (_, i) => {
+      const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
+      return row.indexOf(Math.max(...row));
+    });
+    writeFileSync(join(dir, 'x.npy'), encodeNpy('<f4', [n, 1, 28, 28], x));
+    writeFileSync(join(dir, 'y.npy'), encodeNpy('<i8', [n], labels));
+    const spec = `npy:${join(dir, 'x.npy')},${join(dir, 'y.npy')}`;
+    const r = await cli('eval', model, '--data', spec, '--json');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.out);
+    expect(res).toMatchObject({ top1: 1, n, correct: n, quantized: false });
+    const limited = JSON.parse((await cli('eval', model, '--data', spec, '--limit', '7', '--batch', '3', '--json')).out);
+    expect(limited).toMatchObject({ top1: 1, n: 7 });
+    const q = JSON.parse((await cli('eval', out, '--data', spec, '--json')).out);
+    expect(q.n).toBe(n);
+    expect(q.top1).toBeGreaterThanOrEqual(0);
+    expect(q.top1).toBeLessThanOrEqual(1);
+    const text = await cli('eval', model, '--data', spec);
+    expect(text.out).toMatch(/^top-1: 100\.00% \(40 of 40 samples/);
+  });
+
+  it('user errors exit 2 with what to do', async () => {
+    const unknown = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--recipe', 'w4a4-alll', '--out', out);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain("did you mean 'w4a4-all'");
+    expect(unknown.err).toContain('w8a4-baseline');
+    const both = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--recipe', 'w4a4-all', '--pipeline', PIPELINE, '--out', out);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('not both');
+    const neither = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--out', out);
+    expect(neither.code).toBe(2);
+    const noOut = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--recipe', 'w4a4-all', '--json');
+    expect(noOut.code).toBe(2);
+    expect(JSON.parse(noOut.err).error.option).toBe('out');
+    const tflite = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--recipe', 'w4a4-all', '--out', join(dir, 'm.tflite'));
+    expect(tflite.code).toBe(2);
+    const badPass = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--pipeline', 'fold-bn,quantise', '--out', out);
+    expect(badPass.code).toBe(2);
+    expect(badPass.err).toContain("did you mean 'quantize'");
+    const noData = await cli('eval', model);
+    expect(noData.code).toBe(2);
+    expect(noData.err).toContain('--data');
+  });
+});

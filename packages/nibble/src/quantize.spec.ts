@@ -1,0 +1,107 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { datasetFromArrays } from '@nibble/data';
+import { readOnnxFile, writeOnnx } from '@nibble/onnx';
+import type { CalibrationData } from '@nibble/stats';
+import { evaluate } from './evaluate';
+import { type QuantizeProgress, quantize, saveQuantized } from './quantize';
+import { buildSmallConvNet, SMALL_NET_INPUT, smallNetInputs } from './testing/small-conv-net';
+
+function calibration(n: number): CalibrationData {
+  const x = smallNetInputs(n, 1);
+  return { samples: n, description: 'synthetic', async *batches() { yield { x }; } };
+}
+
+describe('quantize', () => {
+  const model = buildSmallConvNet();
+  const before = writeOnnx(model);
+
+  it('runs a recipe and reports the expansion, mean bits per tensor kind, sizes and timings', async () => {
+    const progress: QuantizeProgress[] = [];
+    const { model: q, report } = await quantize(model, { recipe: 'w4a4-baseline', data: calibration(32), onProgress: (p) => progress.push(p) });
+    expect(report.recipe).toBe('w4a4-baseline');
+    expect(report.pipeline).toBe('fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy{w-bits=4,a-bits=4},clip-minmax,quantize');
+    expect(report.pipelineFull).toContain('quant-policy{w-bits=4,a-bits=4,');
+    // conv1 (first) and fc (last) at 8 bits, conv2/3/4 at 4: by parameter count.
+    const params = { conv1: 8 * 27, conv2: 8 * 36, conv3: 64, conv4: 16 * 72, fc: 160 };
+    const want = (8 * (params.conv1 + params.fc) + 4 * (params.conv2 + params.conv3 + params.conv4)) / Object.values(params).reduce((a, b) => a + b, 0);
+    expect(report.meanBits.weights).toBeCloseTo(want, 12);
+    // conv outputs per channel at 4 bits (8+8+8+16 channels), pool1 and logits 8-bit per tensor.
+    expect(report.meanBits.activations).toBeCloseTo((4 * 40 + 8 * 2) / 42, 12);
+    const acts = report.perTensor.filter((t) => t.kind === 'activation');
+    expect(acts.map((t) => [t.name, t.container, t.axis])).toEqual([
+      ['conv1', 'uint4', 1], ['pool1', 'uint8', null], ['conv2', 'uint4', 1], ['conv3', 'uint4', 1], ['conv4', 'uint4', 1], ['fc', 'uint8', null],
+    ]);
+    expect(report.perTensor.filter((t) => t.kind === 'weight').map((t) => t.container)).toEqual(['int8', 'int4', 'int4', 'int4', 'int8']);
+    expect(report.sizeBytes.quantized).toBeLessThan(report.sizeBytes.float);
+    expect(report.calibration).toEqual({ samples: 32, data: 'synthetic' });
+    expect(report.timings.passes.map((p) => p.pass)).toEqual(['fold-bn', 'fold-constants', 'eliminate-dead-code', 'mark-fused-relu', 'quant-policy', 'clip-minmax', 'quantize']);
+    expect(progress.filter((p) => p.stage === 'pass').map((p) => p.index)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(progress.some((p) => p.stage === 'calibrate' && p.pass === 'clip-minmax' && p.samplesDone === 32)).toBe(true);
+    expect(q.opsetImports.get('')).toBe(21);
+    // The input model is untouched.
+    expect(Buffer.compare(Buffer.from(writeOnnx(model)), Buffer.from(before))).toBe(0);
+  });
+
+  it('is deterministic: the same inputs give byte-identical files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nibble-quantize-'));
+    const a = await quantize(model, { recipe: 'w4a4-baseline', data: calibration(16) });
+    const b = await quantize(model, { pipeline: a.report.pipeline, data: calibration(16) });
+    saveQuantized(a.model, join(dir, 'a.onnx'));
+    saveQuantized(b.model, join(dir, 'b.onnx'));
+    expect(Buffer.compare(readFileSync(join(dir, 'a.onnx')), readFileSync(join(dir, 'b.onnx')))).toBe(0);
+    const back = readOnnxFile(join(dir, 'a.onnx'));
+    expect(back.graph.nodes.filter((n) => n.opType === 'QuantizeLinear')).toHaveLength(6);
+    expect(() => saveQuantized(a.model, join(dir, 'a.tflite'))).toThrow(expect.objectContaining({ code: 'E_BAD_OPTION' }));
+  });
+
+  it('refuses both or neither of recipe and pipeline, and unknown names, before any work', async () => {
+    await expect(quantize(model, { data: calibration(4) })).rejects.toMatchObject({ code: 'E_BAD_OPTION', place: { option: 'recipe' } });
+    await expect(quantize(model, { recipe: 'w4a4-all', pipeline: 'quantize' })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    await expect(quantize(model, { recipe: 'w4a4-everything' })).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringContaining('w4a4-all') });
+    await expect(quantize(model, { pipeline: 'fold-bn,quantise' })).rejects.toMatchObject({ code: 'E_UNKNOWN_PASS' });
+    // A pipeline that needs statistics names the missing data.
+    await expect(quantize(model, { recipe: 'w4a4-baseline' })).rejects.toMatchObject({ message: expect.stringContaining('calibration-data') });
+  });
+});
+
+describe('evaluate', () => {
+  const model = buildSmallConvNet();
+  const n = 48;
+  const x = smallNetInputs(n, 5);
+
+  async function logitsOf(bytes: Uint8Array): Promise<Float32Array> {
+    const s = await ort.InferenceSession.create(bytes);
+    const out = await s.run({ x: new ort.Tensor('float32', x.data as Float32Array, [...x.shape]) });
+    await s.release();
+    return out.fc.data as Float32Array;
+  }
+
+  const argmax = (l: Float32Array, i: number) => {
+    const row = Array.from(l.subarray(i * 10, i * 10 + 10));
+    return row.indexOf(Math.max(...row));
+  };
+
+  it('counts top-1 against the labels, for the float model and for the QDQ simulation of a quantized one', async () => {
+    const floatLogits = await logitsOf(writeOnnx(model));
+    // Labels: the float model's own prediction for even samples, another class for odd ones.
+    const labels = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? argmax(floatLogits, i) : (argmax(floatLogits, i) + 1) % 10));
+    const ds = datasetFromArrays({ shape: [n, ...SMALL_NET_INPUT], data: x.data as Float32Array, layout: 'nchw', labels: Int32Array.from(labels), file: 'memory' });
+    const f = await evaluate(model, { data: ds, batchSize: 10, keepLogits: true });
+    expect(f).toMatchObject({ n, correct: n / 2, top1: 0.5, quantized: false, classes: 10 });
+    expect(Array.from(f.logits!)).toEqual(Array.from(floatLogits));
+    const { model: q } = await quantize(model, { recipe: 'w4a4-baseline', data: calibration(32) });
+    const r = await evaluate(q, { data: ds, batchSize: 7, limit: 40 });
+    expect(r.quantized).toBe(true);
+    expect(r.n).toBe(40);
+    expect(r.correct).toBeGreaterThan(0);
+  });
+
+  it('refuses unlabelled data', async () => {
+    const ds = datasetFromArrays({ shape: [4, ...SMALL_NET_INPUT], data: (x.data as Float32Array).slice(0, 4 * 432), layout: 'nchw', file: 'memory' });
+    await expect(evaluate(model, { data: ds })).rejects.toMatchObject({ code: 'E_DATA' });
+    await expect(evaluate(model, { data: ds, limit: 0 })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+  });
+});

@@ -1,0 +1,238 @@
+import { extname } from 'node:path';
+import {
+  createPassContext, EXECUTOR_FACTORY, type ExecutorFactory, getRecipe, MemoryReportSink, parsePipeline, PassManager, printPipeline,
+  type PipelineRunResult, type ReportEntry, resolvePipeline, SOURCE_MODEL,
+} from '@nibble/core';
+import { type Dataset, openDataset } from '@nibble/data';
+import { cloneModel, type Model, NibbleError, type Value } from '@nibble/ir';
+import { lowerToQdq, qdqContainer, upgradeToQdqOpset, writeOnnx, writeOnnxFile } from '@nibble/onnx';
+import { paramsOfAnnotation } from '@nibble/quant';
+import { createOrtExecutor } from '@nibble/runtime';
+import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationData } from '@nibble/stats';
+import { datasetCalibrationData } from './calibrate';
+import { defaultPreprocess } from './datasets';
+import { ensurePassesRegistered, pipelineNeedsHistograms } from './recipes';
+
+export interface QuantizeProgress {
+  /** 'calibrate' while the float model runs over the calibration data, 'pass' when a pass starts. */
+  stage: 'calibrate' | 'pass';
+  /** 1-based pipeline position of the running pass, and the pipeline length. */
+  index: number;
+  count: number;
+  pass: string;
+  /** Calibration only: samples done of the total, and the pass over the data (2 when deviations are made exact). */
+  samplesDone?: number;
+  samplesTotal?: number;
+  dataPass?: 1 | 2;
+}
+
+/** Where samples come from: a dataset spec ('fashion-mnist:calib'), an opened Dataset, or CalibrationData. */
+export type DataSource = string | Dataset | CalibrationData;
+
+export interface QuantizeOptions {
+  /** A recipe name or alias (`nibble recipes`); exactly one of recipe and pipeline. */
+  recipe?: string;
+  /** Pipeline text of registered passes. */
+  pipeline?: string;
+  /** Calibration data; without it, a pipeline that needs activation statistics fails naming the data. */
+  data?: DataSource;
+  /** Preprocessing of a dataset spec (default: the named dataset's preset). */
+  preprocess?: string;
+  /** Calibration samples: the first of the dataset's seeded shuffle (default 512, at most the dataset's size). */
+  samples?: number;
+  /** Seed of the sample choice (default 0). */
+  seed?: number;
+  /** Calibration batch size (default 32). */
+  batchSize?: number;
+  onProgress?: (p: QuantizeProgress) => void;
+  /** How calibration runs the float model (default: onnxruntime-node). */
+  executorFactory?: ExecutorFactory;
+}
+
+/** One quantized tensor, as its annotation says. */
+export interface TensorQuantReport {
+  name: string;
+  kind: 'weight' | 'activation';
+  /** Channel axis, or null per tensor. */
+  axis: number | null;
+  channels: number;
+  meanBits: number;
+  minBits: number;
+  maxBits: number;
+  /** Integer container in the QDQ export: int4, uint4, int8, uint8. */
+  container: string;
+  /** Elements of a weight, or of one sample of an activation (null when not static). */
+  elements: number | null;
+  rangeSource?: string;
+}
+
+export interface QuantizeReport {
+  /** The recipe, when one was named. */
+  recipe?: string;
+  /** The pipeline that ran as written (a recipe's expansion), in canonical text. */
+  pipeline: string;
+  /** The same with every option written out. */
+  pipelineFull: string;
+  meanBits: {
+    /** Bits per parameter over the quantized weights (null: none quantized). */
+    weights: number | null;
+    /** Mean over the channels of all quantized activations, a per-tensor one counting once (null: none). */
+    activations: number | null;
+  };
+  perTensor: TensorQuantReport[];
+  sizeBytes: {
+    /** The float model as ONNX. */
+    float: number;
+    /** The QDQ model as saveQuantized writes it. */
+    quantized: number;
+  };
+  calibration?: { samples: number; data?: string };
+  timings: { totalMs: number; passes: { pass: string; ms: number; analysesMs: number }[] };
+  /** What the passes recorded (chosen ranges, achieved bits, ...). */
+  facts: ReportEntry[];
+}
+
+export interface QuantizeResult {
+  /** The quantized IR: annotated activations, DequantizeLinear weights. lowerToQdq / saveQuantized make it a QDQ model. */
+  model: Model;
+  report: QuantizeReport;
+}
+
+/** The pipeline text a recipe or an explicit pipeline names (exactly one of the two), checked against the pass registry. */
+export function resolvePipelineChoice(options: Pick<QuantizeOptions, 'recipe' | 'pipeline'>): { text: string; recipe?: string } {
+  const { recipe, pipeline } = options;
+  if ((recipe === undefined) === (pipeline === undefined)) {
+    throw new NibbleError('E_BAD_OPTION', recipe === undefined ? 'give a recipe or a pipeline to quantize with' : 'give a recipe or a pipeline, not both', {
+      option: 'recipe',
+      hint: 'name a recipe (`nibble recipes` lists them with their expansions) or write a pipeline of passes',
+    });
+  }
+  ensurePassesRegistered();
+  if (recipe !== undefined) {
+    const r = getRecipe(recipe);
+    return { text: r.pipeline, recipe: r.name };
+  }
+  // Unknown passes and bad options fail here, before any model or data is read.
+  resolvePipeline(pipeline!);
+  return { text: pipeline! };
+}
+
+function isCalibrationData(d: DataSource): d is CalibrationData {
+  return typeof d === 'object' && !('sampleShape' in d);
+}
+
+/** The model's one data input, which a dataset feeds. */
+function dataInput(model: Model): string {
+  const inputs = model.graph.inputs.filter((v) => !v.isInitializer);
+  if (inputs.length !== 1) {
+    throw new NibbleError('E_UNSUPPORTED', `a dataset feeds one input; '${model.graph.name}' has ${inputs.length} (${inputs.map((v) => v.name).join(', ')})`, {
+      hint: 'give CalibrationData whose batches name every input',
+    });
+  }
+  return inputs[0].name;
+}
+
+/** A dataset spec opened with the given preprocessing, else the named dataset's preset. */
+export async function openDataSource(data: string | Dataset, preprocess?: string): Promise<Dataset> {
+  if (typeof data !== 'string') return data;
+  return openDataset(data, { preprocess: preprocess ?? defaultPreprocess(data) });
+}
+
+async function calibrationDataFor(model: Model, data: DataSource, options: QuantizeOptions): Promise<CalibrationData> {
+  if (isCalibrationData(data)) return data;
+  const dataset = await openDataSource(data, options.preprocess);
+  return datasetCalibrationData(dataset, dataInput(model), options);
+}
+
+function isWeight(v: Value): boolean {
+  return v.isInitializer || v.producer?.opType === 'DequantizeLinear';
+}
+
+function tensorReports(model: Model): TensorQuantReport[] {
+  const out: TensorQuantReport[] = [];
+  const g = model.graph;
+  for (const v of [...g.inputs, ...g.initializers, ...g.nodes.flatMap((n) => n.outputs)]) {
+    const q = v.quant;
+    if (!q?.bits || !q.scale) continue;
+    const p = paramsOfAnnotation(q, v.name);
+    const bits = Array.from(p.bits);
+    const weight = isWeight(v);
+    const shape = weight ? (v.const ?? v.producer?.inputs[0]?.const)?.shape : v.type?.shape?.slice(1);
+    const elements = shape && shape.every((d) => typeof d === 'number') ? (shape as number[]).reduce((a, b) => a * b, 1) : null;
+    out.push({
+      name: v.name, kind: weight ? 'weight' : 'activation', axis: q.axis, channels: bits.length,
+      meanBits: bits.reduce((a, b) => a + b, 0) / bits.length, minBits: Math.min(...bits), maxBits: Math.max(...bits),
+      container: qdqContainer(p).dtype, elements, ...(q.rangeSource ? { rangeSource: q.rangeSource } : {}),
+    });
+  }
+  return out;
+}
+
+function meanBitsOf(tensors: TensorQuantReport[]): QuantizeReport['meanBits'] {
+  const weights = tensors.filter((t) => t.kind === 'weight');
+  const acts = tensors.filter((t) => t.kind === 'activation');
+  // A weight's channels hold equal shares of its parameters, so its mean bits weigh by its size.
+  const wElems = weights.reduce((s, t) => s + (t.elements ?? 0), 0);
+  const wBits = weights.reduce((s, t) => s + t.meanBits * (t.elements ?? 0), 0);
+  const aChannels = acts.reduce((s, t) => s + t.channels, 0);
+  const aBits = acts.reduce((s, t) => s + t.meanBits * t.channels, 0);
+  return { weights: wElems > 0 ? wBits / wElems : null, activations: aChannels > 0 ? aBits / aChannels : null };
+}
+
+/**
+ * Quantize a float model: raise it to opset 21 (what the QDQ form needs),
+ * run the recipe's (or the given) pipeline with onnxruntime as the executor
+ * and the calibration data as a service, and report what came out. The
+ * input model is left unchanged.
+ */
+export async function quantize(model: Model, options: QuantizeOptions): Promise<QuantizeResult> {
+  const t0 = performance.now();
+  const choice = resolvePipelineChoice(options);
+  const position = { index: 0, count: 0, pass: '' };
+  const manager = new PassManager(choice.text, {
+    instrument: {
+      beforePass: (p) => {
+        Object.assign(position, { index: p.index + 1, count: p.count, pass: p.pass });
+        options.onProgress?.({ stage: 'pass', ...position });
+      },
+    },
+  });
+  const work = cloneModel(model);
+  upgradeToQdqOpset(work);
+  const sink = new MemoryReportSink();
+  const ctx = createPassContext({ reportSink: sink });
+  ctx.services.set(SOURCE_MODEL, work).set(EXECUTOR_FACTORY, options.executorFactory ?? createOrtExecutor);
+  let calibration: CalibrationData | undefined;
+  if (options.data !== undefined) {
+    calibration = await calibrationDataFor(work, options.data, options);
+    ctx.services.set(CALIBRATION_DATA, calibration).set(CALIBRATION_OPTIONS, {
+      histogram: pipelineNeedsHistograms(manager.invocations) ? {} : false,
+      onProgress: (p) => options.onProgress?.({ stage: 'calibrate', ...position, samplesDone: p.samplesDone, samplesTotal: p.samplesTotal, dataPass: p.pass }),
+    });
+  }
+  const run: PipelineRunResult = await manager.run(work.graph, ctx);
+  const quantized: Model = { ...work, graph: run.graph };
+  const perTensor = tensorReports(quantized);
+  return {
+    model: quantized,
+    report: {
+      ...(choice.recipe ? { recipe: choice.recipe } : {}),
+      pipeline: printPipeline(parsePipeline(choice.text)),
+      pipelineFull: run.pipeline,
+      meanBits: meanBitsOf(perTensor),
+      perTensor,
+      sizeBytes: { float: writeOnnx(model).length, quantized: writeOnnx(lowerToQdq(quantized)).length },
+      ...(calibration ? { calibration: { samples: calibration.samples, ...(calibration.description ? { data: calibration.description } : {}) } } : {}),
+      timings: { totalMs: performance.now() - t0, passes: run.passes.map((r) => ({ pass: r.pass, ms: r.wallMs, analysesMs: r.analysesMs })) },
+      facts: sink.entries,
+    },
+  };
+}
+
+/** Write the QDQ form of a quantized model as ONNX (opset 21, int4/uint4 where the grids fit), atomically. */
+export function saveQuantized(model: Model, path: string): void {
+  if (extname(path).toLowerCase() !== '.onnx') {
+    throw new NibbleError('E_BAD_OPTION', `${path}: a quantized model is written as ONNX; give a path ending in .onnx`, { file: path, option: 'out' });
+  }
+  writeOnnxFile(lowerToQdq(model), path);
+}

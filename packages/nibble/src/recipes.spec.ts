@@ -1,0 +1,45 @@
+import { defaultPassRegistry, getRecipe, parsePipeline, printPipeline, resolvePipeline } from '@nibble/core';
+import { RECIPE_NAMES, RECIPES, recipesInOrder } from './recipes';
+
+const EXPECTED = [
+  'w8a4-baseline', 'w8a4-aciq', 'w8a4-alloc', 'w8a4-aciq-alloc', 'w4a8-baseline', 'w4a8-biascorr', 'w4a8-alloc', 'w4a8-biascorr-alloc',
+  'w4a4-baseline', 'w4a4-all', 'w4a4-percentile', 'w4a4-kl', 'w4a4-mse', 'w3a3-baseline', 'w3a3-all',
+];
+
+describe('recipes', () => {
+  it('are exactly the paper\'s settings and the peers, in the order of its table', () => {
+    expect(RECIPE_NAMES).toEqual(EXPECTED);
+    expect(recipesInOrder().map((r) => r.name).slice(0, EXPECTED.length)).toEqual(EXPECTED);
+    expect(getRecipe('paper-w4a4')).toBe(getRecipe('w4a4-all'));
+  });
+
+  it.each(EXPECTED)('%s resolves against the registered passes, and its text round-trips', (name) => {
+    const r = getRecipe(name);
+    expect(printPipeline(parsePipeline(r.pipeline))).toBe(r.pipeline);
+    const passes = resolvePipeline(r.pipeline, defaultPassRegistry).map((inv) => inv.pass.name);
+    expect(passes.slice(0, 5)).toEqual(['fold-bn', 'fold-constants', 'eliminate-dead-code', 'mark-fused-relu', 'quant-policy']);
+    expect(passes).toContain('quantize');
+    const lastRangePass = Math.max(...passes.map((p, i) => (p.startsWith('clip-') || p === 'alloc-bits' ? i : -1)));
+    expect(passes.indexOf('quantize')).toBeGreaterThan(lastRangePass);
+  });
+
+  it('say what they do: the budgets and methods their names promise', () => {
+    const text = (n: string) => getRecipe(n).pipeline;
+    for (const r of RECIPES) {
+      const [, w, a] = /^w(\d)a(\d)/.exec(r.name)!;
+      expect(r.pipeline).toContain(`quant-policy{w-bits=${w},a-bits=${a}}`);
+    }
+    expect(text('w4a4-baseline')).toMatch(/quant-policy\{[^}]*\},clip-minmax,quantize$/);
+    expect(text('w8a4-aciq')).toContain('clip-aciq{dist=laplace}');
+    expect(text('w8a4-alloc')).toContain('alloc-bits{target=activations,budget=4}');
+    expect(text('w8a4-alloc')).not.toContain('target=weights,budget');
+    expect(text('w4a8-biascorr')).toMatch(/,quantize,bias-correct\{mode=mean\}$/);
+    expect(text('w4a8-alloc')).toContain('alloc-bits{target=weights,budget=4}');
+    const all = text('w4a4-all');
+    for (const part of ['clip-minmax{target=weights}', 'clip-aciq{dist=laplace}', 'alloc-bits{target=weights,budget=4}', 'alloc-bits{target=activations,budget=4}', 'bias-correct{mode=mean}']) {
+      expect(all).toContain(part);
+    }
+    expect(text('w3a3-all')).toBe(all.replace(/budget=4/g, 'budget=3').replace('w-bits=4,a-bits=4', 'w-bits=3,a-bits=3'));
+    for (const peer of ['percentile', 'kl', 'mse']) expect(text(`w4a4-${peer}`)).toBe(all.replace('clip-aciq{dist=laplace}', `clip-${peer}`));
+  });
+});

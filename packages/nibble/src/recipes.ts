@@ -1,0 +1,109 @@
+import { type AnyPassInvocation, defineRecipe, listRecipes, type Recipe } from '@nibble/core';
+import '@nibble/pass-allocation';
+import '@nibble/pass-bias-correction';
+import '@nibble/pass-clipping';
+import '@nibble/pass-graph';
+import '@nibble/pass-quantize';
+
+/*
+ * The named recipes of the paper's experiments (METHOD.md), as pipeline text
+ * of the registered passes. Every recipe starts with the canonical passes
+ * (BN folded first, as the method requires; fused ReLUs marked so one-sided
+ * tensors get unsigned ranges) and quant-policy's paper defaults: conv
+ * outputs per channel, FC outputs per tensor, logits and MaxPool outputs
+ * 8-bit per tensor, first conv and last FC weights 8-bit, weights per output
+ * channel.
+ */
+
+const CANONICAL = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu';
+
+/** The quantization part of a recipe, by method. */
+interface Methods {
+  w: number;
+  a: number;
+  /** Activation clipping pass invocation (default: min/max, for weights and activations alike). */
+  clipActivations?: string;
+  allocWeights?: boolean;
+  allocActivations?: boolean;
+  biasCorrection?: boolean;
+}
+
+const ACIQ = 'clip-aciq{dist=laplace}';
+
+function expand(m: Methods): string {
+  const parts = [CANONICAL, `quant-policy{w-bits=${m.w},a-bits=${m.a}}`];
+  // Weights: min/max per output channel in every recipe (the paper's choice).
+  if (m.clipActivations) parts.push('clip-minmax{target=weights}', m.clipActivations);
+  else parts.push('clip-minmax');
+  // Allocation comes after clipping: it re-runs the clipping pass at each channel's allocated width.
+  if (m.allocWeights) parts.push(`alloc-bits{target=weights,budget=${m.w}}`);
+  if (m.allocActivations) parts.push(`alloc-bits{target=activations,budget=${m.a}}`);
+  parts.push('quantize');
+  if (m.biasCorrection) parts.push('bias-correct{mode=mean}');
+  return parts.join(',');
+}
+
+interface RecipeEntry {
+  name: string;
+  summary: string;
+  methods: Methods;
+  aliases?: string[];
+}
+
+const ALL_W4A4: Methods = { w: 4, a: 4, clipActivations: ACIQ, allocWeights: true, allocActivations: true, biasCorrection: true };
+
+const ENTRIES: RecipeEntry[] = [
+  { name: 'w8a4-baseline', summary: 'W8A4, per-channel min/max (naive baseline)', methods: { w: 8, a: 4 } },
+  { name: 'w8a4-aciq', summary: 'W8A4, ACIQ (Laplace) clipping of activations', methods: { w: 8, a: 4, clipActivations: ACIQ } },
+  { name: 'w8a4-alloc', summary: 'W8A4, per-channel bit allocation of activations', methods: { w: 8, a: 4, allocActivations: true } },
+  { name: 'w8a4-aciq-alloc', summary: 'W8A4, ACIQ clipping and bit allocation of activations', methods: { w: 8, a: 4, clipActivations: ACIQ, allocActivations: true } },
+  { name: 'w4a8-baseline', summary: 'W4A8, per-channel min/max (naive baseline)', methods: { w: 4, a: 8 } },
+  { name: 'w4a8-biascorr', summary: 'W4A8, bias correction of weights', methods: { w: 4, a: 8, biasCorrection: true } },
+  { name: 'w4a8-alloc', summary: 'W4A8, per-channel bit allocation of weights', methods: { w: 4, a: 8, allocWeights: true } },
+  { name: 'w4a8-biascorr-alloc', summary: 'W4A8, bias correction and bit allocation of weights', methods: { w: 4, a: 8, allocWeights: true, biasCorrection: true } },
+  { name: 'w4a4-baseline', summary: 'W4A4, per-channel min/max (naive baseline)', methods: { w: 4, a: 4 } },
+  {
+    name: 'w4a4-all', aliases: ['paper-w4a4'], methods: ALL_W4A4,
+    summary: 'W4A4, all methods: weights min/max + bit allocation + bias correction, activations ACIQ + bit allocation',
+  },
+  { name: 'w4a4-percentile', summary: 'W4A4 all methods with percentile clipping of activations in place of ACIQ', methods: { ...ALL_W4A4, clipActivations: 'clip-percentile' } },
+  { name: 'w4a4-kl', summary: 'W4A4 all methods with KL (entropy) clipping of activations in place of ACIQ', methods: { ...ALL_W4A4, clipActivations: 'clip-kl' } },
+  { name: 'w4a4-mse', summary: 'W4A4 all methods with MSE-search clipping of activations in place of ACIQ', methods: { ...ALL_W4A4, clipActivations: 'clip-mse' } },
+  { name: 'w3a3-baseline', summary: 'W3A3, per-channel min/max (naive baseline)', methods: { w: 3, a: 3 } },
+  { name: 'w3a3-all', summary: 'W3A3, all methods (as w4a4-all at 3 bits)', methods: { ...ALL_W4A4, w: 3, a: 3 } },
+];
+
+/** The recipes, defined once in the global recipe registry (defining the same recipe again is a no-op). */
+export const RECIPES: readonly Recipe[] = ENTRIES.map((e) => defineRecipe({ name: e.name, summary: e.summary, pipeline: expand(e.methods), aliases: e.aliases }));
+
+/** Names of the recipes defined here, in the order of the paper's table. */
+export const RECIPE_NAMES: readonly string[] = ENTRIES.map((e) => e.name);
+
+/**
+ * Importing this module registers the passes every recipe uses (their
+ * packages register on import); calling this makes that dependency explicit
+ * at the call site.
+ */
+export function ensurePassesRegistered(): void {
+  void RECIPES;
+}
+
+/**
+ * Whether a pipeline clips activations from histograms, which calibration
+ * must then collect from the start (statistics computed without them cannot
+ * grow them later, e.g. after an earlier min/max clip of the activations).
+ */
+export function pipelineNeedsHistograms(invocations: readonly AnyPassInvocation[]): boolean {
+  return invocations.some(({ pass, options }) =>
+    ['clip-percentile', 'clip-kl', 'clip-mse'].includes(pass.name) || (pass.name === 'clip-aciq' && (options as { dist?: string }).dist === 'auto'));
+}
+
+/** Recipes in the paper's order (then any others defined elsewhere, by name). */
+export function recipesInOrder(): Recipe[] {
+  const all = listRecipes();
+  const rank = (r: Recipe) => {
+    const i = RECIPE_NAMES.indexOf(r.name);
+    return i < 0 ? RECIPE_NAMES.length : i;
+  };
+  return all.sort((a, b) => rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

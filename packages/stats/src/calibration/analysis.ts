@@ -1,0 +1,120 @@
+import { type AnalysisContext, defineAnalysis, EXECUTOR_FACTORY, modelForGraph } from '@nibble/core';
+import { DTYPES, type Graph, NibbleError } from '@nibble/ir';
+import { CalibrationStats, perTensorStats, type ValueStatistics } from './calibration-stats';
+import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationOptions } from './service';
+import { CalibrationRunner, DEFAULT_RUN_BYTES, type Observed } from './runner';
+import { activationCandidates, type ActivationCandidate } from './targets';
+import { ValueCollector } from './value-collector';
+import { weightStatistics } from './weights';
+
+/**
+ * Statistics of every tensor a quantization pipeline asks about: activations
+ * from running the float graph (through the EXECUTOR_FACTORY service) over the
+ * CALIBRATION_DATA batches, one batch at a time, and constant weights read
+ * directly. Options come from the optional CALIBRATION_OPTIONS service.
+ */
+export const CALIBRATION_STATS = defineAnalysis<CalibrationStats>({
+  name: 'calibration-stats',
+  description: 'run the float model over the calibration data and collect per-tensor and per-channel statistics',
+  compute: computeCalibrationStats,
+});
+
+async function computeCalibrationStats(graph: Graph, ctx: AnalysisContext): Promise<CalibrationStats> {
+  const options = ctx.services.tryGet(CALIBRATION_OPTIONS) ?? {};
+  const weights = options.weights === false ? [] : weightStatistics(graph, options);
+  const data = ctx.service(CALIBRATION_DATA);
+  const factory = ctx.service(EXECUTOR_FACTORY);
+  const candidates = activationCandidates(graph, options.values);
+  const fetch = candidates.filter((c) => c.source === 'node').map((c) => c.name);
+  const executor = await factory(modelForGraph(ctx.services, graph), { extraOutputs: fetch });
+  try {
+    const runner = new CalibrationRunner(graph, executor, data, fetch, options.runBytes ?? DEFAULT_RUN_BYTES, options.onProgress);
+    const { activations, passes } = await collectActivations(runner, candidates, options);
+    return new CalibrationStats({ samples: runner.samplesSeen, passes, data: data.description, activations, weights });
+  } finally {
+    await executor.dispose();
+  }
+}
+
+interface Target {
+  name: string;
+  kind: 'input' | 'activation';
+  shape: number[];
+  perChannel: boolean;
+}
+
+/**
+ * Streams the runs into one ValueCollector per observed value (per tensor,
+ * and per channel along axis 1). The first run settles which candidates are
+ * float tensors of rank >= 2 (types need not be declared) and then feeds the
+ * collectors like the rest; a second pass over the data is made only when a
+ * collector asks for one.
+ */
+async function collectActivations(runner: CalibrationRunner, candidates: readonly ActivationCandidate[], options: CalibrationOptions): Promise<{ activations: ValueStatistics[]; passes: 1 | 2 }> {
+  const first = runner.observe(1);
+  const head = await first.next();
+  if (head.done) {
+    throw new NibbleError('E_DATA', 'the calibration data yielded no samples', { hint: 'give at least one calibration sample' });
+  }
+  let targets: Target[];
+  let collectors: ValueCollector[];
+  try {
+    targets = chooseTargets(candidates, head.value, options);
+    collectors = targets.map((t) => new ValueCollector({
+      name: t.name, perChannel: t.perChannel, mad: options.mad ?? 'two-pass', histogram: options.histogram ?? false,
+    }));
+  } catch (e) {
+    // Let the run already started finish before the caller disposes the executor.
+    await first.return(undefined);
+    throw e;
+  }
+  await feed(prepend(head.value, first), targets, collectors, false);
+  const passes = collectors.some((c) => c.needsSecondPass) ? 2 : 1;
+  if (passes === 2) await feed(runner.observe(2), targets, collectors, true);
+  const activations = targets.map((t, i) => {
+    const { perTensor, perChannel } = collectors[i].result();
+    return {
+      name: t.name, kind: t.kind, shape: t.shape, axis: perChannel ? 1 : null,
+      perTensor: perTensorStats(perTensor), ...(perChannel ? { perChannel } : {}),
+    };
+  });
+  return { activations, passes };
+}
+
+async function feed(runs: AsyncIterable<Observed>, targets: readonly Target[], collectors: readonly ValueCollector[], second: boolean): Promise<void> {
+  for await (const observed of runs) {
+    targets.forEach((t, i) => {
+      const tensor = observed[t.name];
+      if (second) collectors[i].updateSecondPass(tensor);
+      else collectors[i].update(tensor);
+    });
+  }
+}
+
+function chooseTargets(candidates: readonly ActivationCandidate[], observed: Observed, options: CalibrationOptions): Target[] {
+  const out: Target[] = [];
+  for (const c of candidates) {
+    const t = observed[c.name];
+    const float = t !== undefined && DTYPES[t.dtype].isFloat;
+    if (!float || t.rank < 2) {
+      if (!c.explicit) continue;
+      if (!float) {
+        throw new NibbleError('E_BAD_OPTION', `calibration value '${c.name}' is ${t ? t.dtype : 'not produced'}, not a float tensor`, {
+          option: 'values', value: c.name, hint: 'statistics are taken of float activations only',
+        });
+      }
+    }
+    out.push({ name: c.name, kind: c.source === 'input' ? 'input' : 'activation', shape: t.shape.slice(1), perChannel: options.perChannel !== false && t.rank >= 2 });
+  }
+  return out;
+}
+
+/** The head, then the rest of the iterator (closed when the consumer stops early). */
+async function* prepend<T>(head: T, rest: AsyncIterator<T>): AsyncGenerator<T> {
+  try {
+    yield head;
+    for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+  } finally {
+    await rest.return?.(undefined);
+  }
+}

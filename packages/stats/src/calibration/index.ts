@@ -1,0 +1,14 @@
+export {
+  CALIBRATION_DATA, CALIBRATION_OPTIONS,
+  type CalibrationData, type CalibrationOptions, type CalibrationProgress,
+} from './service';
+export { CALIBRATION_STATS } from './analysis';
+export {
+  CalibrationStats, perTensorStats,
+  type CalibrationStatsInit, type CalibrationStatsJSON, type ObservedKind, type PerTensorStats, type ValueStatistics,
+} from './calibration-stats';
+export type { HistogramJSON, JSONNumber, TensorStatsJSON } from './json';
+export { activationCandidates, dataDependentValues, weightTargets, type ActivationCandidate, type WeightTarget } from './targets';
+export { weightStatistics, type WeightStatsOptions } from './weights';
+export { ValueCollector, mergeChannels, type ValueCollectorOptions, type ValueStatsResult } from './value-collector';
+export { CalibrationRunner, DEFAULT_RUN_BYTES, type Observed } from './runner';

@@ -1,0 +1,69 @@
+import { defineService } from '@nibble/core';
+import type { Tensor } from '@nibble/ir';
+import type { AbsDeviationMode } from '../abs-deviation';
+
+/**
+ * Where calibration inputs come from, as the analysis sees them: batches of
+ * model inputs by input name. Stats may not import @nibble/data, so this is
+ * the whole contract; the public API adapts a Dataset to it.
+ */
+export interface CalibrationData {
+  /** Samples the batches hold in all (for progress; the analysis counts what it sees). */
+  readonly samples: number;
+  /** What the data is (e.g. 'fashion-mnist:calib'), for messages and the stats file. */
+  readonly description?: string;
+  /**
+   * The batches, each `{ inputName: tensor [N, ...] }`. Every call must yield
+   * the same batches: a second pass over the data (an exact mean absolute
+   * deviation) calls it again.
+   */
+  batches(): AsyncIterable<Readonly<Record<string, Tensor>>>;
+}
+
+export const CALIBRATION_DATA = defineService<CalibrationData>('calibration-data', {
+  hint: 'give calibration data to the pass context (nibble calibrate --data <spec>, or calibrate(model, { data }) in the API)',
+});
+
+/** Where calibration stands, for progress bars. */
+export interface CalibrationProgress {
+  /** 1, or 2 while a second pass makes the mean absolute deviations exact. */
+  pass: 1 | 2;
+  samplesDone: number;
+  samplesTotal: number;
+}
+
+/** How the calibration analysis observes the model; every field is optional. */
+export interface CalibrationOptions {
+  /**
+   * The activations to observe, in place of the default choice (every float
+   * node output of rank >= 2 that depends on the inputs, and the float inputs).
+   */
+  values?: readonly string[];
+  /** Statistics per channel along axis 1 besides per tensor (default true). */
+  perChannel?: boolean;
+  /** Histograms (e.g. for percentile, KL or MSE clipping): bins per histogram, or false (default false). */
+  histogram?: { bins?: number } | false;
+  /**
+   * Mean absolute deviation of the activations (default 'two-pass': exact, a
+   * second run over the data, memory independent of the sample count; 'auto'
+   * often saves the second run but keeps O(sqrt n) values per channel, and
+   * false skips it). See docs/benchmarks.md.
+   */
+  mad?: AbsDeviationMode | false;
+  /**
+   * Bytes of activations one executor run may fetch (default 16 MiB): the
+   * data's batches are cut into runs of as many samples as fit.
+   */
+  runBytes?: number;
+  /** Statistics of constant weights (default true). */
+  weights?: boolean;
+  /** Called after each batch. */
+  onProgress?: (progress: CalibrationProgress) => void;
+}
+
+/**
+ * Optional settings of the calibration analysis. Analyses take no options of
+ * their own, so the caller sets them beside the data; they are read when the
+ * statistics are computed (changing them later does not invalidate a cached result).
+ */
+export const CALIBRATION_OPTIONS = defineService<CalibrationOptions>('calibration-options');
