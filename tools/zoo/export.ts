@@ -90,6 +90,8 @@ export async function exportArch(archName: string, modelsDir = MODELS): Promise<
   const model = buildOnnxModel(arch, weights, {
     data: 'Fashion-MNIST',
     normalisation: `x = (pixel/255 - ${norm.mean}) / ${norm.std}`,
+    // Read by nibble's quantize/calibrate/eval (MODEL_PREPROCESS_KEY), so the model is fed as it was trained.
+    'nibble.preprocess': `gray,scale=1/255,normalize=${norm.mean}/${norm.std}`,
     classes: FMNIST_CLASSES.join(','),
     epochs: String(training.config.epochs),
     seed: String(training.config.seed),

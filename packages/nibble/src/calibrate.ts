@@ -7,7 +7,7 @@ import { createOrtExecutor, type OrtBackend } from '@nibble/runtime';
 import {
   CALIBRATION_DATA, CALIBRATION_OPTIONS, CALIBRATION_STATS, type CalibrationData, type CalibrationOptions, CalibrationStats,
 } from '@nibble/stats';
-import { defaultPreprocess } from './datasets';
+import { preprocessFor } from './datasets';
 
 export {
   CalibrationStats, type CalibrationData, type CalibrationProgress, type PerTensorStats, type ValueStatistics,
@@ -103,7 +103,7 @@ async function calibrationData(model: Model, options: CalibrateOptions): Promise
   if (typeof given !== 'string' && !isDataset(given)) return given;
   const input = dataInput(model);
   const dataset = typeof given === 'string'
-    ? await openDataset(given, { preprocess: options.preprocess ?? defaultPreprocess(given) })
+    ? await openDataset(given, { preprocess: typeof options.preprocess === 'string' || options.preprocess === undefined ? preprocessFor(given, model, options.preprocess) : options.preprocess })
     : given;
   checkSampleShape(model, input, dataset);
   return datasetCalibrationData(dataset, input, options);

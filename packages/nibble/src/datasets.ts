@@ -1,3 +1,4 @@
+import type { Model } from '@nibble/ir';
 import { join } from 'node:path';
 import {
   type DatasetSpec, idxPairIn, parseDatasetSpec, PREPROCESS_PRESETS, registerDatasetRoot, registerDefaultRoots,
@@ -45,6 +46,19 @@ registerBundledDatasets();
  * e.g. 'fashion-mnist': gray, scaled to [0, 1]); undefined for files, whose
  * model-specific preprocessing the caller must give.
  */
+/**
+ * Metadata key under which a model states the preprocessing its input
+ * expects (preprocessing text of @nibble/data, e.g.
+ * `gray,scale=1/255,normalize=0.286041/0.353024`). The zoo models carry it, so
+ * quantize, calibrate and eval feed them correctly without a --preprocess flag.
+ */
+export const MODEL_PREPROCESS_KEY = 'nibble.preprocess';
+
+/** Preprocessing for feeding `model` from `spec`: explicit, else the model's own, else the dataset's preset. */
+export function preprocessFor(spec: string | DatasetSpec, model?: Model, explicit?: string): string | undefined {
+  return explicit ?? model?.metadata.get(MODEL_PREPROCESS_KEY) ?? defaultPreprocess(spec);
+}
+
 export function defaultPreprocess(spec: string | DatasetSpec): string | undefined {
   const parsed = typeof spec === 'string' ? parseDatasetSpec(spec) : spec;
   if (parsed.kind !== 'named') return undefined;

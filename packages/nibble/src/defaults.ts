@@ -12,7 +12,7 @@ export function workspaceRoot(): string {
   return dir;
 }
 
-/** The bundled default model of the main job (until the model zoo lands: PP-OCR's direction classifier). */
+/** The bundled default model of the main job: the zoo's Fashion-MNIST ResNet-20 (models/manifest.json). */
 export function defaultModelPath(): string {
-  return join(workspaceRoot(), 'node_modules', '@gutenye', 'ocr-models', 'assets', 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
+  return join(workspaceRoot(), 'models', 'fmnist-resnet20.onnx');
 }

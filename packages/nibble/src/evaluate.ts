@@ -74,7 +74,7 @@ function argmaxRows(t: Tensor, n: number): { pred: Int32Array; classes: number; 
 export async function evaluate(model: Model, options: EvaluateOptions): Promise<EvaluateResult> {
   positive(options.limit, 'limit');
   positive(options.batchSize, 'batchSize');
-  const dataset = await openDataSource(options.data, options.preprocess);
+  const dataset = await openDataSource(options.data, options.preprocess, model);
   if (!dataset.hasLabels) {
     throw new NibbleError('E_DATA', `${dataset.description} has no labels; top-1 accuracy needs them`, { hint: 'give a labelled dataset (an IDX labels file, a labels CSV, a labels .npy)' });
   }

@@ -8,3 +8,4 @@ export * from './calibrate';
 export * from './recipes';
 export * from './quantize';
 export * from './evaluate';
+export * from './main-job';

@@ -10,7 +10,7 @@ import { paramsOfAnnotation } from '@nibble/quant';
 import { createOrtExecutor } from '@nibble/runtime';
 import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationData } from '@nibble/stats';
 import { datasetCalibrationData } from './calibrate';
-import { defaultPreprocess } from './datasets';
+import { preprocessFor } from './datasets';
 import { ensurePassesRegistered, pipelineNeedsHistograms } from './recipes';
 
 export interface QuantizeProgress {
@@ -132,15 +132,15 @@ function dataInput(model: Model): string {
   return inputs[0].name;
 }
 
-/** A dataset spec opened with the given preprocessing, else the named dataset's preset. */
-export async function openDataSource(data: string | Dataset, preprocess?: string): Promise<Dataset> {
+/** A dataset spec opened with the given preprocessing, else the model's declared one, else the named dataset's preset. */
+export async function openDataSource(data: string | Dataset, preprocess?: string, model?: Model): Promise<Dataset> {
   if (typeof data !== 'string') return data;
-  return openDataset(data, { preprocess: preprocess ?? defaultPreprocess(data) });
+  return openDataset(data, { preprocess: preprocessFor(data, model, preprocess) });
 }
 
 async function calibrationDataFor(model: Model, data: DataSource, options: QuantizeOptions): Promise<CalibrationData> {
   if (isCalibrationData(data)) return data;
-  const dataset = await openDataSource(data, options.preprocess);
+  const dataset = await openDataSource(data, options.preprocess, model);
   return datasetCalibrationData(dataset, dataInput(model), options);
 }
 

@@ -1,36 +1,86 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { compareOnnxRoundTrip, defaultModelPath, inspectModel, loadModel } from 'nibble';
+import { existsSync } from 'node:fs';
+import { defaultModelPath, NibbleError, runMainJob, type MainJobRow } from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
-import { humanCount } from '../shared/format';
+import { humanCount, table } from '../shared/format';
+import { ProgressBar } from '../shared/progress';
+
+const DEFAULT_RECIPES = ['w4a4-baseline', 'w4a4-all'];
 
 /**
- * The main job on the bundled default model. Until the quantization pipeline
- * lands it inspects the model and proves the ONNX round trip (read -> IR ->
- * write, then both files run in onnxruntime on the same input).
+ * The main job on the bundled default model and data: quantize the
+ * Fashion-MNIST ResNet-20 with the naive W4A4 baseline and the paper's
+ * W4A4 recipe, evaluate both and float32 on the bundled 10k test split.
  */
 export const startCommand: Command = {
   name: 'start',
-  summary: 'the main job on the bundled default model (now: inspect + ONNX round trip)',
-  usage: '[--json]',
+  summary: 'the main job: quantize the bundled ResNet-20 (naive and paper W4A4) and evaluate against float32',
+  usage: '[--model file.onnx] [--samples N] [--seed S] [--recipes a,b] [--out dir] [--json]',
   positionals: [0, 0],
-  options: { ...jsonOption },
+  options: {
+    ...jsonOption,
+    model: { type: 'string', valueName: 'file.onnx', description: 'float model (default: models/fmnist-resnet20.onnx)' },
+    samples: { type: 'string', valueName: 'N', description: 'calibration images from fashion-mnist:calib (default 512)' },
+    seed: { type: 'string', valueName: 'S', description: 'calibration sampling seed (default 0)' },
+    recipes: { type: 'string', valueName: 'a,b', description: `recipes to compare (default ${DEFAULT_RECIPES.join(',')})` },
+    out: { type: 'string', valueName: 'dir', description: 'where models and report.json go (default out/)' },
+  },
   async run(args, io) {
-    const modelPath = defaultModelPath();
-    const outDir = 'out';
-    mkdirSync(outDir, { recursive: true });
-    const model = await loadModel(modelPath);
-    const report = inspectModel(model);
-    const roundTrip = await compareOnnxRoundTrip(modelPath, join(outDir, 'default-model.roundtrip.onnx'));
-    if (args.values.json) {
-      io.out(JSON.stringify({ model: modelPath, inspect: report, roundTrip }, null, 2));
-      return roundTrip.identical ? 0 : 1;
+    const model = (args.values.model as string | undefined) ?? defaultModelPath();
+    if (!existsSync(model)) {
+      throw new NibbleError('E_FILE_NOT_FOUND', `${model}: the main job's model is missing`, {
+        file: model,
+        hint: 'the zoo models are committed under models/; train and export them with tools/zoo (see tools/zoo/README.md), or pass --model',
+      });
     }
-    io.out('nibble main job: the quantization pipeline is not built yet; this runs inspect and the ONNX round trip.');
-    io.out(`model: ${modelPath}`);
-    io.out(`  ${report.nodes} nodes, ${report.parameters} parameters, ${humanCount(report.macs)} MACs per sample`);
-    io.out(`round trip: wrote ${roundTrip.output}`);
-    io.out(`  outputs on the same input: ${roundTrip.identical ? 'bit-identical' : `DIFFER (max abs diff ${roundTrip.maxAbsDiff})`} over ${roundTrip.elements} values`);
-    return roundTrip.identical ? 0 : 1;
+    const samples = integerOption(args.values.samples, 'samples', 512);
+    const seed = integerOption(args.values.seed, 'seed', 0);
+    const recipes = ((args.values.recipes as string | undefined) ?? DEFAULT_RECIPES.join(',')).split(',').map((r) => r.trim()).filter(Boolean);
+    let bar: ProgressBar | undefined;
+    let stage = '';
+    const report = await runMainJob({
+      model,
+      calibration: 'fashion-mnist:calib',
+      test: 'fashion-mnist:test',
+      samples,
+      seed,
+      recipes,
+      outDir: (args.values.out as string | undefined) ?? 'out',
+      onProgress: (name, done, total) => {
+        if (name !== stage) {
+          bar?.finish();
+          stage = name;
+          bar = new ProgressBar(name.padEnd(28), total, io.interactive);
+        }
+        bar?.update(done);
+      },
+    });
+    bar?.finish();
+    if (args.values.json) {
+      io.out(JSON.stringify(report, null, 2));
+      return 0;
+    }
+    io.out(`nibble main job: ${report.model}`);
+    io.out(`calibration: ${report.calibration.samples} images of ${report.calibration.data} (seed ${report.calibration.seed}); test: ${report.test}`);
+    io.out('');
+    io.out(table(
+      ['model', 'top-1 %', 'weight bits', 'activation bits', 'size', 'file'],
+      report.rows.map((r: MainJobRow) => [r.name, (100 * r.top1).toFixed(2), bits(r.meanBitsWeights), bits(r.meanBitsActivations), `${humanCount(r.sizeBytes)}B`, r.file]),
+    ));
+    for (const r of report.rows) if (r.pipeline) io.out(`\n${r.name}: ${r.pipeline}`);
+    io.out(`\nreport: ${(args.values.out as string | undefined) ?? 'out'}/report.json`);
+    return 0;
   },
 };
+
+function bits(b: number | null): string {
+  return b === null ? '-' : b.toFixed(2);
+}
+
+function integerOption(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new NibbleError('E_BAD_OPTION', `--${name} must be a non-negative integer, got '${String(value)}'`, { option: name });
+  }
+  return n;
+}

@@ -1,0 +1,108 @@
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { NibbleError } from '@nibble/ir';
+import { evaluate } from './evaluate';
+import { loadModel } from './load';
+import { quantize, saveQuantized } from './quantize';
+
+export interface MainJobOptions {
+  /** The float model (default: the bundled Fashion-MNIST ResNet-20). */
+  model: string;
+  /** Calibration data spec (never the test split). */
+  calibration: string;
+  /** Evaluation data spec. */
+  test: string;
+  samples: number;
+  seed: number;
+  /** Recipes to compare with float32, in table order. */
+  recipes: string[];
+  outDir: string;
+  /** Called as work advances: a stage name and its fraction done. */
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export interface MainJobRow {
+  name: string;
+  top1: number;
+  n: number;
+  meanBitsWeights: number | null;
+  meanBitsActivations: number | null;
+  sizeBytes: number;
+  /** The ONNX file the row was measured on. */
+  file: string;
+  pipeline?: string;
+}
+
+export interface MainJobReport {
+  model: string;
+  calibration: { data: string; samples: number; seed: number };
+  test: string;
+  rows: MainJobRow[];
+}
+
+function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  renameSync(tmp, path);
+}
+
+/**
+ * nibble's main job: quantize a float model with each recipe, write each
+ * quantized model as ONNX (QDQ), and measure float32 and every quantized
+ * model on the test data. Each quantized row is measured on the file it
+ * wrote, read back from disk, so `nibble eval <file>` reproduces it exactly.
+ */
+export async function runMainJob(options: MainJobOptions): Promise<MainJobReport> {
+  if (options.recipes.length === 0) throw new NibbleError('E_BAD_OPTION', 'the main job needs at least one recipe', { option: 'recipes' });
+  mkdirSync(options.outDir, { recursive: true });
+  const float = await loadModel(options.model);
+  const stem = basename(options.model).replace(/\.onnx$/i, '');
+  const progress = (stage: string) => (done: number, total: number) => options.onProgress?.(stage, done, total);
+
+  const floatEval = await evaluate(float, { data: options.test, onProgress: progress('eval float32') });
+  const rows: MainJobRow[] = [{
+    name: 'float32',
+    top1: floatEval.top1,
+    n: floatEval.n,
+    meanBitsWeights: 32,
+    meanBitsActivations: 32,
+    sizeBytes: statSync(options.model).size,
+    file: options.model,
+  }];
+
+  for (const recipe of options.recipes) {
+    const { model, report } = await quantize(float, {
+      recipe,
+      data: options.calibration,
+      samples: options.samples,
+      seed: options.seed,
+      onProgress: (p) => {
+        if (p.stage === 'calibrate') options.onProgress?.(`calibrate ${recipe}`, p.samplesDone ?? 0, p.samplesTotal ?? 0);
+      },
+    });
+    const file = join(options.outDir, `${stem}.${recipe}.onnx`);
+    saveQuantized(model, file);
+    const written = await loadModel(file);
+    // No preprocessing given: the file's own metadata must carry it, as it does for `nibble eval <file>`.
+    const result = await evaluate(written, { data: options.test, onProgress: progress(`eval ${recipe}`) });
+    rows.push({
+      name: recipe,
+      top1: result.top1,
+      n: result.n,
+      meanBitsWeights: report.meanBits.weights,
+      meanBitsActivations: report.meanBits.activations,
+      sizeBytes: readFileSync(file).length,
+      file,
+      pipeline: report.pipeline,
+    });
+  }
+
+  const out: MainJobReport = {
+    model: options.model,
+    calibration: { data: options.calibration, samples: options.samples, seed: options.seed },
+    test: options.test,
+    rows,
+  };
+  writeJsonAtomic(join(options.outDir, 'report.json'), out);
+  return out;
+}
