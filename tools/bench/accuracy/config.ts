@@ -1,0 +1,86 @@
+/*
+ * What the accuracy benchmark measures: the zoo models, the rows of the
+ * paper's results table (METHOD.md, "The published results") as our recipe
+ * names, and the comparisons that make up the paper's claims.
+ */
+
+export interface ZooModel {
+  /** Name on the command line (--models). */
+  name: string;
+  /** Path relative to the workspace root. */
+  file: string;
+  label: string;
+}
+
+export const ZOO: readonly ZooModel[] = [
+  { name: 'resnet20', file: 'models/fmnist-resnet20.onnx', label: 'ResNet-20' },
+  { name: 'vgg', file: 'models/fmnist-vgg.onnx', label: 'VGG' },
+  { name: 'mobilenetv2', file: 'models/fmnist-mobilenetv2.onnx', label: 'MobileNetV2' },
+];
+
+export interface TableRow {
+  recipe: string;
+  /** The row's name in the table, as the paper words it. */
+  label: string;
+  setting: 'W8A4' | 'W4A8' | 'W4A4' | 'W3A3';
+}
+
+/** The paper's rows in its order, then the peers' clipping at W4A4 and the W3A3 pair. */
+export const TABLE_ROWS: readonly TableRow[] = [
+  { recipe: 'w8a4-baseline', label: 'W8A4 baseline', setting: 'W8A4' },
+  { recipe: 'w8a4-aciq', label: 'W8A4 ACIQ', setting: 'W8A4' },
+  { recipe: 'w8a4-alloc', label: 'W8A4 bit allocation', setting: 'W8A4' },
+  { recipe: 'w8a4-aciq-alloc', label: 'W8A4 ACIQ + bit allocation', setting: 'W8A4' },
+  { recipe: 'w4a8-baseline', label: 'W4A8 baseline', setting: 'W4A8' },
+  { recipe: 'w4a8-biascorr', label: 'W4A8 bias correction', setting: 'W4A8' },
+  { recipe: 'w4a8-alloc', label: 'W4A8 bit allocation', setting: 'W4A8' },
+  { recipe: 'w4a8-biascorr-alloc', label: 'W4A8 bias corr. + bit allocation', setting: 'W4A8' },
+  { recipe: 'w4a4-baseline', label: 'W4A4 baseline', setting: 'W4A4' },
+  { recipe: 'w4a4-all', label: 'W4A4 all methods', setting: 'W4A4' },
+  { recipe: 'w4a4-percentile', label: 'W4A4 all, percentile clipping', setting: 'W4A4' },
+  { recipe: 'w4a4-kl', label: 'W4A4 all, KL clipping', setting: 'W4A4' },
+  { recipe: 'w4a4-mse', label: 'W4A4 all, MSE clipping', setting: 'W4A4' },
+  { recipe: 'w3a3-baseline', label: 'W3A3 baseline', setting: 'W3A3' },
+  { recipe: 'w3a3-all', label: 'W3A3 all methods', setting: 'W3A3' },
+];
+
+export const FLOAT_LABEL = 'FP32';
+
+/** One comparison of the paper's claims: `better` should beat `worse`. */
+export interface Claim {
+  kind: 'method-vs-baseline' | 'combination-vs-single' | 'peer-vs-aciq';
+  better: string;
+  worse: string;
+}
+
+export const CLAIMS: readonly Claim[] = [
+  { kind: 'method-vs-baseline', better: 'w8a4-aciq', worse: 'w8a4-baseline' },
+  { kind: 'method-vs-baseline', better: 'w8a4-alloc', worse: 'w8a4-baseline' },
+  { kind: 'combination-vs-single', better: 'w8a4-aciq-alloc', worse: 'w8a4-aciq' },
+  { kind: 'combination-vs-single', better: 'w8a4-aciq-alloc', worse: 'w8a4-alloc' },
+  { kind: 'method-vs-baseline', better: 'w4a8-biascorr', worse: 'w4a8-baseline' },
+  { kind: 'method-vs-baseline', better: 'w4a8-alloc', worse: 'w4a8-baseline' },
+  { kind: 'combination-vs-single', better: 'w4a8-biascorr-alloc', worse: 'w4a8-biascorr' },
+  { kind: 'combination-vs-single', better: 'w4a8-biascorr-alloc', worse: 'w4a8-alloc' },
+  { kind: 'method-vs-baseline', better: 'w4a4-all', worse: 'w4a4-baseline' },
+  { kind: 'method-vs-baseline', better: 'w3a3-all', worse: 'w3a3-baseline' },
+  // Not a claim of the paper: how the peers' clipping does in ACIQ's place.
+  { kind: 'peer-vs-aciq', better: 'w4a4-percentile', worse: 'w4a4-all' },
+  { kind: 'peer-vs-aciq', better: 'w4a4-kl', worse: 'w4a4-all' },
+  { kind: 'peer-vs-aciq', better: 'w4a4-mse', worse: 'w4a4-all' },
+];
+
+/** "All methods recovers most of the gap to float32": these pairs, all methods against baseline. */
+export const GAP_CLAIMS: readonly { all: string; baseline: string }[] = [
+  { all: 'w4a4-all', baseline: 'w4a4-baseline' },
+  { all: 'w3a3-all', baseline: 'w3a3-baseline' },
+];
+
+export const CALIBRATION_DATA = 'fashion-mnist:calib';
+export const TEST_DATA = 'fashion-mnist:test';
+
+export const DEFAULTS = { seeds: 5, samples: [32, 512] as number[] };
+
+export function labelOf(recipe: string): string {
+  return TABLE_ROWS.find((r) => r.recipe === recipe)?.label ?? recipe;
+}
