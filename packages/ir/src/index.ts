@@ -5,6 +5,7 @@ export * from './nibbles';
 export * from './tensor';
 export * from './attributes';
 export * from './quant-annotation';
+export * from './quant-point';
 export * from './graph';
 export * from './clone';
 export * from './ops/registry';

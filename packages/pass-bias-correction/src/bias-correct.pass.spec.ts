@@ -1,12 +1,12 @@
 import { createPassContext, getPass, MemoryReportSink, runPipeline } from '@nibble/core';
-import { attr, constantTensor, Graph, type Node, parseGraph, printGraph, Tensor, type Value } from '@nibble/ir';
+import { attr, constantTensor, Graph, type Node, parseGraph, printGraph, SeededRandom, Tensor, type Value } from '@nibble/ir';
 import { dequantize, paramsOfAnnotation } from '@nibble/quant';
+import { fakeCalibration } from '@nibble/test-support';
 import '@nibble/pass-clipping';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { biasCorrectPass } from './bias-correct.pass';
 import { syntheticWeight } from './math/synthetic-weight';
-import { fakeCalibration, seeded } from './testing/fake-calibration';
 import './index';
 
 /*
@@ -125,10 +125,10 @@ describe("pass 'bias-correct'", () => {
   });
 
   it('fold=bias: zero points and scales carry all but a residual, which the bias carries at the input means', async () => {
-    const rand = seeded(8);
+    const rand = new SeededRandom(8);
     const means = [0.5, -1, 2, 0, 1, 0.25, -0.5, 3];
     const batches = Array.from({ length: 4 }, () => ({
-      x: new Tensor('float32', [2, 8, 6, 6], Float32Array.from({ length: 2 * 8 * 36 }, (_, i) => Math.fround(means[Math.floor(i / 36) % 8] + rand() - 0.5))),
+      x: new Tensor('float32', [2, 8, 6, 6], Float32Array.from({ length: 2 * 8 * 36 }, (_, i) => Math.fround(means[Math.floor(i / 36) % 8] + rand.uniform() - 0.5))),
     }));
     const sink = new MemoryReportSink();
     const g = await run(convNet(), `${PIPE},bias-correct{fold=bias,mode=mean-var}`, batches, sink);
@@ -173,11 +173,11 @@ describe("pass 'bias-correct'", () => {
   return %y
 }
 `;
-    const rand = seeded(2);
+    const rand = new SeededRandom(2);
     const batches = Array.from({ length: 2 }, () => ({
-      x: new Tensor('float32', [4, 3], Float32Array.from({ length: 12 }, (_, i) => Math.fround([1, -2, 0.5][i % 3] + rand() - 0.5))),
-      h: new Tensor('float32', [4, 2], Float32Array.from({ length: 8 }, () => Math.fround(rand() + 1))),
-      hb: new Tensor('float32', [4, 2], Float32Array.from({ length: 8 }, () => Math.fround(rand() - 2))),
+      x: new Tensor('float32', [4, 3], Float32Array.from({ length: 12 }, (_, i) => Math.fround([1, -2, 0.5][i % 3] + rand.uniform() - 0.5))),
+      h: new Tensor('float32', [4, 2], Float32Array.from({ length: 8 }, () => Math.fround(rand.uniform() + 1))),
+      hb: new Tensor('float32', [4, 2], Float32Array.from({ length: 8 }, () => Math.fround(rand.uniform() - 2))),
     }));
     const g = await run(parseGraph(text), 'quant-policy{activations=false,w-bits=2,first-last-bits=2},clip-minmax{target=weights},quantize,bias-correct{fold=bias}', batches);
     expect(g.node('ga')!.inputs[2]!.name).toBe('ca_corrected');
@@ -220,6 +220,11 @@ describe("pass 'bias-correct'", () => {
 `;
     const batches = [{ x: new Tensor('float32', [1, 2, 3, 3], Float32Array.from({ length: 18 }, (_, i) => i / 9)) }];
     await expect(run(parseGraph(text), `${PIPE},bias-correct{fold=bias}`, batches)).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });
+    // Statistics without the layer input (calibrated with layerInputs=false, or before the marks).
+    const noInput = [{ y: new Tensor('float32', [2, 16, 6, 6]) }];
+    await expect(run(convNet(), `${PIPE},bias-correct{fold=bias}`, noInput)).rejects.toMatchObject({
+      code: 'E_BAD_OPTION', place: { value: 'x', node: 'conv' }, message: expect.stringMatching(/hold no means of 'x'/),
+    });
     const once = await runPipeline(await run(convNet(), `${PIPE},bias-correct`), 'bias-correct');
     expect(once.modified).toBe(false);
   });

@@ -1,11 +1,10 @@
 import { definePass, type PassContext } from '@nibble/core';
-import { attr, constantTensor, type Graph, NibbleError, type Node, Tensor, type Value } from '@nibble/ir';
+import { attr, constantTensor, type Graph, NibbleError, type Node, quantPointOf, Tensor, type Value } from '@nibble/ir';
 import { type AffineParams, dequantize, paramsOfAnnotation, representableRange, scaleTensor, zeroPointTensor } from '@nibble/quant';
 import { CALIBRATION_STATS } from '@nibble/stats';
 import { foldResidualIntoBias } from './layer-bias';
 import { type BiasCorrectionForm, type BiasCorrectionMode, weightCorrection } from './math/correction';
 import { foldCorrection } from './math/fold';
-import { quantPointOf } from './quant-point';
 
 /** Where quantize keeps a weight's float tensor (docs/quantized-ir.md). */
 const FLOAT_WEIGHT_KEY = 'floatWeight';

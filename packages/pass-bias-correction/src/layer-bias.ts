@@ -1,5 +1,5 @@
 import type { PassContext } from '@nibble/core';
-import { constantTensor, type Graph, NibbleError, type Node, Tensor, type Value } from '@nibble/ir';
+import { constantTensor, type Graph, moveQuantPoint, NibbleError, type Node, Tensor, type Value } from '@nibble/ir';
 import { CALIBRATION_STATS } from '@nibble/stats';
 import { biasFromResidual } from './math/fold';
 
@@ -29,6 +29,12 @@ function inputMeans(ctx: PassContext, node: Node, channels: number): Float64Arra
     throw new NibbleError('E_BAD_OPTION', 'bias-correct{fold=bias} needs the float model\'s calibration statistics, and none were computed before quantize', {
       pass: 'bias-correct', option: 'fold',
       hint: 'give calibration data to the pipeline (quantize then keeps the float statistics), or use fold=exact',
+    });
+  }
+  if (!stats.has(x.name)) {
+    throw new NibbleError('E_BAD_OPTION', `bias-correct{fold=bias}: the calibration statistics hold no means of '${x.name}', the input of ${node.opType} '${node.name}'`, {
+      pass: 'bias-correct', node: node.name, value: x.name,
+      hint: 'calibrate after quant-policy has marked the layer, with the calibration option layerInputs left on (the default), or use fold=exact',
     });
   }
   const s = stats.get(x.name);
@@ -123,10 +129,7 @@ function addAfterMatMul(graph: Graph, node: Node, n: number, delta: Float64Array
     fixed.quant = out.quant;
     delete out.quant;
   }
-  if ('quantPoint' in out.meta) {
-    fixed.meta.quantPoint = out.meta.quantPoint;
-    delete out.meta.quantPoint;
-  }
+  moveQuantPoint(out, fixed);
   if (wasOutput) {
     for (let i = 0; i < graph.outputs.length; i++) if (graph.outputs[i] === out) graph.outputs[i] = fixed;
     const name = out.name;

@@ -1,12 +1,11 @@
 import { createPassContext, getPass, MemoryReportSink, runPipeline } from '@nibble/core';
-import { type Graph, parseGraph, Tensor } from '@nibble/ir';
+import { type Graph, parseGraph, SeededRandom, Tensor } from '@nibble/ir';
+import { fakeCalibration, laplaceActivation, samplesOf, SMALL_NET } from '@nibble/test-support';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { clipAciqPass } from './clip-aciq.pass';
 import { histogramOf } from './math/histogram';
 import { histogramRangeMse } from './math/histogram-mse';
-import { fakeCalibration, laplaceActivation, seeded } from './testing/fake-calibration';
-import { SMALL_NET } from './testing/nets';
 import './index';
 
 /*
@@ -26,13 +25,13 @@ const D_MU = [0, 1, -1];
 const D_B = [0.3, 1, 0.7];
 
 function batches(): Record<string, Tensor>[] {
-  const rand = seeded(5);
+  const rand = new SeededRandom(5);
   return Array.from({ length: 8 }, () => {
     const d = laplaceActivation(rand, [8, 3, 4, 4], D_MU, D_B);
     // Channel 2 of d is uniform on [-1, 1]: ACIQ's Laplace range overshoots its observed max.
     const data = d.data as Float32Array;
-    for (let i = 0; i < data.length; i++) if (Math.floor(i / 16) % 3 === 2) data[i] = Math.fround(2 * rand() - 1);
-    const l = new Tensor('float32', [8, 2], Float32Array.from({ length: 16 }, () => Math.fround(10 * rand() - 3)));
+    for (let i = 0; i < data.length; i++) if (Math.floor(i / 16) % 3 === 2) data[i] = Math.fround(2 * rand.uniform() - 1);
+    const l = new Tensor('float32', [8, 2], Float32Array.from({ length: 16 }, () => Math.fround(10 * rand.uniform() - 3)));
     return { c: laplaceActivation(rand, [8, 3, 4, 4], C_MU, C_B), d, l };
   });
 }
@@ -41,14 +40,7 @@ interface Brute { mean: number; b: number; s: number; min: number; max: number; 
 
 /** Float64 brute-force statistics of channel `ch` (axis 1) of `name` over all batches, or of the whole tensor. */
 function brute(all: Record<string, Tensor>[], name: string, ch: number | null): Brute {
-  const vals: number[] = [];
-  for (const b of all) {
-    const t = b[name];
-    const inner = t.shape.slice(2).reduce((a, x) => a * x, 1);
-    const data = t.toFloat64();
-    for (let i = 0; i < data.length; i++) if (ch === null || Math.floor(i / inner) % t.shape[1] === ch) vals.push(data[i]);
-  }
-  const values = Float64Array.from(vals);
+  const values = samplesOf(all, name, ch);
   const mean = values.reduce((a, x) => a + x, 0) / values.length;
   const b = values.reduce((a, x) => a + Math.abs(x - mean), 0) / values.length;
   const s = Math.sqrt(values.reduce((a, x) => a + (x - mean) ** 2, 0) / (values.length - 1));

@@ -1,8 +1,7 @@
 import type { AnyPass, PassContext, PassResult, ReportValue } from '@nibble/core';
-import { type Graph, NibbleError, type QuantAnnotation, type Value } from '@nibble/ir';
+import { type Graph, markedValues, NibbleError, type QuantAnnotation, type QuantPoint, type QuantTarget, type Value } from '@nibble/ir';
 import type { ClipRange, ClipStats } from './math/aciq';
 import type { Histogram } from './math/histogram';
-import { markedValues, type QuantPoint, type QuantTarget } from './quant-point';
 import { activationChannels, type ValueChannels, weightChannels } from './value-stats';
 
 /*

@@ -1,8 +1,8 @@
 import { getPass, resolvePipeline } from '@nibble/core';
+import { samplesOf, smallNetBatches } from '@nibble/test-support';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { clipKlPass } from './clip-kl.pass';
-import { samplesOf, smallNetBatches } from './testing/nets';
 import { runOnSmallNet } from './testing/run';
 import './index';
 

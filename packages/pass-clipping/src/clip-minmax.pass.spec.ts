@@ -1,10 +1,9 @@
 import { createPassContext, getPass, runPipeline } from '@nibble/core';
 import { parseGraph, printGraph } from '@nibble/ir';
+import { fakeCalibration, samplesOf, SMALL_NET, smallNetBatches } from '@nibble/test-support';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { clipMinmaxPass } from './clip-minmax.pass';
-import { fakeCalibration } from './testing/fake-calibration';
-import { samplesOf, SMALL_NET, smallNetBatches } from './testing/nets';
 import './index';
 
 const lines = (...l: string[]): string => `${l.join('\n')}\n`;

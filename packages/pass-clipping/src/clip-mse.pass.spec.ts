@@ -1,10 +1,10 @@
 import { getPass } from '@nibble/core';
+import { samplesOf, smallNetBatches } from '@nibble/test-support';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { clipMsePass } from './clip-mse.pass';
 import { histogramOf } from './math/histogram';
 import { histogramRangeMse } from './math/histogram-mse';
-import { samplesOf, smallNetBatches } from './testing/nets';
 import { runOnSmallNet } from './testing/run';
 import './index';
 

@@ -1,8 +1,8 @@
 import { getPass } from '@nibble/core';
+import { samplesOf, smallNetBatches } from '@nibble/test-support';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { clipPercentilePass } from './clip-percentile.pass';
-import { samplesOf, smallNetBatches } from './testing/nets';
 import { runOnSmallNet } from './testing/run';
 import './index';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPassContext, EXECUTOR_FACTORY, MemoryReportSink, runPipeline, SOURCE_MODEL } from '@nibble/core';
 import { decodeImage, type RawImage, rawImage, resizeBilinear } from '@nibble/data';
-import { type Model, Tensor } from '@nibble/ir';
+import { markedValues, type Model, Tensor } from '@nibble/ir';
 import { lowerToQdq, readOnnxFile } from '@nibble/onnx';
 import '@nibble/pass-allocation';
 import '@nibble/pass-bias-correction';
@@ -10,7 +10,6 @@ import '@nibble/pass-clipping';
 import '@nibble/pass-graph';
 import { createOrtExecutor } from '@nibble/runtime';
 import { CALIBRATION_DATA } from '@nibble/stats';
-import { markedValues } from './quant-point';
 import './index';
 
 /*

@@ -1,11 +1,12 @@
 import { createPassContext, getPass, MemoryReportSink, printInvocations, resolvePipeline, runPipeline } from '@nibble/core';
-import { type Graph, parseGraph } from '@nibble/ir';
+import { type Graph, parseGraph, printGraph, quantPointOf, Tensor } from '@nibble/ir';
+import { activationCandidates, CALIBRATION_STATS } from '@nibble/stats';
+import { fakeCalibration } from '@nibble/test-support';
 import '@nibble/pass-allocation';
 import '@nibble/pass-bias-correction';
 import '@nibble/pass-clipping';
 import '@nibble/pass-graph';
 import { quantPolicyPass } from './quant-policy.pass';
-import { quantPointOf } from './quant-point';
 import './index';
 
 const lines = (...l: string[]): string => `${l.join('\n')}\n`;
@@ -54,9 +55,16 @@ async function policy(options = '', text = NET): Promise<string[]> {
 }
 
 describe("pass 'quant-policy'", () => {
-  it('is registered and only annotates', () => {
+  it('is registered; it only annotates, but drops cached calibration statistics (they observe what the marks ask for)', async () => {
     expect(getPass('quant-policy')).toBe(quantPolicyPass);
-    expect(quantPolicyPass.preserves).toBe('all');
+    const graph = parseGraph(NET);
+    const ctx = createPassContext();
+    fakeCalibration(ctx, graph, [{ c1: new Tensor('float32', [2, 4, 8, 8]) }]);
+    await ctx.getAnalysis(CALIBRATION_STATS, graph);
+    const before = printGraph(graph);
+    await runPipeline(graph, 'quant-policy', ctx);
+    expect(ctx.analyses.isCached(CALIBRATION_STATS)).toBe(false);
+    expect(printGraph(graph)).toBe(before);
   });
 
   it('marks the paper\'s points: 8-bit first conv and last FC weights, per-channel conv outputs, 8-bit pool and logits per tensor', async () => {
@@ -69,6 +77,14 @@ describe("pass 'quant-policy'", () => {
       'w2 weight 4 axis0 default conv2',
       'wfc weight 8 axis1 last-layer fc',
     ]);
+  });
+
+  it('leads calibration to observe what the quantization passes read: the marks and the inputs of marked layers', async () => {
+    const { graph } = await runPipeline(parseGraph(NET), 'mark-fused-relu,quant-policy');
+    // Marked: c1, c2, p, l. Inputs of the layers whose weights are marked: x (conv1), r1 (conv2), f (fc).
+    expect(activationCandidates(graph).map((c) => c.name)).toEqual(['x', 'c1', 'r1', 'c2', 'p', 'f', 'l']);
+    const unmarked = parseGraph(NET);
+    expect(activationCandidates(unmarked).map((c) => c.name)).toEqual(['x', 'c1', 'r1', 'c2', 'r2', 's', 'p', 'g', 'f', 'm', 'l', 'y']);
   });
 
   it('leaves the input, ReLU outputs, the residual Add, pooling and the bare MatMul output unmarked', async () => {

@@ -1,15 +1,15 @@
 import { definePass } from '@nibble/core';
-import { DTYPES, type Graph, type Node, type Value } from '@nibble/ir';
+import { clearQuantPoint, DTYPES, type Graph, type Node, type QuantPoint, type QuantRole, setQuantPoint, type Value } from '@nibble/ir';
 import { firstAndLastLayers, isOnnx, logitValues, weightedLayers } from './layers';
 import { type NodePattern, type Override, parseOverrides, parsePatternList } from './patterns';
-import { clearQuantPoint, type QuantPoint, type QuantRole, setQuantPoint } from './quant-point';
 
 const bitsOption = (def: number, description: string) => ({ type: 'integer' as const, default: def, min: 1, max: 8, description });
 
 /**
  * quant-policy: chooses the quantization points (docs/quantized-ir.md) with
  * the paper's defaults. Annotation only: it writes `meta.quantPoint` and
- * recomputes every mark, so a second run replaces the first.
+ * recomputes every mark, so a second run replaces the first. It drops cached
+ * calibration statistics, which observe only what the marks ask for.
  */
 export const quantPolicyPass = definePass({
   name: 'quant-policy',
@@ -36,7 +36,9 @@ export const quantPolicyPass = definePass({
     keepFloat: { type: 'string', default: '', description: 'nodes whose weights and outputs stay float: name globs separated by ;' },
     override: { type: 'string', default: '', description: 'per-node widths: pattern:w<bits>:a<bits> items separated by ; (a later match wins)' },
   },
-  preserves: 'all',
+  // Annotation only, but the marks decide which activations calibration observes
+  // (docs/quantized-ir.md): statistics computed before new marks may lack some.
+  preserves: [],
   run(graph, ctx, opts) {
     const keep = parsePatternList(opts.keepFloat);
     const overrides = parseOverrides(opts.override, 'quant-policy');

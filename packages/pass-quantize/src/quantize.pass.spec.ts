@@ -3,11 +3,11 @@ import { createPassContext, getPass, MemoryReportSink, runPipeline, SOURCE_MODEL
 import { constantTensor, type Graph, parseGraph, printGraph, type Tensor } from '@nibble/ir';
 import { readOnnxFile } from '@nibble/onnx';
 import { dequantize, fakeQuantize, paramsOfAnnotation, representableRange } from '@nibble/quant';
+import { fakeCalibration, laplaceActivations } from '@nibble/test-support';
 import '@nibble/pass-allocation';
 import '@nibble/pass-clipping';
 import '@nibble/pass-graph';
 import { FLOAT_WEIGHT_KEY, quantizePass } from './quantize.pass';
-import { fakeCalibration, laplaceActivations } from './testing/calibration';
 import './index';
 
 const lines = (...l: string[]): string => `${l.join('\n')}\n`;

@@ -1,10 +1,11 @@
 import { definePass, type PassContext } from '@nibble/core';
-import { attr, constantTensor, type Graph, NibbleError, type QuantAnnotation, type Tensor, type Value } from '@nibble/ir';
+import {
+  attr, constantTensor, type Graph, markedValues, NibbleError, type QuantAnnotation, type QuantPoint, setQuantPoint, type Tensor, type Value,
+} from '@nibble/ir';
 import {
   type AffineParams, containerDType, paramsFromRange, quantize, representableRange, scaleTensor, toIntegerTensor, zeroPointTensor,
 } from '@nibble/quant';
 import { CALIBRATION_DATA, CALIBRATION_STATS } from '@nibble/stats';
-import { markedValues, type QuantPoint } from './quant-point';
 import { activationChannelRange, type ChannelRange, weightChannelRange } from './value-stats';
 
 /** Where quantize keeps a weight's float tensor (on the DequantizeLinear output) for bias-correct. */
@@ -156,7 +157,7 @@ function replaceWeight(graph: Graph, v: Value, point: QuantPoint, annotation: Qu
   // The dequantized weight keeps the weight's name, so reports and later passes find it.
   out.rename(name);
   out.quant = annotation;
-  out.meta.quantPoint = point;
+  setQuantPoint(out, point);
   out.meta[FLOAT_WEIGHT_KEY] = t;
   return { floatBytes: t.byteLength, quantBytes: q.byteLength + scale.const!.byteLength + zeroPoint.const!.byteLength };
 }

@@ -24,7 +24,7 @@ async function computeCalibrationStats(graph: Graph, ctx: AnalysisContext): Prom
   const weights = options.weights === false ? [] : weightStatistics(graph, options);
   const data = ctx.service(CALIBRATION_DATA);
   const factory = ctx.service(EXECUTOR_FACTORY);
-  const candidates = activationCandidates(graph, options.values);
+  const candidates = activationCandidates(graph, options.values, options);
   const fetch = candidates.filter((c) => c.source === 'node').map((c) => c.name);
   const executor = await factory(modelForGraph(ctx.services, graph), { extraOutputs: fetch });
   try {
@@ -39,8 +39,10 @@ async function computeCalibrationStats(graph: Graph, ctx: AnalysisContext): Prom
 interface Target {
   name: string;
   kind: 'input' | 'activation';
+  source: 'input' | 'node';
   shape: number[];
   perChannel: boolean;
+  deviation: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ interface Target {
  * and per channel along axis 1). The first run settles which candidates are
  * float tensors of rank >= 2 (types need not be declared) and then feeds the
  * collectors like the rest; a second pass over the data is made only when a
- * collector asks for one.
+ * collector asks for one, and fetches only what those collectors read.
  */
 async function collectActivations(runner: CalibrationRunner, candidates: readonly ActivationCandidate[], options: CalibrationOptions): Promise<{ activations: ValueStatistics[]; passes: 1 | 2 }> {
   const first = runner.observe(1);
@@ -61,7 +63,7 @@ async function collectActivations(runner: CalibrationRunner, candidates: readonl
   try {
     targets = chooseTargets(candidates, head.value, options);
     collectors = targets.map((t) => new ValueCollector({
-      name: t.name, perChannel: t.perChannel, mad: options.mad ?? 'two-pass', histogram: options.histogram ?? false,
+      name: t.name, perChannel: t.perChannel, mad: t.deviation ? options.mad ?? 'two-pass' : false, histogram: options.histogram ?? false,
     }));
   } catch (e) {
     // Let the run already started finish before the caller disposes the executor.
@@ -69,8 +71,13 @@ async function collectActivations(runner: CalibrationRunner, candidates: readonl
     throw e;
   }
   await feed(prepend(head.value, first), targets, collectors, false);
-  const passes = collectors.some((c) => c.needsSecondPass) ? 2 : 1;
-  if (passes === 2) await feed(runner.observe(2), targets, collectors, true);
+  // The second pass feeds (and fetches) only the values whose deviations need it.
+  const again = targets.map((t, i) => ({ t, c: collectors[i] })).filter(({ c }) => c.needsSecondPass);
+  const passes = again.length > 0 ? 2 : 1;
+  if (passes === 2) {
+    const fetch = again.filter(({ t }) => t.source === 'node').map(({ t }) => t.name);
+    await feed(runner.observe(2, fetch), again.map(({ t }) => t), again.map(({ c }) => c), true);
+  }
   const activations = targets.map((t, i) => {
     const { perTensor, perChannel } = collectors[i].result();
     return {
@@ -104,7 +111,10 @@ function chooseTargets(candidates: readonly ActivationCandidate[], observed: Obs
         });
       }
     }
-    out.push({ name: c.name, kind: c.source === 'input' ? 'input' : 'activation', shape: t.shape.slice(1), perChannel: options.perChannel !== false && t.rank >= 2 });
+    out.push({
+      name: c.name, kind: c.source === 'input' ? 'input' : 'activation', source: c.source, shape: t.shape.slice(1),
+      perChannel: options.perChannel !== false && t.rank >= 2, deviation: c.deviation,
+    });
   }
   return out;
 }

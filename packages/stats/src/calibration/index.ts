@@ -8,7 +8,10 @@ export {
   type CalibrationStatsInit, type CalibrationStatsJSON, type ObservedKind, type PerTensorStats, type ValueStatistics,
 } from './calibration-stats';
 export type { HistogramJSON, JSONNumber, TensorStatsJSON } from './json';
-export { activationCandidates, dataDependentValues, weightTargets, type ActivationCandidate, type WeightTarget } from './targets';
+export {
+  activationCandidates, dataDependentValues, quantizationReads, weightTargets,
+  type ActivationCandidate, type ObservationOptions, type QuantizationRead, type WeightTarget,
+} from './targets';
 export { weightStatistics, type WeightStatsOptions } from './weights';
 export { ValueCollector, mergeChannels, type ValueCollectorOptions, type ValueStatsResult } from './value-collector';
 export { CalibrationRunner, DEFAULT_RUN_BYTES, type Observed } from './runner';

@@ -35,14 +35,19 @@ export class CalibrationRunner {
     }
   }
 
-  async *observe(pass: 1 | 2): AsyncGenerator<Observed> {
+  /**
+   * One pass over the data. `fetch` (a subset of the constructor's) narrows
+   * what this pass asks the engine for: a second pass needs only the values
+   * whose statistics want it. The runs are cut as in the first pass.
+   */
+  async *observe(pass: 1 | 2, fetch: readonly string[] = this.fetch): AsyncGenerator<Observed> {
     const runs = this.runs()[Symbol.asyncIterator]();
     type Run = Promise<{ observed: Observed; samples: number }>;
     // Boxed, so that awaiting the next batch does not also await its run.
     const start = async (): Promise<{ run: Run } | undefined> => {
       const next = await runs.next();
       if (next.done) return undefined;
-      const run = this.execute(next.value);
+      const run = this.execute(next.value, fetch);
       // Rejections surface where the run is awaited; this only keeps an abandoned one quiet.
       run.catch(() => undefined);
       return { run };
@@ -68,8 +73,8 @@ export class CalibrationRunner {
     }
   }
 
-  private async execute(feeds: Observed): Promise<{ observed: Observed; samples: number }> {
-    const fetched = this.fetch.length ? await this.executor.run(feeds as Record<string, Tensor>, this.fetch) : {};
+  private async execute(feeds: Observed, fetch: readonly string[]): Promise<{ observed: Observed; samples: number }> {
+    const fetched = fetch.length ? await this.executor.run(feeds as Record<string, Tensor>, fetch) : {};
     return { observed: { ...feeds, ...fetched }, samples: feeds[this.executor.inputNames[0]].shape[0] };
   }
 

@@ -35,10 +35,20 @@ export interface CalibrationProgress {
 /** How the calibration analysis observes the model; every field is optional. */
 export interface CalibrationOptions {
   /**
-   * The activations to observe, in place of the default choice (every float
-   * node output of rank >= 2 that depends on the inputs, and the float inputs).
+   * The activations to observe, in place of the default choice: once
+   * quant-policy has marked quantization points, the marked activations and
+   * the data inputs of the layers whose weights are marked (what the
+   * quantization passes read); without marks, every float node output of
+   * rank >= 2 that depends on the inputs, and the float inputs.
    */
   values?: readonly string[];
+  /**
+   * With quantization points marked, also observe the data inputs of the
+   * marked layers, for their per-channel means (default true: only
+   * bias-correct{fold=bias} reads them). A caller that knows its pipeline
+   * folds no bias may set false and save fetching them (docs/benchmarks.md).
+   */
+  layerInputs?: boolean;
   /** Statistics per channel along axis 1 besides per tensor (default true). */
   perChannel?: boolean;
   /** Histograms (e.g. for percentile, KL or MSE clipping): bins per histogram, or false (default false). */

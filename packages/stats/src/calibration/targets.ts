@@ -1,4 +1,4 @@
-import { constantTensor, DTYPES, type Graph, type Node, NibbleError, type Tensor, type Value } from '@nibble/ir';
+import { constantTensor, DTYPES, type Graph, markedValues, type Node, NibbleError, type Tensor, type Value } from '@nibble/ir';
 
 /** Ops whose outputs follow from the input's shape alone, never from its values. */
 const SHAPE_ONLY_OPS = new Set(['Shape', 'Size']);
@@ -24,6 +24,12 @@ export interface ActivationCandidate {
   readonly source: 'input' | 'node';
   /** Chosen by name (options.values): a non-float value is then an error, not skipped. */
   readonly explicit: boolean;
+  /**
+   * Whether its mean absolute deviation is wanted (the option `mad` says how).
+   * False for a value observed only for its means (a marked layer's input),
+   * which then needs no second pass over the data.
+   */
+  readonly deviation: boolean;
 }
 
 function mayBeFloatActivation(v: Value): boolean {
@@ -33,12 +39,55 @@ function mayBeFloatActivation(v: Value): boolean {
   return t.shape === undefined || t.shape.length >= 2;
 }
 
+/** How the default choice treats a marked graph (the CalibrationOptions of the same names). */
+export interface ObservationOptions {
+  /** The data inputs of layers whose weights are marked (default true). */
+  layerInputs?: boolean;
+}
+
 /**
- * The activations to observe. By default every data-dependent value that is,
- * or may be, float of rank >= 2 (the first batch settles values without a
- * declared type); `names` replaces the choice.
+ * Why the quantization passes read an activation: it is marked (its range,
+ * spread and mean), or it is only a marked layer's data input (its
+ * per-channel means).
  */
-export function activationCandidates(graph: Graph, names?: readonly string[]): ActivationCandidate[] {
+export type QuantizationRead = 'marked' | 'layer-input';
+
+/**
+ * The activations the quantization passes will read once `quant-policy` has
+ * marked the graph (docs/quantized-ir.md), or undefined when nothing is
+ * marked: every marked activation (clipping, allocation and quantize read
+ * its statistics), and the data input (input 0) of every layer that reads a
+ * marked weight as its input 1 (bias-correct{fold=bias} folds the weight's
+ * residual into the bias at that input's per-channel means), unless
+ * `layerInputs` is false. Weights are not here: their statistics come from
+ * the constants.
+ */
+export function quantizationReads(graph: Graph, options: ObservationOptions = {}): Map<Value, QuantizationRead> | undefined {
+  const marks = markedValues(graph);
+  if (marks.length === 0) return undefined;
+  const reads = new Map<Value, QuantizationRead>();
+  for (const { value, point } of marks) if (point.kind === 'activation') reads.set(value, 'marked');
+  for (const { value, point } of marks) {
+    if (point.kind !== 'weight' || options.layerInputs === false) continue;
+    for (const use of value.uses) {
+      const x = use.node.inputs[0];
+      if (use.index === 1 && x && !reads.has(x)) reads.set(x, 'layer-input');
+    }
+  }
+  return reads;
+}
+
+/**
+ * The activations to observe. `names` chooses them. Otherwise, once
+ * quantization points are marked, what the quantization passes will read
+ * (`quantizationReads`; the mean absolute deviation of marked values only):
+ * fetching every activation from the engine costs more than the forward
+ * pass itself (docs/benchmarks.md). Without marks (`nibble calibrate`),
+ * every data-dependent value. Either way only values that are, or may be,
+ * float of rank >= 2 (the first batch settles values without a declared
+ * type), in graph order.
+ */
+export function activationCandidates(graph: Graph, names?: readonly string[], options: ObservationOptions = {}): ActivationCandidate[] {
   if (names) {
     const seen = new Set<string>();
     return names.filter((n) => !seen.has(n) && seen.add(n)).map((name) => {
@@ -53,19 +102,18 @@ export function activationCandidates(graph: Graph, names?: readonly string[]): A
           option: 'values', value: name, hint: 'name activations here; weights are always computed from the constants',
         });
       }
-      return { name, source: v.isGraphInput ? 'input' as const : 'node' as const, explicit: true };
+      return { name, source: v.isGraphInput ? 'input' as const : 'node' as const, explicit: true, deviation: true };
     });
   }
   const live = dataDependentValues(graph);
+  const reads = quantizationReads(graph, options);
   const out: ActivationCandidate[] = [];
-  for (const v of graph.inputs) {
-    if (live.has(v) && mayBeFloatActivation(v)) out.push({ name: v.name, source: 'input', explicit: false });
-  }
-  for (const node of graph.nodes) {
-    for (const v of node.outputs) {
-      if (v.name !== '' && live.has(v) && mayBeFloatActivation(v)) out.push({ name: v.name, source: 'node', explicit: false });
-    }
-  }
+  const consider = (v: Value, source: ActivationCandidate['source']) => {
+    if (v.name === '' || !live.has(v) || !mayBeFloatActivation(v) || (reads && !reads.has(v))) return;
+    out.push({ name: v.name, source, explicit: false, deviation: !reads || reads.get(v) === 'marked' });
+  };
+  for (const v of graph.inputs) consider(v, 'input');
+  for (const node of graph.nodes) for (const v of node.outputs) consider(v, 'node');
   return out;
 }
 

@@ -3,12 +3,14 @@ import { type Graph, Tensor } from '@nibble/ir';
 import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationOptions } from '@nibble/stats';
 
 /**
- * Calibration without running a model: each batch lists the activations the
- * "executor" returns for its samples, so a test sets the exact samples a
- * value's statistics are taken of. The real CALIBRATION_STATS analysis
- * computes the statistics, as it would from onnxruntime's outputs. It may
- * cut batches into smaller runs, always in order, so the executor hands out
- * the rows of the next samples (from the first again on each pass).
+ * Calibration without running a model, for the quantization passes' tests:
+ * each batch lists the activations the "executor" returns for its samples,
+ * so a test sets the exact samples a value's statistics are taken of. The
+ * real CALIBRATION_STATS analysis computes the statistics, as it would from
+ * onnxruntime's outputs. It may cut batches into smaller runs, always in
+ * order, so the executor hands out the rows of the next samples (from the
+ * first again on each pass). Only the named activations exist, so they are
+ * given to the analysis as `values`: its default choice is not exercised here.
  */
 export function fakeCalibration(ctx: PassContext, graph: Graph, batches: readonly Record<string, Tensor>[], options: CalibrationOptions = {}): void {
   const input = graph.inputs[0];
@@ -55,42 +57,4 @@ export function fakeCalibration(ctx: PassContext, graph: Graph, batches: readonl
   // The input's statistics too when a batch gives it (bias folding reads a layer input's means).
   const observed = batches[0][input.name] ? [input.name, ...names] : names;
   ctx.services.set(CALIBRATION_OPTIONS, { values: observed, ...options });
-}
-
-/** mulberry32, so samples are the same on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Laplace(mu, b) samples by inversion. */
-export function laplace(rand: () => number, mu: number, b: number): number {
-  const u = rand() - 0.5;
-  return mu - b * Math.sign(u) * Math.log(1 - 2 * Math.abs(u));
-}
-
-/** An activation [N, C, H, W] whose channel c holds Laplace(mu[c], b[c]) samples. */
-export function laplaceActivation(rand: () => number, shape: [number, number, number, number], mu: readonly number[], b: readonly number[]): Tensor {
-  const [N, C, H, W] = shape;
-  const data = new Float32Array(N * C * H * W);
-  for (let i = 0; i < data.length; i++) {
-    const c = Math.floor(i / (H * W)) % C;
-    data[i] = laplace(rand, mu[c], b[c]);
-  }
-  return new Tensor('float32', shape, data);
-}
-
-/** `batches` batches in which every named activation [N, C, H, W] holds Laplace samples, per channel mu = c - 1, b = 1 + c / 2. */
-export function laplaceActivations(seed: number, shapes: Record<string, [number, number, number, number]>, batches = 4): Record<string, Tensor>[] {
-  const rand = seeded(seed);
-  return Array.from({ length: batches }, () => Object.fromEntries(Object.entries(shapes).map(([name, shape]) => {
-    const C = shape[1];
-    return [name, laplaceActivation(rand, shape, Array.from({ length: C }, (_, c) => c - 1), Array.from({ length: C }, (_, c) => 1 + c / 2))];
-  })));
 }

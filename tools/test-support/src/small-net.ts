@@ -1,7 +1,10 @@
-import { Tensor } from '@nibble/ir';
-import { laplaceActivation, seeded } from './fake-calibration';
+import { SeededRandom, Tensor } from '@nibble/ir';
+import { laplaceActivation } from './laplace-activations';
 
-/** conv1 -> relu (c one-sided) -> conv2 (d signed, read by the residual Add) -> pool -> fc (logits l). */
+/**
+ * The clipping and allocation passes' test net: conv1 -> relu (c one-sided)
+ * -> conv2 (d signed, read by the residual Add) -> pool -> fc (logits l).
+ */
 export const SMALL_NET = `graph g(%x : f32[1,2,4,4]) {
   %w : f32[3,2,1,1] = const [1, 0.5, -0.5, 1, 0.25, -1]
   %w2 : f32[3,3,1,1] = const [1, 0, 0, 0, 1, 0, 0, 0, 1]
@@ -17,13 +20,13 @@ export const SMALL_NET = `graph g(%x : f32[1,2,4,4]) {
 }
 `;
 
-/** Laplace activations for c and d, uniform logits; `n` batches of 8. */
+/** Laplace activations for c and d, uniform logits; `n` batches of 8 (for fakeCalibration). */
 export function smallNetBatches(seed: number, n = 8): Record<string, Tensor>[] {
-  const rand = seeded(seed);
+  const rand = new SeededRandom(seed);
   return Array.from({ length: n }, () => ({
     c: laplaceActivation(rand, [8, 3, 4, 4], [0.5, -0.2, 1], [1, 0.5, 2]),
     d: laplaceActivation(rand, [8, 3, 4, 4], [0, 1, -1], [0.3, 1, 0.7]),
-    l: new Tensor('float32', [8, 2], Float32Array.from({ length: 16 }, () => Math.fround(10 * rand() - 3))),
+    l: new Tensor('float32', [8, 2], Float32Array.from({ length: 16 }, () => Math.fround(10 * rand.uniform() - 3))),
   }));
 }
 

@@ -1,11 +1,12 @@
-import { type Graph, NibbleError, type Value } from '@nibble/ir';
+import { NibbleError } from './errors';
+import type { Graph, Value } from './graph';
 
 /*
- * The quantization point mark of docs/quantized-ir.md, which `quant-policy`
- * writes to `value.meta.quantPoint` and every later quantization pass reads.
- * The pass packages may not import each other, so pass-clipping,
- * pass-allocation and pass-bias-correction each hold a reader of this same
- * shape (quant-point.ts); the document is the contract between them.
+ * The quantization point mark of docs/quantized-ir.md: `quant-policy`
+ * (@nibble/pass-quantize) writes it to `value.meta.quantPoint`; the clipping,
+ * allocation, quantize and bias-correction passes and the calibration
+ * analysis (@nibble/stats) read it. Pass packages may not import each other,
+ * so the one reader lives here, beside the annotation it leads to.
  */
 
 /** Why a point has the width it has (alloc-bits gives a global budget only to 'default' points). */
@@ -36,7 +37,7 @@ export interface QuantPoint {
 
 export const QUANT_POINT_KEY = 'quantPoint';
 
-function bad(v: Value, why: string): NibbleError {
+function badMark(v: Value, why: string): NibbleError {
   return new NibbleError('E_INVALID_GRAPH', `value '${v.name}': meta.quantPoint ${why}`, {
     value: v.name,
     hint: 'quantization points are written by quant-policy; run it again rather than editing marks by hand',
@@ -47,12 +48,12 @@ function bad(v: Value, why: string): NibbleError {
 export function quantPointOf(v: Value): QuantPoint | undefined {
   const m = v.meta[QUANT_POINT_KEY] as Partial<QuantPoint> | undefined;
   if (m === undefined) return undefined;
-  if (typeof m !== 'object' || m === null) throw bad(v, 'is not an object');
-  if (m.kind !== 'activation' && m.kind !== 'weight') throw bad(v, `has kind ${String(m.kind)}`);
-  if (!Number.isInteger(m.bits) || m.bits! < 0 || m.bits! > 8) throw bad(v, `has bits ${String(m.bits)} (0..8 allowed)`);
-  if (typeof m.perChannel !== 'boolean' || typeof m.signed !== 'boolean') throw bad(v, 'lacks perChannel/signed');
-  if (!Number.isInteger(m.axis) || m.axis! < 0) throw bad(v, `has axis ${String(m.axis)}`);
-  if (!QUANT_ROLES.includes(m.role as QuantRole)) throw bad(v, `has role ${String(m.role)}`);
+  if (typeof m !== 'object' || m === null) throw badMark(v, 'is not an object');
+  if (m.kind !== 'activation' && m.kind !== 'weight') throw badMark(v, `has kind ${String(m.kind)}`);
+  if (!Number.isInteger(m.bits) || m.bits! < 0 || m.bits! > 8) throw badMark(v, `has bits ${String(m.bits)} (0..8 allowed)`);
+  if (typeof m.perChannel !== 'boolean' || typeof m.signed !== 'boolean') throw badMark(v, 'lacks perChannel/signed');
+  if (!Number.isInteger(m.axis) || m.axis! < 0) throw badMark(v, `has axis ${String(m.axis)}`);
+  if (!QUANT_ROLES.includes(m.role as QuantRole)) throw badMark(v, `has role ${String(m.role)}`);
   return m as QuantPoint;
 }
 
@@ -60,10 +61,18 @@ export function setQuantPoint(v: Value, p: QuantPoint): void {
   v.meta[QUANT_POINT_KEY] = p;
 }
 
+/** Removes the mark; true when there was one. */
 export function clearQuantPoint(v: Value): boolean {
   if (!(QUANT_POINT_KEY in v.meta)) return false;
   delete v.meta[QUANT_POINT_KEY];
   return true;
+}
+
+/** Moves the mark of `from` (if any) to `to`, e.g. when a pass puts a new value where a layer's output was. */
+export function moveQuantPoint(from: Value, to: Value): void {
+  if (!(QUANT_POINT_KEY in from.meta)) return;
+  to.meta[QUANT_POINT_KEY] = from.meta[QUANT_POINT_KEY];
+  delete from.meta[QUANT_POINT_KEY];
 }
 
 export type QuantTarget = 'weights' | 'activations' | 'all';
@@ -72,7 +81,7 @@ export function targetIncludes(target: QuantTarget, kind: QuantPoint['kind']): b
   return target === 'all' || (target === 'weights') === (kind === 'weight');
 }
 
-/** Marked values with their marks: initializers first, then node outputs in graph order (deterministic). */
+/** Marked values with their marks: initializers first, then graph inputs, then node outputs in graph order (deterministic). */
 export function markedValues(graph: Graph, target: QuantTarget = 'all'): { value: Value; point: QuantPoint }[] {
   const out: { value: Value; point: QuantPoint }[] = [];
   const seen = new Set<Value>();
