@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import {
   createPassContext, EXECUTOR_FACTORY, type ExecutorFactory, getRecipe, MemoryReportSink, parsePipeline, PassManager, printPipeline,
@@ -11,7 +12,7 @@ import { createOrtExecutor } from '@nibble/runtime';
 import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationData } from '@nibble/stats';
 import { datasetCalibrationData } from './calibrate';
 import { preprocessFor } from './datasets';
-import { ensurePassesRegistered, pipelineNeedsHistograms } from './recipes';
+import { ensurePassesRegistered, pipelineNeedsHistograms, pipelineNeedsLayerInputs } from './recipes';
 
 export interface QuantizeProgress {
   /** 'calibrate' while the float model runs over the calibration data, 'pass' when a pass starts. */
@@ -201,12 +202,15 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   upgradeToQdqOpset(work);
   const sink = new MemoryReportSink();
   const ctx = createPassContext({ reportSink: sink });
-  ctx.services.set(SOURCE_MODEL, work).set(EXECUTOR_FACTORY, options.executorFactory ?? createOrtExecutor);
+  // One engine thread fewer than cores: statistics of one batch overlap the next batch's run.
+  const threads = Math.max(1, availableParallelism() - 1);
+  ctx.services.set(SOURCE_MODEL, work).set(EXECUTOR_FACTORY, options.executorFactory ?? ((m, o) => createOrtExecutor(m, { ...o, threads })));
   let calibration: CalibrationData | undefined;
   if (options.data !== undefined) {
     calibration = await calibrationDataFor(work, options.data, options);
     ctx.services.set(CALIBRATION_DATA, calibration).set(CALIBRATION_OPTIONS, {
       histogram: pipelineNeedsHistograms(manager.invocations) ? {} : false,
+      layerInputs: pipelineNeedsLayerInputs(manager.invocations),
       onProgress: (p) => options.onProgress?.({ stage: 'calibrate', ...position, samplesDone: p.samplesDone, samplesTotal: p.samplesTotal, dataPass: p.pass }),
     });
   }

@@ -98,6 +98,11 @@ export function pipelineNeedsHistograms(invocations: readonly AnyPassInvocation[
     ['clip-percentile', 'clip-kl', 'clip-mse'].includes(pass.name) || (pass.name === 'clip-aciq' && (options as { dist?: string }).dist === 'auto'));
 }
 
+/** Whether calibration must also observe layer inputs: only bias-correct{fold=bias} reads them (their means). */
+export function pipelineNeedsLayerInputs(invocations: readonly AnyPassInvocation[]): boolean {
+  return invocations.some(({ pass, options }) => pass.name === 'bias-correct' && (options as { fold?: string }).fold === 'bias');
+}
+
 /** Recipes in the paper's order (then any others defined elsewhere, by name). */
 export function recipesInOrder(): Recipe[] {
   const all = listRecipes();
