@@ -1,23 +1,7 @@
-import { calibrate, type CalibrationProgress, loadModel, NibbleError, writeCalibrationStats } from 'nibble';
+import { calibrate, type CalibrationProgress, loadModel, writeCalibrationStats } from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
+import { integerFlag, requiredFlag } from '../shared/flags';
 import { ProgressBar } from '../shared/progress';
-
-function integerOption(value: unknown, option: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const text = String(value);
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) {
-    throw new NibbleError('E_BAD_OPTION', `--${option} must be an integer >= ${min}, got '${text}'`, { option });
-  }
-  return n;
-}
-
-function required(value: unknown, option: string, example: string): string {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new NibbleError('E_BAD_OPTION', `nibble calibrate needs --${option}`, { option, hint: `e.g. --${option} ${example}` });
-  }
-  return value;
-}
 
 /** One bar per pass over the data; the second (exact deviations) is rare. */
 function progressBars(interactive: boolean): { update(p: CalibrationProgress): void; finish(): void } {
@@ -54,12 +38,12 @@ export const calibrateCommand: Command = {
   async run(args, io) {
     const [modelPath] = args.positionals;
     const v = args.values;
-    const data = required(v.data, 'data', 'fashion-mnist:calib');
-    const out = required(v.out, 'out', 'stats.json');
-    const samples = integerOption(v.samples, 'samples', 1);
-    const seed = integerOption(v.seed, 'seed', 0);
-    const batchSize = integerOption(v.batch, 'batch', 1);
-    const bins = integerOption(v.histogram, 'histogram', 8);
+    const data = requiredFlag(v.data, 'calibrate', 'data', 'fashion-mnist:calib');
+    const out = requiredFlag(v.out, 'calibrate', 'out', 'stats.json');
+    const samples = integerFlag(v.samples, 'samples', 1);
+    const seed = integerFlag(v.seed, 'seed', 0);
+    const batchSize = integerFlag(v.batch, 'batch', 1);
+    const bins = integerFlag(v.histogram, 'histogram', 8);
     const model = await loadModel(modelPath);
     const bars = progressBars(io.interactive && !v.json);
     const t0 = performance.now();

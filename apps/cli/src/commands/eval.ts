@@ -1,7 +1,7 @@
 import { evaluate, loadModel } from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
 import { ProgressBar } from '../shared/progress';
-import { dataOptions, integerFlag, requiredFlag, stringFlag } from './quantize';
+import { dataOptions, integerFlag, requiredFlag, stringFlag } from '../shared/flags';
 
 export const evalCommand: Command = {
   name: 'eval',

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { defaultModelPath, NibbleError, runMainJob, type MainJobRow } from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
 import { humanCount, table } from '../shared/format';
+import { integerFlag } from '../shared/flags';
 import { ProgressBar } from '../shared/progress';
 
 const DEFAULT_RECIPES = ['w4a4-baseline', 'w4a4-all'];
@@ -32,8 +33,8 @@ export const startCommand: Command = {
         hint: 'the zoo models are committed under models/; train and export them with tools/zoo (see tools/zoo/README.md), or pass --model',
       });
     }
-    const samples = integerOption(args.values.samples, 'samples', 512);
-    const seed = integerOption(args.values.seed, 'seed', 0);
+    const samples = integerFlag(args.values.samples, 'samples', 1) ?? 512;
+    const seed = integerFlag(args.values.seed, 'seed', 0) ?? 0;
     const recipes = ((args.values.recipes as string | undefined) ?? DEFAULT_RECIPES.join(',')).split(',').map((r) => r.trim()).filter(Boolean);
     let bar: ProgressBar | undefined;
     let stage = '';
@@ -74,13 +75,4 @@ export const startCommand: Command = {
 
 function bits(b: number | null): string {
   return b === null ? '-' : b.toFixed(2);
-}
-
-function integerOption(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new NibbleError('E_BAD_OPTION', `--${name} must be a non-negative integer, got '${String(value)}'`, { option: name });
-  }
-  return n;
 }
