@@ -52,7 +52,7 @@ interface Config {
 const W8A8 = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy{w-bits=8,a-bits=8},clip-minmax,quantize';
 
 const CONFIGS: Config[] = [
-  { name: 'w8a8', pipeline: W8A8, note: 'reference: 8-bit min/max (a pipeline, not a recipe)' },
+  { name: 'w8a8', pipeline: W8A8, note: 'reference; a pipeline, not a recipe' },
   { name: 'w8a4-baseline', recipe: 'w8a4-baseline', note: '' },
   { name: 'w8a4-aciq-alloc', recipe: 'w8a4-aciq-alloc', note: '' },
   { name: 'w4a8-baseline', recipe: 'w4a8-baseline', note: '' },
