@@ -5,11 +5,14 @@ export interface Bits {
   activations: number | null;
 }
 
+/** A figure that may be infinite or NaN: a number when measured, a string ('-Infinity', 'NaN') once through JSON. */
+export type Figure = number | string;
+
 export interface DetGroupResult {
   group: string;
   /** Pooled over the group's maps. */
-  sqnrDb: number;
-  minImageSqnrDb: number;
+  sqnrDb: Figure;
+  minImageSqnrDb: Figure;
   /** Mean |p_float - p_quant| over every pixel of the group. */
   meanAbsDiff: number;
   precision: number;
@@ -19,7 +22,7 @@ export interface DetGroupResult {
   reference: number;
   compared: number;
   /** Over matched pairs (NaN when none). */
-  meanIou: number;
+  meanIou: Figure;
 }
 
 export interface ConfigResult {

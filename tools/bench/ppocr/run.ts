@@ -185,7 +185,7 @@ async function main(): Promise<void> {
       const per: DetGroupResult[] = [];
       for (const g of groups) per.push(compareDet(g, await probabilityMaps(model, g.samples)));
       r.det = { bits: bitsOf(q), sizeBytes: q.report.sizeBytes.quantized, quantizeS: s, evalS: seconds(t0), groups: per };
-      console.log(`${config.name.padEnd(20)} det ${per.map((p) => `${p.group}: SQNR ${p.sqnrDb.toFixed(2)} dB, boxes P ${p.precision.toFixed(3)} R ${p.recall.toFixed(3)} F1 ${p.f1.toFixed(3)}`).join('; ')} | quantize ${s.toFixed(1)} s`);
+      console.log(`${config.name.padEnd(20)} det ${per.map((p) => `${p.group}: SQNR ${Number(p.sqnrDb).toFixed(2)} dB, boxes P ${p.precision.toFixed(3)} R ${p.recall.toFixed(3)} F1 ${p.f1.toFixed(3)}`).join('; ')} | quantize ${s.toFixed(1)} s`);
     }
     results.push(r);
   }
@@ -207,12 +207,15 @@ async function main(): Promise<void> {
   };
   console.log(`total ${seconds(tStart).toFixed(0)} s, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
   if (values['no-doc']) return;
-  const strip = (c: ConfigResult): ConfigResult => JSON.parse(JSON.stringify(c, (k, v) => (!values.timings && (k === 'quantizeS' || k === 'evalS') ? undefined : v)));
-  const json = { ...report, configs: report.configs.map(strip) };
+  // JSON has no infinities or NaN: they become strings ('-Infinity' for the SQNR of an all-zero map, 'NaN' for no matched box), which the markdown reads back.
+  const text = `${JSON.stringify(report, (k, v) => {
+    if (!values.timings && (k === 'quantizeS' || k === 'evalS')) return undefined;
+    return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+  }, 2)}\n`;
   const jsonPath = join(ROOT, 'docs', 'accuracy-ppocr.json');
-  writeFileAtomic(jsonPath, new TextEncoder().encode(`${JSON.stringify(json, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`));
+  writeFileAtomic(jsonPath, new TextEncoder().encode(text));
   const doc = join(ROOT, 'docs', 'accuracy.md');
-  writeDocSection(doc, 'ppocr', markdown(json, values.timings!), '# Accuracy');
+  writeDocSection(doc, 'ppocr', markdown(JSON.parse(text) as Report, values.timings!), '# Accuracy');
   console.log(`wrote ${relative(process.cwd(), jsonPath)} and section ppocr of ${relative(process.cwd(), doc)}`);
 }
 
