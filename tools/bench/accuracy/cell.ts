@@ -10,9 +10,9 @@
 import type { ExecutorFactory } from '@nibble/core';
 import type { Model } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
-import { evaluate, quantize } from 'nibble';
+import { evaluate, quantize, resolvePipelineChoice } from 'nibble';
 import type { CellResult, FloatResult } from './cache';
-import { CALIBRATION_DATA, TEST_DATA } from './config';
+import { CALIBRATION_DATA, pipelineChoiceOf, TEST_DATA } from './config';
 import { compareLogits } from './metrics';
 
 export const singleThreaded: ExecutorFactory = (model, options) => createOrtExecutor(model, { ...options, threads: 1 });
@@ -48,7 +48,7 @@ export async function measureCell(model: Model, spec: CellSpec, reference: Float
   if (reference.n !== spec.n) throw new Error(`the float32 reference covers ${reference.n} test images, the cell ${spec.n}`);
   const t0 = performance.now();
   const { model: q, report } = await quantize(model, {
-    recipe: spec.recipe,
+    ...pipelineChoiceOf(spec.recipe, (recipe) => resolvePipelineChoice({ recipe }).text),
     data: data.calibration ?? CALIBRATION_DATA,
     samples: spec.samples,
     seed: spec.seed,

@@ -48,7 +48,7 @@ export const FLOAT_LABEL = 'FP32';
 
 /** One comparison of the paper's claims: `better` should beat `worse`. */
 export interface Claim {
-  kind: 'method-vs-baseline' | 'combination-vs-single' | 'peer-vs-aciq';
+  kind: 'method-vs-baseline' | 'combination-vs-single' | 'peer-vs-aciq' | 'variant-vs-recipe';
   better: string;
   worse: string;
 }
@@ -81,6 +81,41 @@ export const TEST_DATA = 'fashion-mnist:test';
 
 export const DEFAULTS = { seeds: 5, samples: [32, 512] as number[] };
 
+/**
+ * Rows that are not the paper's: a recipe with one pass's options changed,
+ * to find out why a method misses the paper's pattern (clip-aciq's options
+ * `cap-observed` and `fc-minmax`, and its per-channel choice of prior).
+ * Each is measured like a recipe and compared with the recipe it varies.
+ */
+export interface VariantRow {
+  name: string;
+  label: string;
+  recipe: string;
+  /** Exact text in the recipe's pipeline, and what replaces it. */
+  replace: readonly [string, string];
+}
+
+export const VARIANT_ROWS: readonly VariantRow[] = [
+  { name: 'w8a4-aciq-capped', label: 'W8A4 ACIQ, capped at the observed range', recipe: 'w8a4-aciq', replace: ['clip-aciq{dist=laplace}', 'clip-aciq{dist=laplace,cap-observed=true}'] },
+  { name: 'w8a4-aciq-fc-minmax', label: 'W8A4 ACIQ, logits at min/max', recipe: 'w8a4-aciq', replace: ['clip-aciq{dist=laplace}', 'clip-aciq{dist=laplace,fc-minmax=true}'] },
+  { name: 'w8a4-aciq-auto', label: 'W8A4 ACIQ, prior chosen per channel by measured MSE', recipe: 'w8a4-aciq', replace: ['clip-aciq{dist=laplace}', 'clip-aciq{dist=auto}'] },
+  { name: 'w4a4-all-capped', label: 'W4A4 all, ACIQ capped at the observed range', recipe: 'w4a4-all', replace: ['clip-aciq{dist=laplace}', 'clip-aciq{dist=laplace,cap-observed=true}'] },
+];
+
+export const VARIANT_CLAIMS: readonly Claim[] = VARIANT_ROWS.map((v) => ({ kind: 'variant-vs-recipe', better: v.name, worse: v.recipe }));
+
+/** Every row the benchmark measures by default, in table order: the paper's rows, then the variants. */
+export const ROW_NAMES: readonly string[] = [...TABLE_ROWS.map((r) => r.recipe), ...VARIANT_ROWS.map((v) => v.name)];
+
 export function labelOf(recipe: string): string {
-  return TABLE_ROWS.find((r) => r.recipe === recipe)?.label ?? recipe;
+  return TABLE_ROWS.find((r) => r.recipe === recipe)?.label ?? VARIANT_ROWS.find((v) => v.name === recipe)?.label ?? recipe;
+}
+
+/** What quantize() is given for a row: the recipe itself, or the recipe's pipeline with the variant's change. */
+export function pipelineChoiceOf(row: string, expand: (recipe: string) => string): { recipe: string } | { pipeline: string } {
+  const v = VARIANT_ROWS.find((x) => x.name === row);
+  if (!v) return { recipe: row };
+  const base = expand(v.recipe);
+  if (!base.includes(v.replace[0])) throw new Error(`variant ${v.name}: '${v.replace[0]}' is not in ${v.recipe}'s pipeline ${base}`);
+  return { pipeline: base.replace(v.replace[0], v.replace[1]) };
 }

@@ -26,7 +26,7 @@ import {
   cellKey, type CellResult, freshCell, writeJsonAtomic, logitsPath, type ModelCache, readLogits, readModelCache, sha256OfFile, writeLogits, writeModelCache,
 } from './cache';
 import { measureFloat } from './cell';
-import { DEFAULTS, TABLE_ROWS, TEST_DATA, ZOO } from './config';
+import { DEFAULTS, labelOf, pipelineChoiceOf, ROW_NAMES, TEST_DATA, ZOO } from './config';
 import { runPool } from './pool';
 import { renderSection } from './table';
 import type { WorkerTask } from './worker';
@@ -148,12 +148,13 @@ async function main(): Promise<void> {
   if (missing.length > 0) {
     usage(`missing model files: ${missing.map((m) => m.file).join(', ')} (train and export them with tools/zoo, or choose others with --models)`);
   }
-  const order = TABLE_ROWS.map((r) => r.recipe);
+  const order = ROW_NAMES;
   const given = args.recipes ? [...new Set(args.recipes.split(','))] : order;
-  for (const r of given) if (!order.includes(r)) usage(`unknown recipe '${r}': the table's recipes are ${order.join(', ')}`);
+  for (const r of given) if (!order.includes(r)) usage(`unknown recipe '${r}': the table's rows are ${order.join(', ')}`);
   // Rows always in the table's order, whatever order --recipes lists them in.
   const recipes = order.filter((r) => given.includes(r));
-  const pipelines = new Map(recipes.map((r) => [r, printPipeline(parsePipeline(resolvePipelineChoice({ recipe: r }).text))]));
+  const expand = (recipe: string) => resolvePipelineChoice({ recipe }).text;
+  const pipelines = new Map(recipes.map((r) => [r, printPipeline(parsePipeline(resolvePipelineChoice(pipelineChoiceOf(r, expand)).text))]));
   const testSize = (await openDataset(TEST_DATA)).length;
   const n = args.limit ? Math.min(positiveInts(args.limit, 'limit')[0], testSize) : testSize;
   const seedCount = positiveInts(args.seeds!, 'seeds')[0];
@@ -237,7 +238,7 @@ async function main(): Promise<void> {
       statistics: 'mean and sample standard deviation over seeds; differences paired by seed',
       runtime: 'onnxruntime-node, one thread',
     },
-    recipes: recipes.map((r) => ({ name: r, label: TABLE_ROWS.find((t) => t.recipe === r)?.label ?? r, pipeline: pipelines.get(r) })),
+    recipes: recipes.map((r) => ({ name: r, label: labelOf(r), pipeline: pipelines.get(r) })),
     models: summaries,
   });
   console.log(`wrote ${relative(process.cwd(), args.doc!)} (section ${SECTION}) and ${relative(process.cwd(), args.json!)}`);

@@ -101,6 +101,7 @@ function patternSection(m: ModelSummary, samples: number): string[] {
   group('The combination beats each method alone:', claims.filter((c) => c.kind === 'combination-vs-single').map(claimText));
   group('All methods recovers most of the gap to FP32:', gaps.map(gapText));
   group("The peers' clipping in place of ACIQ (not a claim of the paper):", claims.filter((c) => c.kind === 'peer-vs-aciq').map(claimText));
+  group('Variants of a recipe, to find out why a method misses (not in the paper):', claims.filter((c) => c.kind === 'variant-vs-recipe').map(claimText));
   lines.push('');
   return lines;
 }
@@ -120,7 +121,10 @@ export function renderSection(models: ModelSummary[], ctx: TableContext): string
       'figures are the mean ± sample standard deviation over the seeds. onnxruntime-node runs on one thread, so a rerun gives the same numbers. ' +
       'Agreement: test images whose top-1 class equals float32\'s. Logit SQNR: 10 log10(Σ|y|² / Σ|y − y_q|²) over the logits of all test images. ' +
       'Mean bits: achieved bits per weight parameter and per activation channel, the 8-bit first conv, last fully connected layer and logits included. ' +
-      'The W4A4 percentile, KL and MSE rows are "all methods" with the peers\' clipping of activations in place of ACIQ.',
+      'The W4A4 percentile, KL and MSE rows are "all methods" with the peers\' clipping of activations in place of ACIQ. ' +
+      'The rows after W3A3 are not the paper\'s: each is a recipe with one option of `clip-aciq` changed (`cap-observed`: the range never exceeds the observed one; ' +
+      '`fc-minmax`: per-tensor fully connected outputs, here the logits, keep min/max; `dist=auto`: per channel, the least measured MSE among Laplace, Gauss and min/max), ' +
+      'to find out why ACIQ misses the paper\'s pattern where it does (`tools/bench/accuracy/config.ts`, VARIANT_ROWS).',
     '',
     '| model | file | sha256 (first 12) | FP32 top-1 % |',
     '|---|---|---|---:|',
