@@ -52,13 +52,28 @@ export interface NumberListOptionDecl extends OptionBase {
   maxLength?: number;
 }
 
+/**
+ * A list of text items (node-name globs, for instance). Items are pipeline
+ * scalars: an item holding , { } [ ] = " or spaces is written quoted, and a
+ * list never nests.
+ */
+export interface StringListOptionDecl extends OptionBase {
+  type: 'string[]';
+  default?: readonly string[];
+  minLength?: number;
+  maxLength?: number;
+}
+
 export type OptionDecl =
   | NumberOptionDecl
   | IntegerOptionDecl
   | BooleanOptionDecl
   | StringOptionDecl
   | EnumOptionDecl
-  | NumberListOptionDecl;
+  | NumberListOptionDecl
+  | StringListOptionDecl;
+
+type ListOptionDecl = NumberListOptionDecl | StringListOptionDecl;
 
 /** Option declarations of one pass, keyed by camelCase name (spelled kebab-case in pipeline text). */
 export type OptionDecls = Record<string, OptionDecl>;
@@ -73,7 +88,9 @@ type BaseValue<D> = D extends { type: 'enum'; values: readonly (infer V)[] }
         ? string
         : D extends { type: 'number[]' | 'integer[]' }
           ? readonly number[]
-          : never;
+          : D extends { type: 'string[]' }
+            ? readonly string[]
+            : never;
 
 /** The typed value of one declared option: undefined only when it has no default. */
 export type OptionValue<D> = D extends { default: unknown } ? BaseValue<D> : BaseValue<D> | undefined;
@@ -89,6 +106,10 @@ export function optionTextName(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+function isListDecl(decl: OptionDecl): decl is ListOptionDecl {
+  return decl.type === 'number[]' || decl.type === 'integer[]' || decl.type === 'string[]';
+}
+
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const INTEGER = /^[+-]?\d+$/;
 
@@ -100,6 +121,8 @@ export function describeAllowed(decl: OptionDecl): string {
     if (d.max !== undefined) return `${what} <= ${d.max}`;
     return what;
   };
+  const length = (d: ListOptionDecl): string =>
+    d.minLength !== undefined || d.maxLength !== undefined ? ` (${d.minLength ?? 0} to ${d.maxLength ?? 'any number of'} elements)` : '';
   switch (decl.type) {
     case 'number': return range('a number', decl);
     case 'integer': return range('an integer', decl);
@@ -109,11 +132,10 @@ export function describeAllowed(decl: OptionDecl): string {
     case 'number[]':
     case 'integer[]': {
       const elem = range(decl.type === 'integer[]' ? 'integers' : 'numbers', decl);
-      const len = decl.minLength !== undefined || decl.maxLength !== undefined
-        ? ` (${decl.minLength ?? 0} to ${decl.maxLength ?? 'any number of'} elements)`
-        : '';
-      return `a list [a,b,...] of ${elem}${len}`;
+      return `a list [a,b,...] of ${elem}${length(decl)}`;
     }
+    case 'string[]':
+      return `a list [a,b,...] of text items${length(decl)} (quote an item with "..." if it holds , { } [ ] = or spaces)`;
   }
 }
 
@@ -144,6 +166,7 @@ function exampleText(decl: OptionDecl): string {
     case 'boolean': return 'true';
     case 'string': return 'text';
     case 'number[]': case 'integer[]': return `[${decl.min ?? 1},${(decl.min ?? 1) + 1}]`;
+    case 'string[]': return '[a,"b c"]';
     default: return String(decl.min ?? 1);
   }
 }
@@ -168,13 +191,17 @@ function parseNumber(where: Where, decl: NumberOptionDecl | IntegerOptionDecl | 
 /** Text (as the pipeline parser hands it over) to the typed value, validated. */
 export function parseOptionText(pass: string, key: string, decl: OptionDecl, text: OptionText): unknown {
   const where = { pass, key };
-  const isList = decl.type === 'number[]' || decl.type === 'integer[]';
-  if (typeof text !== 'string') {
-    if (!isList) throw badOption(where, decl, `[${text.join(',')}]`, 'is a list');
-    const values = text.map((t) => parseNumber(where, decl, t));
+  if (isListDecl(decl)) {
+    // A bare scalar is a one-element list, as with MLIR's ListOption (whose
+    // text is comma-separated values, so one value is a list of one). Hence
+    // `keep-float=conv1` and `keep-float=[conv1]` mean the same; only the
+    // bracketed form can say "none" ([]) and print round-trips that form.
+    const items = typeof text === 'string' ? [text] : text;
+    const values = decl.type === 'string[]' ? [...items] : items.map((t) => parseNumber(where, decl, t));
     checkListLength(where, decl, values);
     return values;
   }
+  if (typeof text !== 'string') throw badOption(where, decl, printOptionValue(text), 'is a list');
   switch (decl.type) {
     case 'number':
     case 'integer':
@@ -188,18 +215,11 @@ export function parseOptionText(pass: string, key: string, decl: OptionDecl, tex
     case 'enum':
       if ((decl.values as readonly string[]).includes(text)) return text;
       throw badOption(where, decl, `'${text}'`, 'is not an allowed value');
-    case 'number[]':
-    case 'integer[]': {
-      // A single element without brackets is accepted as a one-element list.
-      const values = [parseNumber(where, decl, text)];
-      checkListLength(where, decl, values);
-      return values;
-    }
   }
 }
 
-function checkListLength(where: Where, decl: NumberListOptionDecl, values: readonly number[]): void {
-  const shown = `[${values.join(',')}]`;
+function checkListLength(where: Where, decl: ListOptionDecl, values: readonly (number | string)[]): void {
+  const shown = printOptionValue(values.map((v) => String(v)));
   if (decl.minLength !== undefined && values.length < decl.minLength) throw badOption(where, decl, shown, `has fewer than ${decl.minLength} elements`);
   if (decl.maxLength !== undefined && values.length > decl.maxLength) throw badOption(where, decl, shown, `has more than ${decl.maxLength} elements`);
 }
@@ -240,6 +260,12 @@ export function checkOptionValue(pass: string, key: string, decl: OptionDecl, va
       // Copy so a caller mutating its array later cannot change a pass's options.
       return Object.freeze([...value]);
     }
+    case 'string[]': {
+      if (!Array.isArray(value)) throw badOption(where, decl, shown, 'is not a list');
+      if (value.some((v) => typeof v !== 'string')) throw badOption(where, decl, shown, 'holds a non-string');
+      checkListLength(where, decl, value as string[]);
+      return Object.freeze([...(value as string[])]);
+    }
   }
 }
 
@@ -248,7 +274,8 @@ export function checkOptionValue(pass: string, key: string, decl: OptionDecl, va
  * round-tripping form, so parse(format(v)) === v.
  */
 export function formatOptionValue(decl: OptionDecl, value: unknown): OptionText {
-  if (decl.type === 'number[]' || decl.type === 'integer[]') return (value as readonly number[]).map((v) => String(v));
+  // Always bracketed, even with one element, so [] and [""] stay distinct.
+  if (isListDecl(decl)) return (value as readonly (number | string)[]).map((v) => String(v));
   return String(value);
 }
 
@@ -288,6 +315,9 @@ export function checkOptionDecls(pass: string, decls: OptionDecls): void {
       if (decl.values.length === 0 || new Set(decl.values).size !== decl.values.length) {
         throw new NibbleError('E_INTERNAL', `pass '${pass}': enum option '${key}' needs distinct, non-empty values`, { pass, option: key });
       }
+    }
+    if (isListDecl(decl) && decl.minLength !== undefined && decl.maxLength !== undefined && decl.minLength > decl.maxLength) {
+      throw new NibbleError('E_INTERNAL', `pass '${pass}': option '${key}' has minLength ${decl.minLength} > maxLength ${decl.maxLength}`, { pass, option: key });
     }
     if ('min' in decl && 'max' in decl && decl.min !== undefined && decl.max !== undefined && decl.min > decl.max) {
       throw new NibbleError('E_INTERNAL', `pass '${pass}': option '${key}' has min ${decl.min} > max ${decl.max}`, { pass, option: key });

@@ -21,6 +21,11 @@ describe('pipeline text', () => {
     'p{s="two words"}',
     'p{s=""}',
     'p{l=["a,b",c]}',
+    'p{l=[a]}',
+    'p{l=[""]}',
+    'p{l=["",""]}',
+    'p{l=["[x]","{y}","k=v","two words","say \\"hi\\"",fc*,conv2:w8]}',
+    'p{l=[],m=[a,"b c"]}',
     'p{x=-1.5,y=+2,z=.5}',
     'ns.pass_1{opt_a=1}',
   ];
@@ -35,6 +40,8 @@ describe('pipeline text', () => {
     ['a{s= "x y" }', 'a{s="x y"}'],
     ['a{s=x y}', 'a{s="x y"}'],
     ['a{s="plain"}', 'a{s=plain}'],
+    ['a{l=[ "x" , y z ,"w" ]}', 'a{l=[x,"y z",w]}'],
+    ['a{l=[ ]}', 'a{l=[]}'],
     ['a,\n  b{k=1}\n', 'a,b{k=1}'],
     ['   ', ''],
   ];
@@ -68,6 +75,12 @@ describe('pipeline text', () => {
     ['a b', 3, /expected ',' between passes.*found 'b'/],
     ['1pass', 1, /expected a pass name, found '1'/],
     ['a}', 2, /found '}'/],
+    ['a{l=[[1,2]]}', 6, /a list cannot hold a list/],
+    ['a{l=[x,[y]]}', 8, /a list cannot hold a list/],
+    ['a{l=[x]y}', 8, /expected ',' or '}'.*found 'y'/],
+    ['a{l=[x,]}', 8, /expected a value, found '\]'/],
+    ['a{l=[,x]}', 6, /expected a value, found ','/],
+    ['a{l=["x]}', 6, /no closing "/],
   ];
   it.each(errors)('rejects %j at column %d', (text, column, what) => {
     const e = thrown(() => parsePipeline(text)) as unknown as PipelineSyntaxError;

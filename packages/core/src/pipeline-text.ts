@@ -7,7 +7,7 @@ import type { OptionText } from './options';
  *   pipeline := pass (',' pass)*            (or nothing: the empty pipeline)
  *   pass     := NAME ('{' [option (',' option)*] '}')?
  *   option   := NAME '=' value
- *   value    := scalar | '[' [scalar (',' scalar)*] ']'
+ *   value    := scalar | '[' [scalar (',' scalar)*] ']'      (lists do not nest)
  *   scalar   := "double-quoted, \" and \\ escaped" | bare text without , { } [ ] = "
  *
  * Whitespace around every token is ignored. The spec keeps values as text;
@@ -124,6 +124,8 @@ class Parser {
     }
     for (;;) {
       this.skipSpace();
+      // No option type holds lists of lists; say so rather than "expected a value".
+      if (this.peek() === '[') throw this.error('a list cannot hold a list; quote an item holding [ or ] with "..."');
       items.push(this.scalar());
       this.skipSpace();
       if (this.peek() === ',') {

@@ -1,12 +1,11 @@
 import { NibbleError } from '@nibble/ir';
 
 /*
- * Node selections of quant-policy. Pass options carry scalars or number
- * lists only, so a list of names is one string with ';' between items
- * (';' and '*' need no quoting in pipeline text):
+ * Node selections of quant-policy, given as string[] options (items quoted
+ * only when they hold , { } [ ] = or spaces):
  *
- *   keep-float=conv1;fc*
- *   override=conv1:w8;fc*:a8:w6          (or, quoted, "conv1:w=8;fc*:a=8")
+ *   keep-float=[conv1,fc*]
+ *   override=[conv1:w8,fc*:a8:w6]          (or ["conv1:w=8","fc*:a=8"])
  *
  * A pattern is a glob over the node name or its first output's name: '*'
  * any run of characters, '?' one character, everything else literal.
@@ -23,13 +22,18 @@ export function globPattern(text: string): NodePattern {
   return { text, test: (name) => re.test(name) };
 }
 
-function items(text: string): string[] {
-  return text.split(';').map((s) => s.trim()).filter((s) => s.length > 0);
-}
-
-/** `a;b*;c` -> patterns; empty items are ignored. */
-export function parsePatternList(text: string): NodePattern[] {
-  return items(text).map(globPattern);
+/** [a, b*, c] -> patterns. An empty item would match no node, so it is an error (write [] for none). */
+export function parsePatternList(items: readonly string[], pass: string, option: string): NodePattern[] {
+  return items.map((item) => {
+    if (item.trim() === '') {
+      throw new NibbleError('E_BAD_OPTION', `pass '${pass}': option '${option}' holds an empty pattern`, {
+        pass,
+        option,
+        hint: `list node-name globs, e.g. ${option}=[conv1,fc*]; write ${option}=[] for none`,
+      });
+    }
+    return globPattern(item.trim());
+  });
 }
 
 export interface Override {
@@ -42,16 +46,18 @@ export interface Override {
 
 const SETTING = /^([wa])\s*=?\s*(\d+)$/;
 
-/** `pattern:w8:a4;pattern2:a8` -> overrides, in order (a later match wins). */
-export function parseOverrides(text: string, pass: string): Override[] {
-  return items(text).map((item) => {
+/** [pattern:w8:a4, pattern2:a8] -> overrides, in order (a later match wins). */
+export function parseOverrides(items: readonly string[], pass: string): Override[] {
+  return items.map((item) => {
     const parts = item.split(':').map((s) => s.trim());
     const fail = (why: string) =>
       new NibbleError('E_BAD_OPTION', `pass '${pass}': override '${item}' ${why}`, {
         pass,
         option: 'override',
-        hint: 'write pattern:w<bits> and/or :a<bits>, items separated by ;, e.g. override=conv1:w8;fc*:a8 (bits 1..8)',
+        hint: 'write a list of pattern:w<bits> and/or :a<bits> items, e.g. override=[conv1:w8,fc*:a8] (bits 1..8)',
       });
+    // The former one-string spelling joined items with ';'; point at the list form.
+    if (item.includes(';')) throw fail(`holds ';': give the items as a list, [${item.split(';').map((s) => s.trim()).filter((s) => s !== '').join(',')}]`);
     if (parts.length < 2 || parts[0] === '') throw fail('needs a node pattern and at least one setting');
     const o: Override = { pattern: globPattern(parts[0]) };
     for (const s of parts.slice(1)) {

@@ -1,4 +1,4 @@
-import { createPassContext, getPass, MemoryReportSink, printInvocations, resolvePipeline, runPipeline } from '@nibble/core';
+import { createPassContext, getPass, MemoryLogger, MemoryReportSink, printInvocations, resolvePipeline, runPipeline } from '@nibble/core';
 import { type Graph, parseGraph, printGraph, quantPointOf, Tensor } from '@nibble/ir';
 import { activationCandidates, CALIBRATION_STATS } from '@nibble/stats';
 import { fakeCalibration } from '@nibble/test-support';
@@ -113,14 +113,32 @@ describe("pass 'quant-policy'", () => {
   });
 
   it('keeps float what keep-float names, by node or output name, with globs', async () => {
-    expect(await policy('{keep-float=conv*;p}')).toEqual([
+    expect(await policy('{keep-float=[conv*,p]}')).toEqual([
       'l activation 8 tensor logits fc',
       'wfc weight 8 axis1 last-layer fc',
     ]);
+    // One bare pattern is a list of one; quoting an item changes nothing.
+    expect(await policy('{keep-float=conv1}')).toEqual(await policy('{keep-float=["conv1"]}'));
+    expect((await policy('{keep-float=conv1}')).some((l) => l.endsWith(' conv1'))).toBe(false);
+    expect(await policy('{keep-float=[]}')).toEqual(await policy());
+  });
+
+  it('warns about keep-float patterns that match nothing, pointing a \';\'-joined one at the list form', async () => {
+    const logger = new MemoryLogger();
+    await runPipeline(parseGraph(NET), 'quant-policy{keep-float=["conv1;fc*",conv2]}', createPassContext({ logger }));
+    const warnings = logger.lines.filter((l) => l.level === 'warn').map((l) => l.message);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("keep-float pattern 'conv1;fc*' matches no node (several patterns are a list: keep-float=[conv1,fc*])");
+  });
+
+  it('rejects an empty keep-float pattern, naming the option', async () => {
+    await expect(policy('{keep-float=[conv1,""]}')).rejects.toMatchObject({
+      code: 'E_BAD_OPTION', message: expect.stringMatching(/option 'keep-float' holds an empty pattern/), place: { pass: 'quant-policy', option: 'keep-float' },
+    });
   });
 
   it('applies overrides in order, a later match winning, and marks extra outputs they name', async () => {
-    expect(await policy('{override="conv*:w=6;conv2:a3:w5;g:a8"}')).toEqual([
+    expect(await policy('{override=["conv*:w=6",conv2:a3:w5,g:a8]}')).toEqual([
       'c1 activation 4 axis1 default conv1',
       'c2 activation 3 axis1 override conv2',
       'g activation 8 axis1 override g',
@@ -162,7 +180,7 @@ describe("pass 'quant-policy'", () => {
   });
 
   it('replaces the marks of an earlier run', async () => {
-    const { graph } = await runPipeline(parseGraph(NET), 'quant-policy,quant-policy{keep-float=conv2}');
+    const { graph } = await runPipeline(parseGraph(NET), 'quant-policy,quant-policy{keep-float=[conv2]}');
     expect(quantPointOf(graph.value('w2')!)).toBeUndefined();
     expect(quantPointOf(graph.value('w1')!)?.bits).toBe(8);
   });
@@ -176,15 +194,21 @@ describe("pass 'quant-policy'", () => {
   });
 
   it('rejects malformed overrides and out-of-range widths with the option named', async () => {
-    await expect(policy('{override=conv1}')).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/override 'conv1' needs a node pattern/) });
-    await expect(policy('{override="conv1:q=3"}')).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/not w<bits> or a<bits>/) });
-    await expect(policy('{override=conv1:w9}')).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    await expect(policy('{override=[conv1]}')).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/override 'conv1' needs a node pattern/) });
+    await expect(policy('{override=["conv1:q=3"]}')).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/not w<bits> or a<bits>/) });
+    await expect(policy('{override=[conv1:w9]}')).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/sets 9 bits/) });
+    // The former ';'-joined spelling names the list it should be.
+    await expect(policy('{override=conv1:w8;fc*:a8}')).rejects.toMatchObject({
+      code: 'E_BAD_OPTION', message: expect.stringContaining("holds ';': give the items as a list, [conv1:w8,fc*:a8]"), place: { pass: 'quant-policy', option: 'override' },
+    });
     expect(() => resolvePipeline('quant-policy{w-bits=9}')).toThrow(/above the maximum 8/);
   });
 
   it('round-trips the quantization passes through pipeline text', () => {
-    const text = 'quant-policy{a-bits=3,keep-float=conv1;fc*,override="conv2:w=8;g*:a8"},clip-aciq{dist=auto,cap-observed=true},'
+    const text = 'quant-policy{a-bits=3,keep-float=[conv1,fc*,"odd name"],override=["conv2:w=8",g*:a8]},clip-aciq{dist=auto,cap-observed=true},'
       + 'alloc-bits{target=weights,budget=2.5,stat=alpha},clip-minmax{target=weights},quantize,bias-correct{mode=mean-var,fold=bias}';
     expect(printInvocations(resolvePipeline(text))).toBe(text);
+    // Defaults print as empty lists when every option is shown.
+    expect(printInvocations(resolvePipeline('quant-policy'), 'all')).toMatch(/keep-float=\[\],override=\[\]\}$/);
   });
 });

@@ -20,7 +20,8 @@ export const quantPolicyPass = definePass({
     'a-bits: conv outputs per channel (axis 1), fully connected outputs per tensor; the logits (a layer',
     'output reaching a graph output through softmax/shape ops only) at logits-bits per tensor; MaxPool',
     'outputs at pool-bits per tensor. Graph inputs, residual Adds, ReLU outputs and other ops stay float.',
-    'Patterns match node names (or their first output\'s name) as globs, items separated by ;.',
+    'Patterns match node names (or their first output\'s name) as globs: keep-float=[conv1,fc*],',
+    'override=[conv1:w8,fc*:a8:w6].',
   ].join('\n'),
   options: {
     wBits: bitsOption(4, 'bit-width of weights'),
@@ -33,14 +34,14 @@ export const quantPolicyPass = definePass({
     fcPerTensor: { type: 'boolean', default: true, description: 'fully connected (Gemm/MatMul) outputs per tensor' },
     weights: { type: 'boolean', default: true, description: 'quantize weights at all (false: float weights)' },
     activations: { type: 'boolean', default: true, description: 'quantize activations at all (false: weights only)' },
-    keepFloat: { type: 'string', default: '', description: 'nodes whose weights and outputs stay float: name globs separated by ;' },
-    override: { type: 'string', default: '', description: 'per-node widths: pattern:w<bits>:a<bits> items separated by ; (a later match wins)' },
+    keepFloat: { type: 'string[]', default: [], description: 'nodes whose weights and outputs stay float: node-name globs' },
+    override: { type: 'string[]', default: [], description: 'per-node widths: pattern:w<bits>:a<bits> items (a later match wins)' },
   },
   // Annotation only, but the marks decide which activations calibration observes
   // (docs/quantized-ir.md): statistics computed before new marks may lack some.
   preserves: [],
   run(graph, ctx, opts) {
-    const keep = parsePatternList(opts.keepFloat);
+    const keep = parsePatternList(opts.keepFloat, 'quant-policy', 'keep-float');
     const overrides = parseOverrides(opts.override, 'quant-policy');
     let changed = 0;
     for (const v of allValues(graph)) if (clearQuantPoint(v)) changed++;
@@ -104,9 +105,14 @@ export const quantPolicyPass = definePass({
       }
     }
 
+    const hits = (p: NodePattern) => graph.nodes.some((n) => p.test(n.name) || (n.outputs[0] !== undefined && p.test(n.outputs[0].name)));
+    for (const p of keep) {
+      // A ';' is most likely the former one-string spelling of several items.
+      const list = p.text.includes(';') ? ` (several patterns are a list: keep-float=[${p.text.split(';').join(',')}])` : '';
+      if (!hits(p)) ctx.logger.warn(`quant-policy: keep-float pattern '${p.text}' matches no node${list}`);
+    }
     for (const o of overrides) {
-      const hit = graph.nodes.some((n) => o.pattern.test(n.name) || (n.outputs[0] !== undefined && o.pattern.test(n.outputs[0].name)));
-      if (!hit) ctx.logger.warn(`quant-policy: override pattern '${o.pattern.text}' matches no node`);
+      if (!hits(o.pattern)) ctx.logger.warn(`quant-policy: override pattern '${o.pattern.text}' matches no node`);
     }
     ctx.report.record('points', counts);
     return { graph, modified: changed > 0 };

@@ -1,4 +1,4 @@
-import { definePass, type PassContext } from '@nibble/core';
+import { definePass, type PassContext, printOptionValue } from '@nibble/core';
 import {
   attr, constantTensor, type Graph, markedValues, NibbleError, type QuantAnnotation, type QuantPoint, setQuantPoint, type Tensor, type Value,
 } from '@nibble/ir';
@@ -130,7 +130,7 @@ function replaceWeight(graph: Graph, v: Value, point: QuantPoint, annotation: Qu
   if (!t) throw bad(v, 'is marked as a weight but is not a constant', 'run quant-policy again on the current graph');
   if (t.dtype !== 'float32') {
     throw new NibbleError('E_UNSUPPORTED', `quantize: weight '${v.name}' is ${t.dtype}; only float32 weights are quantized`, {
-      pass: 'quantize', value: v.name, hint: `keep the layer float (quant-policy{keep-float=${point.layer}}) or convert the model to float32`,
+      pass: 'quantize', value: v.name, hint: `keep the layer float (quant-policy{keep-float=${printOptionValue([point.layer])}}) or convert the model to float32`,
     });
   }
   if (v.isGraphOutput || v.uses.length === 0) throw bad(v, 'is a graph output or unused', 'run eliminate-dead-code before quant-policy');
