@@ -14,6 +14,9 @@
  * quantization passes read; --breakdown then splits that one. Ratios are
  * taken within each round (its children run back to back), then the median
  * over rounds: the machine's load moves more between rounds than within one.
+ * --mad-tolerance T sets the analysis's madTolerance (Infinity: one pass);
+ * --js makes it fetch the activations (the path before statistics moved
+ * into the engine).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -48,6 +51,9 @@ const { values: args } = parseArgs({
     recipe: { type: 'boolean', default: false },
     variant: { type: 'string' },
     child: { type: 'string' },
+    // The analysis's options (recipe children): a one-pass deviation tolerance, or the JS path (activations fetched).
+    'mad-tolerance': { type: 'string' },
+    js: { type: 'boolean', default: false },
   },
 });
 
@@ -137,6 +143,7 @@ async function child(kind: string, samples: number): Promise<void> {
       .set(CALIBRATION_DATA, datasetCalibrationData(dataset, input, { samples, batchSize }))
       .set(CALIBRATION_OPTIONS, {
         histogram: false, layerInputs: layerInputs(), ...(args.mad ? { mad: args.mad as 'auto' | 'one-pass' | 'two-pass' } : {}),
+        ...(args['mad-tolerance'] ? { madTolerance: Number(args['mad-tolerance']) } : {}), ...(args.js ? { engine: false } : {}),
       });
     const { graph } = await runPipeline(work.graph, markingPrefix(), ctx);
     const stats = await ctx.getAnalysis(CALIBRATION_STATS, graph);

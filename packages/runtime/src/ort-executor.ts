@@ -106,7 +106,7 @@ class OrtExecutor implements Executor {
       throw runtimeError(e, `(${this.backend}) failed to run the model`, `check the feeds' types and shapes against the model's inputs (given ${shapes})`);
     }
     const out: Record<string, Tensor> = {};
-    for (const name of names) out[name] = fromOrtTensor(results[name], name);
+    for (const name of names) out[name] = fromOrtTensor(results[name], name, this.backend === 'node');
     return out;
   }
 

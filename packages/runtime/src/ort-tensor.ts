@@ -33,16 +33,29 @@ function copyInto<T extends Exclude<TensorData, Uint8Array[]>>(Ctor: { new (n: n
   return out;
 }
 
+/** The typed array each dtype is held in (float16 as raw bits). */
+const STORAGE: Partial<Record<DType, Function>> = {
+  float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, int16: Int16Array,
+  uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, float16: Uint16Array,
+};
+
 /**
- * An IR tensor holding a copy of an onnxruntime output. A copy, because
- * onnxruntime-web's outputs may be views of its wasm heap, and an IR tensor
- * must own its storage.
+ * An IR tensor over an onnxruntime output. An IR tensor must own its
+ * storage: onnxruntime-web's outputs may be views of its wasm heap, so they
+ * are copied; onnxruntime-node hands each output out in an ArrayBuffer of
+ * its own (`owned`), which is taken as it is when it holds exactly the
+ * tensor (a copy of every fetched activation cost about a third of fetching
+ * them, docs/benchmarks.md).
  */
-export function fromOrtTensor(o: OrtTensor, name: string): Tensor {
+export function fromOrtTensor(o: OrtTensor, name: string, owned = false): Tensor {
   const dtype = o.type as DType;
   if (!ORT_TYPES.has(dtype)) unsupported(o.type, name);
   const shape = [...o.dims];
   const d = o.data as unknown as ArrayLike<number> & ArrayLike<bigint>;
+  const view = d as unknown as ArrayBufferView;
+  if (owned && d instanceof (STORAGE[dtype] as { new (): object }) && view.byteOffset === 0 && view.buffer.byteLength === view.byteLength) {
+    return new Tensor(dtype, shape, d as unknown as Exclude<TensorData, Uint8Array[]>);
+  }
   switch (dtype) {
     case 'float32': return new Tensor(dtype, shape, copyInto(Float32Array, d));
     case 'float64': return new Tensor(dtype, shape, copyInto(Float64Array, d));

@@ -11,6 +11,8 @@ import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationOptions } from '
  * order, so the executor hands out the rows of the next samples (from the
  * first again on each pass). Only the named activations exist, so they are
  * given to the analysis as `values`: its default choice is not exercised here.
+ * The fake executor can only hand out those activations, not run a graph
+ * with statistics built in, so the analysis takes its fetch-to-JS path.
  */
 export function fakeCalibration(ctx: PassContext, graph: Graph, batches: readonly Record<string, Tensor>[], options: CalibrationOptions = {}): void {
   const input = graph.inputs[0];
@@ -56,5 +58,5 @@ export function fakeCalibration(ctx: PassContext, graph: Graph, batches: readonl
   });
   // The input's statistics too when a batch gives it (bias folding reads a layer input's means).
   const observed = batches[0][input.name] ? [input.name, ...names] : names;
-  ctx.services.set(CALIBRATION_OPTIONS, { values: observed, ...options });
+  ctx.services.set(CALIBRATION_OPTIONS, { values: observed, engine: false, ...options });
 }

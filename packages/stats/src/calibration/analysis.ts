@@ -2,6 +2,7 @@ import { type AnalysisContext, defineAnalysis, EXECUTOR_FACTORY, modelForGraph }
 import { DTYPES, type Graph, NibbleError } from '@nibble/ir';
 import { CalibrationStats, perTensorStats, type ValueStatistics } from './calibration-stats';
 import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationOptions } from './service';
+import { collectInEngine, planEngineStatistics } from './engine';
 import { CalibrationRunner, DEFAULT_RUN_BYTES, type Observed } from './runner';
 import { activationCandidates, type ActivationCandidate } from './targets';
 import { ValueCollector } from './value-collector';
@@ -25,8 +26,14 @@ async function computeCalibrationStats(graph: Graph, ctx: AnalysisContext): Prom
   const data = ctx.service(CALIBRATION_DATA);
   const factory = ctx.service(EXECUTOR_FACTORY);
   const candidates = activationCandidates(graph, options.values, options);
+  const model = modelForGraph(ctx.services, graph);
+  const plan = planEngineStatistics(model, candidates, options);
+  if (plan) {
+    const r = await collectInEngine(graph, model, plan, candidates, factory, data, options, options.runBytes ?? DEFAULT_RUN_BYTES);
+    return new CalibrationStats({ samples: r.samples, passes: r.passes, data: data.description, activations: r.activations, weights });
+  }
   const fetch = candidates.filter((c) => c.source === 'node').map((c) => c.name);
-  const executor = await factory(modelForGraph(ctx.services, graph), { extraOutputs: fetch });
+  const executor = await factory(model, { extraOutputs: fetch });
   try {
     const runner = new CalibrationRunner(graph, executor, data, fetch, options.runBytes ?? DEFAULT_RUN_BYTES, options.onProgress);
     const { activations, passes } = await collectActivations(runner, candidates, options);

@@ -15,3 +15,5 @@ export {
 export { weightStatistics, type WeightStatsOptions } from './weights';
 export { ValueCollector, mergeChannels, type ValueCollectorOptions, type ValueStatsResult } from './value-collector';
 export { CalibrationRunner, DEFAULT_RUN_BYTES, type Observed } from './runner';
+export { DEFAULT_MAD_TOLERANCE, planEngineStatistics, type EnginePlan } from './engine';
+export { augmentForStatistics, type EngineTarget, type EngineTargetIO } from './engine-graph';

@@ -65,6 +65,20 @@ export interface CalibrationOptions {
    * data's batches are cut into runs of as many samples as fit.
    */
   runBytes?: number;
+  /**
+   * Take the moment statistics inside the engine (default true): reductions
+   * added to the graph, so that only per-channel sums leave it. Used when
+   * the statistics allow it (no histograms, mad 'two-pass' or false, static
+   * shapes after the batch axis); false always fetches the activations.
+   */
+  engine?: boolean;
+  /**
+   * Engine path: a value's one-pass mean absolute deviation is kept when its
+   * proven error bound is at most this fraction of the deviation, on every
+   * channel and per tensor; otherwise a second pass about the final means
+   * makes it exact (default 1e-6: in practice exact). See README.md.
+   */
+  madTolerance?: number;
   /** Statistics of constant weights (default true). */
   weights?: boolean;
   /** Called after each batch. */

@@ -64,7 +64,8 @@ describe('CALIBRATION_STATS with quantization points marked', () => {
     };
     const ctx = createPassContext();
     ctx.services.set(EXECUTOR_FACTORY, factory).set(SOURCE_MODEL, model).set(CALIBRATION_DATA, arrayData('x', x, [3, 8, 8], 8))
-      .set(CALIBRATION_OPTIONS, { weights: false, ...options });
+      // What is fetched is the JS path's concern (engine.spec.ts covers the engine path).
+      .set(CALIBRATION_OPTIONS, { weights: false, engine: false, ...options });
     return { stats: await ctx.getAnalysis(CALIBRATION_STATS, model.graph), sessions, runs };
   }
 
