@@ -81,6 +81,18 @@ const CANONICAL: [string, string][] = [
     ),
   ],
   [
+    'a ReLU6 bound (meta.upperBound) beside the one-sided mark, exact',
+    lines(
+      'graph b(%x : f32[1,2]) {',
+      '  %zero : f32[] = const [0]',
+      '  %six : f32[] = const [6]',
+      '  %c : f32[1,2] #one-sided #upper-bound=6 = Neg(%x)',
+      '  %y : f32[1,2] = Clip(%c, %zero, %six)',
+      '  return %y',
+      '}',
+    ),
+  ],
+  [
     'quoted names and a graph input that is also an initializer',
     lines(
       'graph "my model"(%"in:0" : f32[2], %bias : f32[2]) {',
@@ -141,7 +153,7 @@ describe('parseGraph', () => {
     expect(w.rangeSource).toBe('minmax');
     expect(q.value('x')!.quant!.axis).toBeNull();
     expect(q.value('y')!.meta.oneSided).toBe(true);
-    const shared = parseGraph(CANONICAL[7][1]);
+    const shared = parseGraph(CANONICAL.find(([name]) => name.startsWith('quoted names'))![1]);
     expect(shared.inputs[1]).toBe(shared.initializers[0]);
   });
 

@@ -20,7 +20,7 @@ export interface ParseOptions {
   file?: string;
 }
 
-interface Decl { name: string; at: number; type?: ValueType; quant?: QuantAnnotation; oneSided: boolean }
+interface Decl { name: string; at: number; type?: ValueType; quant?: QuantAnnotation; oneSided: boolean; upperBound?: number }
 interface ConstStmt { decl: Decl; tensor: Tensor }
 interface NodeStmt {
   at: number;
@@ -181,6 +181,7 @@ function parseDecl(s: Scanner): Decl {
   for (;;) {
     if (s.eat('#q<')) decl.quant = parseQuant(s);
     else if (s.eat('#one-sided')) decl.oneSided = true;
+    else if (s.eat('#upper-bound=')) decl.upperBound = toNumber(s.number().text);
     else return decl;
   }
 }
@@ -219,6 +220,7 @@ function parseNode(s: Scanner, outputs: (Decl | null)[], at: number): NodeStmt {
 function annotate(v: Value, d: Decl): void {
   if (d.quant) v.quant = d.quant;
   if (d.oneSided) v.meta.oneSided = true;
+  if (d.upperBound !== undefined) v.meta.upperBound = d.upperBound;
 }
 
 /** Build a Graph from its text form (see printer.ts). Errors are E_FILE_FORMAT with line:column. */

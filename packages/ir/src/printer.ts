@@ -37,7 +37,8 @@ import type { Tensor } from './tensor';
  * - int64 tensors print exactly (bigint); string tensors as quoted UTF-8.
  * - Annotations follow the type: `#q<axis=.. bits=[..] signed=.. range=[lo:hi,..]
  *   scale=[..] zp=[..] src="..">` (fields present in the annotation only,
- *   numbers to 6 significant digits) and `#one-sided` (meta.oneSided).
+ *   numbers to 6 significant digits), `#one-sided` (meta.oneSided) and
+ *   `#upper-bound=u` (meta.upperBound, exact).
  */
 
 export interface PrintOptions {
@@ -162,6 +163,8 @@ function annotations(v: Value, opts: PrintOptions): string {
   let s = '';
   if (v.quant) s += ` ${formatQuantAnnotation(v.quant, opts)}`;
   if (v.meta.oneSided === true) s += ' #one-sided';
+  // Shortest round-tripping decimal: the bound is compared exactly against ranges.
+  if (typeof v.meta.upperBound === 'number') s += ` #upper-bound=${String(v.meta.upperBound)}`;
   return s;
 }
 

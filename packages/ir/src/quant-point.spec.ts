@@ -1,6 +1,6 @@
 import {
   attr, clearQuantPoint, Graph, markedValues, moveQuantPoint, NibbleError, QUANT_POINT_KEY, type QuantPoint, quantPointOf,
-  setQuantPoint, targetIncludes, Tensor,
+  readerBoundsOf, setQuantPoint, targetIncludes, Tensor,
 } from './index';
 
 const WEIGHT: QuantPoint = { kind: 'weight', bits: 4, perChannel: true, axis: 0, signed: true, role: 'default', layer: 'conv2', op: 'Conv' };
@@ -79,5 +79,23 @@ describe('quantization point marks', () => {
     expect(names('activations')).toEqual(['c', 'd']);
     expect(markedValues(g, 'weights')[0].point.bits).toBe(8);
     expect([targetIncludes('all', 'weight'), targetIncludes('weights', 'activation'), targetIncludes('activations', 'activation')]).toEqual([true, false, true]);
+  });
+});
+
+describe('fused-activation marks', () => {
+  it('reads oneSided and the upper bound, and rejects a bound that is not a number >= 0 on a one-sided value', () => {
+    const c = twoConvs().value('c')!;
+    expect(readerBoundsOf(c)).toEqual({ oneSided: false });
+    c.meta.oneSided = true;
+    expect(readerBoundsOf(c)).toEqual({ oneSided: true });
+    c.meta.upperBound = 6;
+    expect(readerBoundsOf(c)).toEqual({ oneSided: true, upperBound: 6 });
+    for (const bad of [-1, Infinity, '6', null]) {
+      c.meta.upperBound = bad;
+      expect(() => readerBoundsOf(c)).toThrow(expect.objectContaining({ code: 'E_INVALID_GRAPH', hint: expect.stringContaining('mark-fused-relu') }));
+    }
+    c.meta.upperBound = 6;
+    delete c.meta.oneSided;
+    expect(() => readerBoundsOf(c)).toThrow(NibbleError);
   });
 });

@@ -75,6 +75,39 @@ export function moveQuantPoint(from: Value, to: Value): void {
   delete from.meta[QUANT_POINT_KEY];
 }
 
+/*
+ * The fused-activation marks mark-fused-relu (@nibble/pass-graph) writes on
+ * a value from what its readers do with it:
+ * - `meta.oneSided = true`: every reader discards negatives (Relu, or Clip
+ *   with a constant lower bound >= 0), so its range is [0, hi];
+ * - `meta.upperBound = u` (only with oneSided): every reader is a Clip with
+ *   a constant upper bound, and u >= 0 is the largest of them (6 for
+ *   ReLU6): nothing above u reaches a reader, so its range ends at u.
+ * The clipping passes read them live through readerBoundsOf.
+ */
+export const ONE_SIDED_KEY = 'oneSided';
+export const UPPER_BOUND_KEY = 'upperBound';
+
+export interface ReaderBounds {
+  oneSided: boolean;
+  /** Present when every reader clips at or below it (then oneSided too). */
+  upperBound?: number;
+}
+
+/** The fused-activation marks of `v`, validated. */
+export function readerBoundsOf(v: Value): ReaderBounds {
+  const oneSided = v.meta[ONE_SIDED_KEY] === true;
+  const u = v.meta[UPPER_BOUND_KEY];
+  if (u === undefined) return { oneSided };
+  if (typeof u !== 'number' || !Number.isFinite(u) || u < 0 || !oneSided) {
+    throw new NibbleError('E_INVALID_GRAPH', `value '${v.name}': meta.upperBound ${String(u)} is not a finite number >= 0 on a one-sided value`, {
+      value: v.name,
+      hint: 'the bound is written by mark-fused-relu; run it again rather than editing marks by hand',
+    });
+  }
+  return { oneSided, upperBound: u };
+}
+
 export type QuantTarget = 'weights' | 'activations' | 'all';
 
 export function targetIncludes(target: QuantTarget, kind: QuantPoint['kind']): boolean {

@@ -1,8 +1,10 @@
 import type { AnyPass, PassContext, PassResult, ReportValue } from '@nibble/core';
-import { type Graph, markedValues, NibbleError, type QuantAnnotation, type QuantPoint, type QuantTarget, type Value } from '@nibble/ir';
+import {
+  type Graph, markedValues, NibbleError, type QuantAnnotation, type QuantPoint, type QuantTarget, readerBoundsOf, type Value,
+} from '@nibble/ir';
 import type { ClipRange, ClipStats } from './math/aciq';
 import type { Histogram } from './math/histogram';
-import { activationChannels, type ValueChannels, weightChannels } from './value-stats';
+import { activationChannels, cappedChannels, type ValueChannels, weightChannels } from './value-stats';
 
 /*
  * What every clipping pass shares: which values it acts on, at what bits
@@ -39,6 +41,8 @@ export interface ClipChannel {
   histogram?: Histogram;
   bits: number;
   oneSided: boolean;
+  /** The readers' upper bound (ReLU6: 6); the stats and histogram are already those of min(x, upperBound). */
+  upperBound?: number;
   value: Value;
   point: QuantPoint;
   /** The annotation's channel axis (null: per tensor). */
@@ -92,20 +96,27 @@ function resolveBits(pass: string, v: Value, point: QuantPoint, opts: CommonClip
   return new Int32Array(channels).fill(point.bits);
 }
 
-/** Runs a clipping method over the marked values of the target; the body of every clip-* pass. */
+/**
+ * Runs a clipping method over the marked values of the target; the body of
+ * every clip-* pass. Where mark-fused-relu found an upper bound (ReLU6), the
+ * method sees the statistics of min(x, bound) and its range is capped there:
+ * levels above the bound would only ever encode values no reader keeps.
+ */
 export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext, opts: CommonClipValues & Record<string, unknown>, method: ClipMethod): Promise<PassResult> {
   const source = rangeSourceOf(pass, opts);
   const tags = new Map<string, number>();
   let values = 0;
   let channelsClipped = 0;
+  let aboveBound = 0;
   for (const { value: v, point } of markedValues(graph, opts.target)) {
     if (opts.refresh && v.quant?.rangeSource !== source) continue;
     if (v.quant?.scale) throw orderError(pass.name, v);
     const axis = resolveAxis(v, point, opts);
-    const oneSided = point.kind === 'activation' && v.meta.oneSided === true;
-    const data: ValueChannels = point.kind === 'weight'
+    const { oneSided, upperBound } = point.kind === 'activation' ? readerBoundsOf(v) : { oneSided: false, upperBound: undefined };
+    const observed: ValueChannels = point.kind === 'weight'
       ? weightChannels(v, axis, method.histograms)
       : await activationChannels(ctx, v, axis, method.histograms, pass.name);
+    const data = upperBound === undefined ? observed : cappedChannels(observed, upperBound);
     const C = data.channels;
     const shapeC = axis === null ? 1 : v.type?.shape?.[axis];
     if (typeof shapeC === 'number' && shapeC !== C) {
@@ -118,12 +129,22 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
     const hi = new Float64Array(C);
     for (let c = 0; c < C; c++) {
       const stats = data.stats(c);
+      if (upperBound !== undefined && observed.stats(c).max > upperBound) aboveBound++;
       if (bits[c] === 0) {
         // A 0-bit channel is a constant: its mean ([c, c] is how the annotation says so).
-        lo[c] = hi[c] = oneSided ? Math.max(stats.mean, 0) : stats.mean;
+        const mean = oneSided ? Math.max(stats.mean, 0) : stats.mean;
+        lo[c] = hi[c] = upperBound === undefined ? mean : Math.min(mean, upperBound);
         continue;
       }
-      const r = method.range({ stats, ...(data.histogram ? { histogram: data.histogram(c) } : {}), bits: bits[c], oneSided, value: v, point, axis });
+      const r: MethodRange = {
+        ...method.range({
+          stats, ...(data.histogram ? { histogram: data.histogram(c) } : {}), bits: bits[c], oneSided, ...(upperBound === undefined ? {} : { upperBound }), value: v, point, axis,
+        }),
+      };
+      if (upperBound !== undefined) {
+        r.lo = Math.min(r.lo, upperBound);
+        r.hi = Math.min(r.hi, upperBound);
+      }
       if (!(r.lo <= r.hi) || !Number.isFinite(r.lo) || !Number.isFinite(r.hi)) {
         throw new NibbleError('E_NUMERIC', `${pass.name}: '${v.name}' channel ${c}: range [${r.lo}, ${r.hi}] is not finite and ordered`, {
           pass: pass.name, value: v.name, hint: 'the statistics of this value are degenerate; check the calibration data',
@@ -141,6 +162,8 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
     ctx.report.record('range', { channels: C, meanBits, lo: Math.min(...lo), hi: Math.max(...hi) }, v.name);
   }
   const summary: Record<string, ReportValue> = { values, channels: channelsClipped, source };
+  // Channels whose calibration max lay above their readers' upper bound (ReLU6), ranges capped there.
+  if (aboveBound) summary.aboveUpperBound = aboveBound;
   if (tags.size) summary.tags = Object.fromEntries([...tags].sort(([a], [b]) => (a < b ? -1 : 1)));
   ctx.report.record('clipped', summary);
   if (values === 0 && !opts.refresh) ctx.logger.warn(`${pass.name}: no marked ${opts.target === 'all' ? '' : `${opts.target} `}values to clip (run quant-policy first)`);

@@ -4,7 +4,7 @@ import {
   CALIBRATION_OPTIONS, CALIBRATION_STATS, type ChannelStats, type Histogram as StatsHistogram, TensorStatsCollector, type TensorStats,
 } from '@nibble/stats';
 import type { ClipStats } from './math/aciq';
-import type { Histogram } from './math/histogram';
+import { capHistogram, type Histogram } from './math/histogram';
 
 /** What a clipping method sees of one value: statistics (and histograms) per channel, or one set per tensor. */
 export interface ValueChannels {
@@ -43,6 +43,24 @@ function fromTensorStats(where: string, s: TensorStats): ValueChannels {
 function fromRecord(where: string, r: ChannelStats): ValueChannels {
   const h = r.histogram;
   return { channels: 1, stats: () => clipStats(where, r), ...(h ? { histogram: () => asMath(h) } : {}) };
+}
+
+/**
+ * The channels as readers that clip at `upper` see them (ReLU6: 6): the
+ * histograms of min(x, upper), min and max capped, so every method chooses
+ * among ranges that end at or below the bound. Mean and deviations stay
+ * those of x: ACIQ fits its prior to them, and its range is capped after.
+ */
+export function cappedChannels(d: ValueChannels, upper: number): ValueChannels {
+  const h = d.histogram;
+  return {
+    channels: d.channels,
+    stats: (c) => {
+      const s = d.stats(c);
+      return { ...s, min: Math.min(s.min, upper), max: Math.min(s.max, upper) };
+    },
+    ...(h ? { histogram: (c: number) => capHistogram(h(c), upper) } : {}),
+  };
 }
 
 /** A weight's statistics straight from its constant (no executor; the mean absolute deviation exact). */

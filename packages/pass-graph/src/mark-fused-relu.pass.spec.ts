@@ -95,4 +95,42 @@ describe("pass 'mark-fused-relu'", () => {
     const again = await runPipeline(first.graph, 'mark-fused-relu');
     expect(again.modified).toBe(false);
   });
+
+  describe('upper bound', () => {
+    async function bounds(text: string): Promise<Record<string, unknown>> {
+      const { graph } = await runPipeline(parseGraph(text), 'mark-fused-relu');
+      return Object.fromEntries([...graph.values()].filter((v) => 'upperBound' in v.meta).map((v) => [v.name, v.meta.upperBound]));
+    }
+
+    it("records ReLU6's 6, with the bound as input (opset 11+) or attribute (older opsets)", async () => {
+      expect(await bounds(convFeeding('%y = Clip(%c, %zero, %six)', 'return %y'))).toEqual({ c: 6 });
+      expect(await bounds(convFeeding('%y = Clip(%c) {max=6.0, min=0.0}', 'return %y'))).toEqual({ c: 6 });
+    });
+
+    it('takes the largest max among several Clip readers', async () => {
+      expect(await bounds(convFeeding('%y1 = Clip(%c, %zero, %six)', '%y2 = Clip(%c, %zero, %one)', '%s = Add(%y1, %y2)', 'return %s'))).toEqual({ c: 6 });
+    });
+
+    it('records none when a reader keeps everything above: Relu, Clip without a max or with one that is not constant', async () => {
+      expect(await bounds(convFeeding('%y1 = Clip(%c, %zero, %six)', '%y2 = Relu(%c)', '%s = Add(%y1, %y2)', 'return %s'))).toEqual({});
+      expect(await bounds(convFeeding('%y = Clip(%c, %zero)', 'return %y'))).toEqual({});
+      expect(await bounds(convFeeding('%y = Clip(%c) {min=0.0}', 'return %y'))).toEqual({});
+      const dynamicMax = lines('graph g(%x : f32[4], %hi : f32[]) {', '  %zero : f32[] = const [0]', '  %y = Clip(%x, %zero, %hi)', '  return %y', '}');
+      expect(await bounds(dynamicMax)).toEqual({});
+      // Not one-sided, so no bound either: Clip(-1, 1) keeps negatives.
+      expect(await bounds(convFeeding('%y = Clip(%c, %minus1, %one)', 'return %y'))).toEqual({});
+    });
+
+    it('removes a stale bound, counts bounded values, and is a no-op the second time', async () => {
+      const g = parseGraph(convFeeding('%y = Relu(%c)', 'return %y'));
+      g.value('c')!.meta.upperBound = 6;
+      const sink = new MemoryReportSink();
+      const first = await runPipeline(g, 'mark-fused-relu', createPassContext({ reportSink: sink }));
+      expect(first.modified).toBe(true);
+      expect(first.graph.value('c')!.meta).toEqual({ oneSided: true });
+      expect(sink.find('upper-bounded')[0].value).toBe(0);
+      const six = await runPipeline(parseGraph(convFeeding('%y = Clip(%c, %zero, %six)', 'return %y')), 'mark-fused-relu');
+      expect((await runPipeline(six.graph, 'mark-fused-relu')).modified).toBe(false);
+    });
+  });
 });

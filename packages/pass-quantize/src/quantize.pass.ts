@@ -1,6 +1,6 @@
 import { definePass, type PassContext, printOptionValue } from '@nibble/core';
 import {
-  attr, constantTensor, type Graph, markedValues, NibbleError, type QuantAnnotation, type QuantPoint, setQuantPoint, type Tensor, type Value,
+  attr, constantTensor, type Graph, markedValues, NibbleError, type QuantAnnotation, type QuantPoint, readerBoundsOf, setQuantPoint, type Tensor, type Value,
 } from '@nibble/ir';
 import {
   type AffineParams, containerDType, paramsFromRange, quantize, representableRange, scaleTensor, toIntegerTensor, zeroPointTensor,
@@ -87,8 +87,10 @@ async function grid(ctx: PassContext, v: Value, point: QuantPoint): Promise<{ an
   let stats: ChannelRange | undefined;
   if (!range) {
     stats = await statsRange(ctx, v, point, axis);
-    const oneSided = v.meta.oneSided === true;
-    range = { lo: oneSided ? new Float64Array(stats.min.length) : stats.min.slice(), hi: stats.max.map((x) => (oneSided ? Math.max(x, 0) : x)) };
+    // As the clipping passes do: fused ReLU drops negatives, a ReLU6-like Clip caps the top.
+    const { oneSided, upperBound } = readerBoundsOf(v);
+    const cap = (x: number) => (upperBound === undefined ? x : Math.min(x, upperBound));
+    range = { lo: oneSided ? new Float64Array(stats.min.length) : stats.min.map(cap), hi: stats.max.map((x) => cap(oneSided ? Math.max(x, 0) : x)) };
     source = QUANTIZE_MINMAX_SOURCE;
   }
   const channels = range.lo.length;
@@ -104,7 +106,9 @@ async function grid(ctx: PassContext, v: Value, point: QuantPoint): Promise<{ an
     if (bits[c] !== 0 || range.lo[c] === range.hi[c]) continue;
     stats ??= await statsRange(ctx, v, point, axis);
     constant ??= Float64Array.from(range.lo, (lo, i) => (lo + range!.hi[i]) / 2);
-    constant[c] = v.meta.oneSided === true ? Math.max(stats.mean[c], 0) : stats.mean[c];
+    const { oneSided, upperBound } = readerBoundsOf(v);
+    const mean = oneSided ? Math.max(stats.mean[c], 0) : stats.mean[c];
+    constant[c] = upperBound === undefined ? mean : Math.min(mean, upperBound);
   }
   const params = paramsFromRange({ lo: range.lo, hi: range.hi, bits, axis, signed: point.signed, name: v.name, ...(constant ? { constant } : {}) });
   const annotation: QuantAnnotation = {

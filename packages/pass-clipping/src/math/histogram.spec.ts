@@ -1,5 +1,5 @@
 import { SeededRandom } from '@nibble/quant';
-import { absHistogram, cdfAt, cdfAtSorted, checkHistogram, histogramOf, occupiedRange, quantile, rebin, reluHistogram, totalMass } from './histogram';
+import { absHistogram, capHistogram, cdfAt, cdfAtSorted, checkHistogram, histogramOf, occupiedRange, quantile, rebin, reluHistogram, totalMass } from './histogram';
 
 function randomHistogram(seed: number, n = 40) {
   const r = new SeededRandom(seed);
@@ -38,6 +38,22 @@ describe('histogram reading (piecewise uniform)', () => {
     expect(r.edges[0]).toBe(0);
     expect(cdfAt(r, 0)).toBeCloseTo(cdfAt(g, 0), 9);
     for (const x of [0.1, 0.7, 1.9, 4]) expect(cdfAt(r, x)).toBeCloseTo(cdfAt(g, x), 9);
+  });
+
+  it('cap view: cdf of min(x, u) is F below u and the whole mass at u; nothing above u leaves it unchanged', () => {
+    const h = randomHistogram(3);
+    const total = totalMass(h);
+    for (const u of [-2.5, 0, 1.234, h.edges[10]]) {
+      const c = capHistogram(h, u);
+      checkHistogram(c);
+      expect(totalMass(c)).toBeCloseTo(total, 9);
+      expect(occupiedRange(c).hi).toBeLessThanOrEqual(u);
+      for (const t of [-2.7, -1, u - 0.01, 0.5]) if (t < u) expect(cdfAt(c, t)).toBeCloseTo(cdfAt(h, t), 9);
+      expect(cdfAt(c, u)).toBeCloseTo(total, 9);
+    }
+    expect(capHistogram(h, h.edges[h.edges.length - 1])).toBe(h);
+    // All the mass above u: one point mass at u.
+    expect(capHistogram({ counts: [2, 3], edges: [1, 2, 3] }, 0.5)).toEqual({ counts: Float64Array.from([5]), edges: Float64Array.from([0.5, 0.5]) });
   });
 
   it('abs view: cdf_|x|(t) = F(t) - F(-t)', () => {

@@ -175,6 +175,33 @@ export function reluHistogram(h: Histogram): Histogram {
   return fromPieces(out);
 }
 
+/**
+ * The histogram of min(x, u): mass above u becomes a point mass at u (what
+ * a reader that clips at u sees; a ReLU6's 6). Unchanged when nothing lies
+ * above u.
+ */
+export function capHistogram(h: Histogram, u: number): Histogram {
+  const n = h.counts.length;
+  let k = 0;
+  while (k < n && h.edges[k + 1] <= u) k++;
+  let above = 0;
+  for (let i = k; i < n; i++) above += h.counts[i];
+  if (above === 0) return h;
+  const edges: number[] = [];
+  const counts: number[] = [];
+  for (let i = 0; i < k; i++) { edges.push(h.edges[i]); counts.push(h.counts[i]); }
+  if (k < n && h.edges[k] < u) {
+    // The bin straddling u: its share below u stays spread, the rest joins the point mass.
+    const below = (h.counts[k] * (u - h.edges[k])) / (h.edges[k + 1] - h.edges[k]);
+    edges.push(h.edges[k]);
+    counts.push(below);
+    above -= below;
+  }
+  edges.push(u, u);
+  counts.push(above);
+  return { counts: Float64Array.from(counts), edges: Float64Array.from(edges) };
+}
+
 /** The histogram of |x|: bins straddling 0 split, negative ones mirrored, overlaps merged exactly. */
 export function absHistogram(h: Histogram): Histogram {
   const out: Piece[] = [];

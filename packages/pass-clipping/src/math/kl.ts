@@ -1,5 +1,5 @@
 import { ClipRange } from './aciq';
-import { Histogram, absHistogram, cdfAtSorted, checkHistogram, occupiedRange, reluHistogram, totalMass } from './histogram';
+import { Histogram, absHistogram, checkHistogram, occupiedRange, reluHistogram, totalMass } from './histogram';
 import { ClipMode, checkMode, checkSearchBits } from './modes';
 
 /**
@@ -9,13 +9,28 @@ import { ClipMode, checkMode, checkSearchBits } from './modes';
  * For each candidate window [a, b]:
  *  - P: the mass in N fine bins over the window (N about the input's own
  *    bin count there, a multiple of the level count L), plus the mass
- *    outside the window added to the two end bins (what clipping does);
+ *    outside the window folded into the two end bins (what clipping does),
+ *    so P carries the whole mass;
  *  - Q: the window's bins without the clipped mass, merged into L groups of
- *    N / L bins, each group's mass spread evenly over its non-empty bins
- *    (what L quantization levels can say about the distribution);
+ *    N / L bins, each group's mass spread evenly over the bins where P is
+ *    non-empty (what L quantization levels can say about the distribution);
  *  - both normalised and smoothed (empty bins get eps, the rest scale by
- *    1 - eps * empties), then KL(P || Q) = sum P log(P / Q).
+ *    1 - eps * empties), then KL(P || Q) = sum P ln(P / Q);
+ *  - plus w - 1 - ln w, where w is the fraction of the mass inside the
+ *    window (see below).
  * The window with the least divergence wins (the smallest on ties).
+ *
+ * Why the mass term: TensorRT compares shapes only (Q renormalised on its
+ * own), and that lets a window holding almost nothing win. When the little
+ * mass inside lies in the window's last fine bin, P (all of it folded into
+ * that bin) and Q (the sliver, renormalised) are the same spike and the
+ * divergence is exactly 0: on nsfwjs's MobileNetV2 a window holding 1 of
+ * 301,056 values of a channel won that way. Without renormalising, Q holds
+ * only the mass the window keeps, w; the divergence of non-negative
+ * measures, sum P ln(P / Q) - sum P + sum Q (the generalised KL, >= 0 and 0
+ * only for P = Q), is then KL(P || Q / w) + w - 1 - ln w. The extra term is
+ * about (1 - w)^2 / 2 for the fractions of a percent a sensible window
+ * clips (TensorRT's answer is kept) and ln(1 / w) - 1 for a sliver.
  *
  * Modes: 'symmetric' works on |x| with L = 2^(bits-1) (half the levels
  * serve each sign) and returns [-t, t]; 'one-sided' works on max(x, 0) with
@@ -38,42 +53,108 @@ export interface KlResult extends ClipRange {
 
 const SMOOTH_EPS = 1e-4;
 
-function smoothNormalize(d: Float64Array): void {
-  let sum = 0;
-  let zeros = 0;
-  for (let i = 0; i < d.length; i++) { sum += d[i]; if (d[i] === 0) zeros++; }
-  const eps = Math.min(SMOOTH_EPS, 0.5 / d.length);
-  const keep = 1 - eps * zeros;
-  for (let i = 0; i < d.length; i++) d[i] = d[i] === 0 ? eps : (d[i] / sum) * keep;
+/** The histogram with its prefix sums, and scratch buffers reused by every window (sized for the widest). */
+interface Scan {
+  counts: ArrayLike<number>;
+  edges: ArrayLike<number>;
+  /** prefix[i]: mass of bins 0..i-1. */
+  prefix: Float64Array;
+  total: number;
+  F: Float64Array;
+  sliced: Float64Array;
+  P: Float64Array;
+  Q: Float64Array;
 }
 
-function divergence(h: Histogram, total: number, a: number, b: number, n: number, levels: number, massBelowA: number): number {
-  const edges = new Float64Array(n + 1);
-  for (let i = 0; i <= n; i++) edges[i] = a + ((b - a) * i) / n;
-  edges[n] = b;
-  const F = cdfAtSorted(h, edges);
-  const sliced = new Float64Array(n);
-  for (let i = 0; i < n; i++) sliced[i] = Math.max(0, F[i + 1] - (i === 0 ? massBelowA : F[i]));
-  const P = sliced.slice();
-  P[0] += massBelowA;
-  P[n - 1] += Math.max(0, total - F[n]);
-  const Q = new Float64Array(n);
-  const group = n / levels;
-  for (let g = 0; g < levels; g++) {
-    let sum = 0;
-    let nonzero = 0;
-    for (let i = g * group; i < (g + 1) * group; i++) { sum += sliced[i]; if (sliced[i] > 0) nonzero++; }
-    if (nonzero === 0) continue;
-    for (let i = g * group; i < (g + 1) * group; i++) if (sliced[i] > 0) Q[i] = sum / nonzero;
+function scanOf(h: Histogram, maxFine: number): Scan {
+  const prefix = new Float64Array(h.counts.length + 1);
+  for (let i = 0; i < h.counts.length; i++) prefix[i + 1] = prefix[i] + h.counts[i];
+  return {
+    counts: h.counts, edges: h.edges, prefix, total: prefix[h.counts.length],
+    F: new Float64Array(maxFine + 1), sliced: new Float64Array(maxFine), P: new Float64Array(maxFine), Q: new Float64Array(maxFine),
+  };
+}
+
+/** The first bin whose upper edge lies above x (bins.length when none does). */
+function binAbove(edges: ArrayLike<number>, bins: number, x: number): number {
+  let lo = 0;
+  let hi = bins;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (edges[mid + 1] <= x) lo = mid + 1;
+    else hi = mid;
   }
-  let qMass = 0;
-  for (let i = 0; i < n; i++) qMass += Q[i];
-  if (qMass === 0) return Infinity;
-  smoothNormalize(P);
-  smoothNormalize(Q);
+  return lo;
+}
+
+/**
+ * s.F[i] = mass at or below a + (b - a) i / n for i = 0..n (point masses at
+ * x count as below x), from the prefix sums: O(log bins + n + bins inside).
+ */
+function cdfGrid(s: Scan, a: number, b: number, n: number): void {
+  const { counts, edges, prefix, F } = s;
+  const bins = counts.length;
+  let bin = binAbove(edges, bins, a);
+  for (let i = 0; i <= n; i++) {
+    const x = i === n ? b : a + ((b - a) * i) / n;
+    while (bin < bins && edges[bin + 1] <= x) bin++;
+    let v = prefix[bin];
+    if (bin < bins && x > edges[bin]) v += (counts[bin] * (x - edges[bin])) / (edges[bin + 1] - edges[bin]);
+    F[i] = v;
+  }
+}
+
+/** The divergence of one window (see the comment at the top); Infinity when the window holds no mass. */
+function divergence(s: Scan, a: number, b: number, n: number, levels: number, foldBelow: boolean): number {
+  cdfGrid(s, a, b, n);
+  const { F, sliced, P, Q, total } = s;
+  // Symmetric and one-sided windows start at 0, where nothing lies below (a point mass at 0 is inside).
+  const below = foldBelow ? F[0] : 0;
+  let inside = 0;
+  for (let i = 0; i < n; i++) {
+    const m = Math.max(0, F[i + 1] - (i === 0 ? below : F[i]));
+    sliced[i] = m;
+    P[i] = m;
+    inside += m;
+  }
+  if (inside === 0) return Infinity;
+  P[0] += below;
+  P[n - 1] += Math.max(0, total - F[n]);
+  const group = n / levels;
+  let pSum = 0;
+  let pZeros = 0;
+  let qSum = 0;
+  let qZeros = 0;
+  for (let g = 0; g < levels; g++) {
+    const from = g * group;
+    const to = from + group;
+    let mass = 0;
+    let nonzero = 0;
+    for (let i = from; i < to; i++) { mass += sliced[i]; if (P[i] > 0) nonzero++; }
+    const q = nonzero > 0 ? mass / nonzero : 0;
+    for (let i = from; i < to; i++) {
+      const p = P[i];
+      Q[i] = p > 0 ? q : 0;
+      pSum += p;
+      qSum += Q[i];
+      if (p === 0) pZeros++;
+      if (Q[i] === 0) qZeros++;
+    }
+  }
+  const eps = Math.min(SMOOTH_EPS, 0.5 / n);
+  const pScale = (1 - eps * pZeros) / pSum;
+  const qScale = (1 - eps * qZeros) / qSum;
   let kl = 0;
-  for (let i = 0; i < n; i++) kl += P[i] * Math.log(P[i] / Q[i]);
-  return kl;
+  for (let i = 0; i < n; i++) {
+    // Where P is empty so is Q, and both smooth to eps: the term is 0.
+    if (P[i] === 0) continue;
+    const p = P[i] * pScale;
+    const q = Q[i] === 0 ? eps : Q[i] * qScale;
+    kl += p * Math.log(p / q);
+  }
+  const clipped = Math.min(1, Math.max(0, 1 - inside / total));
+  // w - 1 - ln w with w = 1 - clipped, without cancellation near w = 1.
+  return kl - clipped - Math.log1p(-clipped);
 }
 
 function withoutAtomAtZero(h: Histogram): Histogram {
@@ -106,14 +187,14 @@ export function klRange(h0: Histogram, opts: KlOptions): KlResult {
   const span = resolution(h) * ((hi0 - lo0) / Math.max(occ.hi - occ.lo, Number.MIN_VALUE));
   const K = Math.max(1, Math.min(opts.candidates ?? 512, Math.round(span)));
   const kmin = Math.min(K, Math.max(1, Math.ceil((K * levels) / span)));
+  const fineBins = (f: number) => levels * Math.max(1, Math.round((f * span) / levels));
+  const scan = scanOf(h, fineBins(1));
   let best: KlResult = { ...empty, divergence: Infinity };
   for (let k = kmin; k <= K; k++) {
     const f = k / K;
     const a = mode === 'asymmetric' ? f * lo0 : 0;
     const b = f * hi0;
-    const n = levels * Math.max(1, Math.round((f * span) / levels));
-    const below = mode === 'asymmetric' ? cdfAtSorted(h, [a])[0] : 0;
-    const d = divergence(h, total, a, b, n, levels, below);
+    const d = divergence(scan, a, b, fineBins(f), levels, mode === 'asymmetric');
     if (d < best.divergence) {
       best = { lo: mode === 'symmetric' ? -b : a, hi: b, divergence: d, fraction: f };
     }
