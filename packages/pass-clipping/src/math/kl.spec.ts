@@ -101,6 +101,25 @@ describe('klRange (entropy calibration)', () => {
     });
   });
 
+  describe('a channel that is one value (a constant background, a dead unit)', () => {
+    it.each(['one-sided', 'symmetric', 'asymmetric'] as const)('%s: the window ends on the value, no search', (mode) => {
+      // Every value 2.5: the histogram's occupied range has no width (nsfwjs's MobileNetV2 has such channels;
+      // the search then asked for an infinite number of fine bins).
+      const r = klRange(histogramOf(new Float64Array(1000).fill(2.5), 2048), { bits: 4, mode });
+      expect(r.hi).toBeCloseTo(2.5, 9);
+      expect(r.lo).toBe(mode === 'symmetric' ? -r.hi : 0);
+    });
+
+    it('mass in a sliver far from 0 is searched at a bounded resolution', () => {
+      const x = new SeededRandom(3).fill(10000, (r) => 5 + 1e-6 * r.uniform());
+      const t0 = performance.now();
+      const r = klRange(histogramOf(x, 2048), { bits: 4, mode: 'one-sided' });
+      expect(r.hi).toBeGreaterThanOrEqual(5);
+      expect(r.hi).toBeLessThanOrEqual(5 + 1e-6);
+      expect(performance.now() - t0).toBeLessThan(20_000);
+    });
+  });
+
   describe('against a brute-force TensorRT calibration at 8 bits', () => {
     // Expected counts of 10^6 draws in 2048 bins of |x| over [0, max] (no
     // sampling noise: on drawn samples both answers wander over a flat,

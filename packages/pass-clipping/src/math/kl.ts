@@ -53,6 +53,9 @@ export interface KlResult extends ClipRange {
 
 const SMOOTH_EPS = 1e-4;
 
+/** At most this many fine bins per window (the input's 2048 bins stretched 32 times). */
+const MAX_FINE_BINS = 65536;
+
 /** The histogram with its prefix sums, and scratch buffers reused by every window (sized for the widest). */
 interface Scan {
   counts: ArrayLike<number>;
@@ -182,9 +185,13 @@ export function klRange(h0: Histogram, opts: KlOptions): KlResult {
   const lo0 = Math.min(occ.lo, 0);
   const hi0 = Math.max(occ.hi, 0);
   const empty: KlResult = { lo: mode === 'asymmetric' ? lo0 : mode === 'symmetric' ? -hi0 : 0, hi: hi0, divergence: 0, fraction: 1 };
-  if (total === 0 || hi0 - lo0 === 0) return empty;
+  // A point mass (every value equal, or all of them in one zero-width bin) has nothing to clip:
+  // the full window ends on it exactly.
+  if (total === 0 || hi0 - lo0 === 0 || !(occ.hi > occ.lo)) return empty;
   const levels = 2 ** (mode === 'symmetric' ? opts.bits - 1 : opts.bits);
-  const span = resolution(h) * ((hi0 - lo0) / Math.max(occ.hi - occ.lo, Number.MIN_VALUE));
+  // The input's resolution stretched over [lo0, hi0]; bounded, since mass in a sliver far from 0
+  // would otherwise ask for millions of fine bins per window.
+  const span = Math.min(MAX_FINE_BINS, resolution(h) * ((hi0 - lo0) / (occ.hi - occ.lo)));
   const K = Math.max(1, Math.min(opts.candidates ?? 512, Math.round(span)));
   const kmin = Math.min(K, Math.max(1, Math.ceil((K * levels) / span)));
   const fineBins = (f: number) => levels * Math.max(1, Math.round((f * span) / levels));
