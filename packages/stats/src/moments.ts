@@ -2,6 +2,7 @@ import {
   asStatsInput, ChannelGather, checkChannels, describeWhere, nonFinite, splitAtAxis,
   type CollectorInput, type StatsData,
 } from './channels';
+import { NibbleError } from '@nibble/ir';
 import type { CollectorOptions, StatsCollector } from './collector';
 
 /** Count, extremes and the first two moments, one entry per channel. */
@@ -101,6 +102,21 @@ export class MomentsCollector implements StatsCollector<Moments> {
 
   updateSecondPass(): void {
     // Moments are final after one pass.
+  }
+
+  /**
+   * Merges moments of n values of channel c computed elsewhere (reductions
+   * inside the engine), exactly as a run this collector reduced itself.
+   */
+  mergeRun(channels: number, c: number, n: number, run: RunMoments): void {
+    if (this.channels === undefined) this.allocate(channels);
+    if (channels !== this.channels) {
+      throw new NibbleError('E_SHAPE', `${this.where}: a run of ${channels} channels after runs of ${this.channels}`);
+    }
+    if (!Number.isFinite(run.mean) || !Number.isFinite(run.m2) || !Number.isFinite(run.min) || !Number.isFinite(run.max)) {
+      throw nonFinite(this.where, this.axis === null ? null : c);
+    }
+    if (n > 0) this.merge(c, n, run);
   }
 
   /** Running mean of channel c (used by collectors that need a provisional centre). */

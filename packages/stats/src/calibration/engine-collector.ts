@@ -1,5 +1,5 @@
 import { NibbleError, Tensor } from '@nibble/ir';
-import type { Moments } from '../moments';
+import { MomentsCollector } from '../moments';
 import type { TensorStats } from '../tensor-stats';
 import { mergeChannels, type ValueStatsResult } from './value-collector';
 
@@ -76,8 +76,9 @@ export function reduceInJs(x: Tensor, centre: Float64Array, tensorCentre: number
  * Moments: each run gives n, S1 = sum d and S2 = sum d^2 with d = x - m_r
  * (m_r: the run's centre, the running mean before it), so the run's mean is
  * m_r + S1/n and its M2 = S2 - S1^2/n without cancellation (|S1/n| is of
- * the order of std / sqrt(samples seen), not |mean|); runs are merged with
- * the pairwise update of Chan et al. Per tensor: mergeChannels.
+ * the order of std / sqrt(samples seen), not |mean|); runs are merged by the
+ * MomentsCollector the fetching path uses (Chan et al.'s pairwise update).
+ * Per tensor: mergeChannels.
  *
  * Mean absolute deviation in one pass: each run also gives A_r = sum |x - m_r|.
  * By the triangle inequality ||x - mu| - |x - m_r|| <= |mu - m_r| for every
@@ -93,10 +94,7 @@ export function reduceInJs(x: Tensor, centre: Float64Array, tensorCentre: number
 export class EngineValueCollector {
   readonly channels: number;
   private n = 0;
-  private readonly mean: Float64Array;
-  private readonly m2: Float64Array;
-  private readonly min: Float64Array;
-  private readonly max: Float64Array;
+  private readonly moments: MomentsCollector;
   private readonly runs: { n: number; centre: Float64Array; tensorCentre: number }[] = [];
   private readonly abs: Float64Array;
   private absTensor = 0;
@@ -104,10 +102,7 @@ export class EngineValueCollector {
 
   constructor(readonly name: string, channels: number, readonly deviation: boolean) {
     this.channels = channels;
-    this.mean = new Float64Array(channels);
-    this.m2 = new Float64Array(channels);
-    this.min = new Float64Array(channels).fill(Infinity);
-    this.max = new Float64Array(channels).fill(-Infinity);
+    this.moments = new MomentsCollector({ axis: 1, name });
     this.abs = new Float64Array(channels);
   }
 
@@ -118,7 +113,7 @@ export class EngineValueCollector {
   /** The centres for the next run: the running per-channel means and the running tensor mean (0 before any run). */
   centres(): { centre: Float64Array; tensorCentre: number } {
     if (this.n === 0) return { centre: new Float64Array(this.channels), tensorCentre: 0 };
-    return { centre: this.mean.slice(), tensorCentre: this.tensorMean() };
+    return this.finalCentres();
   }
 
   update(r: EngineRunResult): void {
@@ -131,23 +126,10 @@ export class EngineValueCollector {
       throw new NibbleError('E_INTERNAL', `engine statistics of '${this.name}' have ${s1.length} channels, the graph said ${C}`);
     }
     const nb = r.n;
-    const na = this.n;
-    const n = na + nb;
     for (let c = 0; c < C; c++) {
-      const meanB = r.centre[c] + s1[c] / nb;
-      const m2B = s2[c] - (s1[c] * s1[c]) / nb;
-      if (!Number.isFinite(meanB) || !Number.isFinite(m2B) || !Number.isFinite(lo[c]) || !Number.isFinite(hi[c])) {
-        throw new NibbleError('E_NUMERIC', `activation '${this.name}': the batch holds NaN or an infinity (channel ${c})`, {
-          value: this.name, hint: 'check the model and the calibration data: the float model must compute finite values',
-        });
-      }
-      const delta = meanB - this.mean[c];
-      this.mean[c] += (delta * nb) / n;
-      this.m2[c] += m2B + (delta * delta * na * nb) / n;
-      if (lo[c] < this.min[c]) this.min[c] = lo[c];
-      if (hi[c] > this.max[c]) this.max[c] = hi[c];
+      this.moments.mergeRun(C, c, nb, { min: lo[c], max: hi[c], mean: r.centre[c] + s1[c] / nb, m2: s2[c] - (s1[c] * s1[c]) / nb });
     }
-    this.n = n;
+    this.n += nb;
     if (this.deviation) {
       const a = r.absSum!.data as Float64Array;
       const at = r.absTensorSum!.data as Float64Array;
@@ -165,10 +147,10 @@ export class EngineValueCollector {
   deviationBounds(): { channel: Float64Array; tensor: number } {
     const C = this.channels;
     const channel = new Float64Array(C);
-    const mt = this.tensorMean();
+    const { centre: mean, tensorCentre: mt } = this.finalCentres();
     let tensor = 0;
     for (const run of this.runs) {
-      for (let c = 0; c < C; c++) channel[c] += run.n * Math.abs(this.mean[c] - run.centre[c]);
+      for (let c = 0; c < C; c++) channel[c] += run.n * Math.abs(mean[c] - run.centre[c]);
       tensor += run.n * C * Math.abs(mt - run.tensorCentre);
     }
     for (let c = 0; c < C; c++) channel[c] /= this.n;
@@ -186,7 +168,8 @@ export class EngineValueCollector {
 
   /** The final means: the centres of an exact second pass. */
   finalCentres(): { centre: Float64Array; tensorCentre: number } {
-    return { centre: this.mean.slice(), tensorCentre: this.tensorMean() };
+    const centre = Float64Array.from({ length: this.channels }, (_, c) => this.moments.meanOf(c));
+    return { centre, tensorCentre: centre.reduce((a, b) => a + b, 0) / this.channels };
   }
 
   /** A second-pass run about the final means: sum |x - mu_c| and sum |x - mu| exactly. */
@@ -202,23 +185,11 @@ export class EngineValueCollector {
   }
 
   result(perChannel: boolean): ValueStatsResult {
-    const C = this.channels;
-    const count = new Float64Array(C).fill(this.n);
-    const variance = Float64Array.from(this.m2, (m) => (this.n > 1 ? m / (this.n - 1) : this.n === 1 ? 0 : NaN));
-    const m: Moments = {
-      axis: 1, channels: C, count, min: this.min.slice(), max: this.max.slice(), mean: this.mean.slice(), variance,
-      std: variance.map(Math.sqrt), populationVariance: Float64Array.from(this.m2, (v) => v / this.n),
-    };
+    const m = this.moments.result();
     const whole = mergeChannels(m);
     const dev = this.deviations();
     const perTensor: TensorStats = { ...whole, ...dev.tensor };
     return perChannel ? { perTensor, perChannel: { ...m, ...dev.channel } } : { perTensor };
-  }
-
-  private tensorMean(): number {
-    let s = 0;
-    for (let c = 0; c < this.channels; c++) s += this.mean[c];
-    return s / this.channels;
   }
 
   private deviations(): Record<'channel' | 'tensor', Pick<TensorStats, 'mad' | 'madExact' | 'madErrorBound'>> {
