@@ -3,6 +3,7 @@ import type { Dataset } from '@nibble/data';
 import { type Model, NibbleError, type Tensor } from '@nibble/ir';
 import { lowerToQdq } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
+import { DEFAULTS } from './defaults';
 import { openDataSource } from './quantize';
 
 export interface EvaluateOptions {
@@ -12,7 +13,7 @@ export interface EvaluateOptions {
   preprocess?: string;
   /** Evaluate the first `limit` samples in the dataset's order (default: all). */
   limit?: number;
-  /** Samples per run (default 64). */
+  /** Samples per run (default DEFAULTS.evaluationBatch). */
   batchSize?: number;
   /** Keep the logits of every sample ([n, classes], in order) in the result. */
   keepLogits?: boolean;
@@ -27,7 +28,7 @@ export interface EvaluateResult {
   /** Samples evaluated. */
   n: number;
   correct: number;
-  /** Whether the model carried quantization annotations (so its QDQ simulation ran). */
+  /** Whether the model is quantized: it carried quantization annotations (so its QDQ lowering ran) or is a QDQ file already. */
   quantized: boolean;
   data: string;
   logits?: Float32Array;
@@ -38,6 +39,11 @@ function positive(v: number | undefined, option: string): void {
   if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) {
     throw new NibbleError('E_BAD_OPTION', `${option} must be a positive integer, got ${v}`, { option });
   }
+}
+
+/** A file nibble (or another quantizer) wrote in QDQ form: Q/DQ operators instead of annotations. */
+function hasQdqOperators(model: Model): boolean {
+  return model.graph.nodes.some((n) => (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') && (n.domain === '' || n.domain === 'ai.onnx'));
 }
 
 function hasAnnotations(model: Model): boolean {
@@ -82,8 +88,9 @@ export async function evaluate(model: Model, options: EvaluateOptions): Promise<
   if (inputs.length !== 1) {
     throw new NibbleError('E_UNSUPPORTED', `evaluation feeds one input; the model has ${inputs.length}`, { hint: 'evaluate single-input classifiers' });
   }
-  const quantized = hasAnnotations(model);
-  const runnable = quantized ? lowerToQdq(model) : model;
+  const annotated = hasAnnotations(model);
+  const runnable = annotated ? lowerToQdq(model) : model;
+  const quantized = annotated || hasQdqOperators(model);
   const total = Math.min(options.limit ?? dataset.length, dataset.length);
   const executor = await (options.executorFactory ?? createOrtExecutor)(runnable);
   const kept: Float64Array[] = [];
@@ -92,7 +99,7 @@ export async function evaluate(model: Model, options: EvaluateOptions): Promise<
   let classes: number | undefined;
   try {
     const output = executor.outputNames[0];
-    for await (const batch of dataset.batches({ batchSize: options.batchSize ?? 64, limit: total })) {
+    for await (const batch of dataset.batches({ batchSize: options.batchSize ?? DEFAULTS.evaluationBatch, limit: total })) {
       const n = batch.labels.length;
       const out = await executor.run({ [inputs[0].name]: batch.inputs }, [output]);
       const r = argmaxRows(out[output], n);

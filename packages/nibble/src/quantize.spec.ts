@@ -97,6 +97,11 @@ describe('evaluate', () => {
     expect(r.quantized).toBe(true);
     expect(r.n).toBe(40);
     expect(r.correct).toBeGreaterThan(0);
+    // The same model saved as a QDQ file and read back (no annotations left) is still reported as quantized, with the same result.
+    const file = join(mkdtempSync(join(tmpdir(), 'nibble-eval-')), 'q.onnx');
+    saveQuantized(q, file);
+    const fromFile = await evaluate(readOnnxFile(file), { data: ds, batchSize: 7, limit: 40 });
+    expect(fromFile).toMatchObject({ quantized: true, n: 40, correct: r.correct });
   });
 
   it('refuses unlabelled data', async () => {

@@ -39,11 +39,11 @@ export interface QuantizeOptions {
   data?: DataSource;
   /** Preprocessing of a dataset spec (default: the named dataset's preset). */
   preprocess?: string;
-  /** Calibration samples: the first of the dataset's seeded shuffle (default 512, at most the dataset's size). */
+  /** Calibration samples: the first of the dataset's seeded shuffle (default DEFAULTS.calibrationSamples, at most the dataset's size). */
   samples?: number;
   /** Seed of the sample choice (default 0). */
   seed?: number;
-  /** Calibration batch size (default 32). */
+  /** Calibration batch size (default DEFAULTS.calibrationBatch). */
   batchSize?: number;
   onProgress?: (p: QuantizeProgress) => void;
   /** How calibration runs the float model (default: onnxruntime-node). */
@@ -91,6 +91,8 @@ export interface QuantizeReport {
   timings: { totalMs: number; passes: { pass: string; ms: number; analysesMs: number }[] };
   /** What the passes recorded (chosen ranges, achieved bits, ...). */
   facts: ReportEntry[];
+  /** Results that may not be what the user expects (a BatchNormalization left unfolded, ...); the CLI prints them. */
+  warnings: string[];
 }
 
 export interface QuantizeResult {
@@ -169,6 +171,20 @@ function tensorReports(model: Model): TensorQuantReport[] {
   return out;
 }
 
+/**
+ * What in the quantized graph departs from the method: a BatchNormalization
+ * that survived the canonical passes is quantized on pre-BN statistics
+ * (METHOD.md quantizes after folding), and an unknown exporter spelling of
+ * its parameters is the usual cause, so say which node and why.
+ */
+function warningsOf(model: Model, facts: readonly ReportEntry[]): string[] {
+  const left = model.graph.nodes.filter((n) => n.opType === 'BatchNormalization' && (n.domain === '' || n.domain === 'ai.onnx'));
+  return left.map((n) => {
+    const why = facts.find((f) => f.key === 'standalone-reason' && f.subject === n.name)?.value;
+    return `BatchNormalization '${n.name}' was not folded${why ? ` (${String(why)})` : ''}: the value before it is quantized on pre-BN statistics; fold it in the exporter or write a pass that makes its parameters constant`;
+  });
+}
+
 function meanBitsOf(tensors: TensorQuantReport[]): QuantizeReport['meanBits'] {
   const weights = tensors.filter((t) => t.kind === 'weight');
   const acts = tensors.filter((t) => t.kind === 'activation');
@@ -229,6 +245,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
       ...(calibration ? { calibration: { samples: calibration.samples, ...(calibration.description ? { data: calibration.description } : {}) } } : {}),
       timings: { totalMs: performance.now() - t0, passes: run.passes.map((r) => ({ pass: r.pass, ms: r.wallMs, analysesMs: r.analysesMs })) },
       facts: sink.entries,
+      warnings: warningsOf(quantized, sink.entries),
     },
   };
 }

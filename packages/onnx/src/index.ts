@@ -5,3 +5,4 @@ export { MIN_IR_VERSION, MAX_IR_VERSION, MIN_OPSET, MAX_OPSET } from './onnx-imp
 export { lowerToQdq, needsChannelClamp, qdqContainer } from './qdq/lower';
 export type { QdqContainer } from './qdq/lower';
 export { upgradeToQdqOpset, QDQ_OPSET, QDQ_IR_VERSION } from './qdq/upgrade-opset';
+export { validateOnnxModel } from './validate';

@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { Attribute, DTYPES, Graph, Model, NibbleError, Node, Value, ValueType } from '@nibble/ir';
 import { ProtoWriter } from './proto-writer';
 import { writeTensor } from './tensor-encode';
+import { validateOnnxModel } from './validate';
 
 /**
  * Serialize a model as ONNX. Fields go out in field-number order and maps
@@ -11,8 +12,11 @@ import { writeTensor } from './tensor-encode';
  * as a graph input, as that IR requires, and for later IRs those the reader
  * found listed as inputs (meta.initializerIsInput) are repeated again.
  */
-export function writeOnnx(model: Model): Uint8Array {
+export function writeOnnx(model: Model, opts: { file?: string } = {}): Uint8Array {
   model.graph.verify();
+  // No bytes leave nibble that a runtime could misread: Q/DQ scale and zero-point
+  // lengths, packed int4 sizes and types per opset are checked first (validate.ts).
+  validateOnnxModel(model, opts);
   const w = new ProtoWriter();
   w.int64(1, model.irVersion);
   if (model.producerName !== undefined) w.string(2, model.producerName);
@@ -125,7 +129,7 @@ let tempCounter = 0;
 
 /** Write the model to `path` atomically: a temporary file beside it, then a rename. */
 export function writeOnnxFile(model: Model, path: string): void {
-  const bytes = writeOnnx(model);
+  const bytes = writeOnnx(model, { file: path });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
   try {
     const fd = openSync(tmp, 'w');

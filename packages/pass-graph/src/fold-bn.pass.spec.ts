@@ -142,6 +142,43 @@ describe("pass 'fold-bn'", () => {
     );
   });
 
+  it('looks through Identity, Unsqueeze and Reshape of constants (as torch.onnx.export and others spell parameters) and removes the chains', async () => {
+    // torch.onnx.export writes a deduplicated parameter as Identity(initializer); the BN must fold
+    // whether or not fold-constants ran first (it did not: fold-bn runs first in every recipe).
+    const input = lines(
+      'graph g(%x : f32[1,1,2,2]) {',
+      '  %w0 : f32[1,1,1,1] = const [2]',
+      '  %g0 : f32[] = const [3]',
+      '  %axes : i64[1] = const [0]',
+      '  %b0 : f32[1,1] = const [1]',
+      '  %flat : i64[1] = const [1]',
+      '  %m0 : f32[1] = const [0.5]',
+      '  %v0 : f32[1] = const [8]',
+      '  %w = Identity(%w0)',
+      '  %gamma = Unsqueeze(%g0, %axes)',
+      '  %beta = Reshape(%b0, %flat)',
+      '  %mean = Identity(%m0)',
+      '  %var = Identity(%v0)',
+      '  %c = Conv(%x, %w)',
+      '  %n = BatchNormalization(%c, %gamma, %beta, %mean, %var) {epsilon=1.0}',
+      '  %y = Relu(%n)',
+      '  return %y',
+      '}',
+    );
+    const result = await runPipeline(parseGraph(input), 'fold-bn');
+    expect(printGraph(result.graph)).toBe(
+      lines(
+        'graph g(%x : f32[1,1,2,2]) {',
+        '  %c.weight_bn : f32[1,1,1,1] = const [2]',
+        '  %c.bias_bn : f32[1] = const [0.5]',
+        '  %c : ? = Conv(%x, %c.weight_bn, %c.bias_bn)',
+        '  %y : ? = Relu(%c)',
+        '  return %y',
+        '}',
+      ),
+    );
+  });
+
   it('folds two convolutions sharing one weight without touching the shared tensor', async () => {
     const g = parseGraph(
       lines(

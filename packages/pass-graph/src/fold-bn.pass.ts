@@ -1,7 +1,8 @@
 import { attr, type Graph, type Node, type Tensor, type Value } from '@nibble/ir';
 import { definePass } from '@nibble/core';
 import { type BnParameters, bnMultiplier, foldedBias, outputChannels, scaleWeight, storeFloat, type WeightLayout } from './bn-fold-math';
-import { constantOf, type GraphScope, graphScope, isOnnxDomain, isOverridable, isUsed, removeIfUnusedConstant } from './graph-util';
+import { constantThrough, removeUnusedConstantChain } from './constant-through';
+import { type GraphScope, graphScope, isOnnxDomain, isOverridable, isUsed } from './graph-util';
 
 const FLOATS = new Set(['float32', 'float64', 'float16']);
 
@@ -37,7 +38,7 @@ function findAffine(x: Value, scope: GraphScope): { producer: Node; add?: BiasAd
   if (isOnnxDomain(p) && p.opType === 'Add') {
     for (const k of [1, 0]) {
       const constant = p.inputs[k];
-      const tensor = constantOf(constant, scope);
+      const tensor = constantThrough(constant, scope);
       const other = p.inputs[1 - k];
       if (!tensor || !other?.producer || !isAffine(other.producer)) continue;
       if (!readOnce(other, scope)) return `'${other.name}' is also read elsewhere, so the unnormalized value must stay`;
@@ -78,7 +79,7 @@ function plan(bn: Node, scope: GraphScope): Plan | string {
 
   const overridable = [1, 2, 3, 4].map((i) => bn.inputs[i]).find((v) => v && isOverridable(v, scope));
   if (overridable) return overridableReason(overridable);
-  const tensors = [1, 2, 3, 4].map((i) => constantOf(bn.inputs[i], scope));
+  const tensors = [1, 2, 3, 4].map((i) => constantThrough(bn.inputs[i], scope));
   if (tensors.some((t) => !t || !FLOATS.has(t.dtype))) return 'its scale, bias, mean or variance is not a float constant';
   const [gamma, beta, mean, variance] = tensors.map((t) => t!.toFloat64());
   const channels = gamma.length;
@@ -87,10 +88,10 @@ function plan(bn: Node, scope: GraphScope): Plan | string {
 
   const listed = [producer.inputs[1], producer.inputs[2]].find((v) => v && isOverridable(v, scope));
   if (listed) return overridableReason(listed);
-  const weight = constantOf(producer.inputs[1], scope);
+  const weight = constantThrough(producer.inputs[1], scope);
   if (!weight || !FLOATS.has(weight.dtype)) return `the weights of '${producer.name}' are not a float constant`;
   const biasValue = producer.inputs[2] ?? null;
-  const biasTensor = constantOf(biasValue, scope);
+  const biasTensor = constantThrough(biasValue, scope);
   if (biasValue && (!biasTensor || !FLOATS.has(biasTensor.dtype))) return `the bias of '${producer.name}' is not a float constant`;
 
   let layout: WeightLayout;
@@ -157,7 +158,7 @@ function fold(graph: Graph, bn: Node, p: Plan, scope: GraphScope): string | unde
     oldInputs.push(p.add.constant);
     graph.removeNode(p.add.node);
   }
-  for (const v of oldInputs) removeIfUnusedConstant(graph, v, scope);
+  for (const v of oldInputs) removeUnusedConstantChain(graph, v, scope);
   return undefined;
 }
 
@@ -180,7 +181,8 @@ export const foldBnPass = definePass({
     'W\' = W * gamma / sqrt(var + eps) per output channel, b\' = (b - mean) * gamma / sqrt(var + eps) + beta,',
     'computed in float64 and stored in the weight type. A constant per-channel Add between the op',
     'and the BN (a separately written bias) is folded along. Folds only where the op output feeds',
-    'the BN alone and all parameters are constant; any other BN stays and its reason is reported',
+    'the BN alone and all parameters are constant (also through Identity, Reshape, Unsqueeze, ... of',
+    'constants); any other BN stays and its reason is reported',
     '(report keys: folded, standalone, standalone-reason).',
   ].join('\n'),
   preserves: [],

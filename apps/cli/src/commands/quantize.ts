@@ -1,6 +1,6 @@
-import { loadModel, NibbleError, quantize, type QuantizeProgress, type QuantizeReport, resolvePipelineChoice, saveQuantized } from 'nibble';
+import { DEFAULTS, loadModel, NibbleError, quantize, type QuantizeProgress, type QuantizeReport, resolvePipelineChoice, saveQuantized } from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
-import { dataOptions, integerFlag, requiredFlag, stringFlag } from '../shared/flags';
+import { batchOption, dataOptions, integerFlag, requiredFlag, stringFlag } from '../shared/flags';
 import { humanCount } from '../shared/format';
 import { ProgressBar } from '../shared/progress';
 
@@ -50,8 +50,9 @@ export const quantizeCommand: Command = {
     pipeline: { type: 'string', valueName: 'passes', description: 'pipeline text, e.g. "fold-bn,mark-fused-relu,quant-policy,quantize"' },
     out: { type: 'string', valueName: 'file.onnx', description: 'where to write the quantized model' },
     ...dataOptions,
-    samples: { type: 'string', valueName: 'N', description: 'calibration samples, a seeded random subset (default 512 or the dataset size)' },
-    seed: { type: 'string', valueName: 'S', description: 'seed of the subset (default 0)' },
+    ...batchOption(DEFAULTS.calibrationBatch),
+    samples: { type: 'string', valueName: 'N', description: `calibration samples, a seeded random subset (default ${DEFAULTS.calibrationSamples} or the dataset size)` },
+    seed: { type: 'string', valueName: 'S', description: `seed of the subset (default ${DEFAULTS.seed})` },
     ...jsonOption,
   },
   async run(args, io) {
@@ -83,10 +84,11 @@ export const quantizeCommand: Command = {
     saveQuantized(result.model, out);
     const seconds = Math.round((performance.now() - t0) / 10) / 100;
     const r = result.report;
+    for (const w of r.warnings) io.err(`warning: ${w}`);
     if (v.json) {
       io.out(JSON.stringify({
         model: modelPath, out, recipe: r.recipe ?? null, pipeline: r.pipeline, pipelineFull: r.pipelineFull, meanBits: r.meanBits,
-        sizeBytes: r.sizeBytes, calibration: r.calibration ?? null, seconds, perTensor: r.perTensor,
+        sizeBytes: r.sizeBytes, calibration: r.calibration ?? null, seconds, warnings: r.warnings, perTensor: r.perTensor,
       }, null, 2));
     } else {
       io.out(summaryLines(r, out, seconds).join('\n'));
