@@ -4,13 +4,14 @@ import { calibrateCommand } from './commands/calibrate';
 import { convertCommand } from './commands/convert';
 import { evalCommand } from './commands/eval';
 import { inspectCommand } from './commands/inspect';
+import { passesCommand } from './commands/passes';
 import { quantizeCommand } from './commands/quantize';
 import { recipesCommand } from './commands/recipes';
 import { startCommand } from './commands/start';
 import type { Command, CommandIO, ParsedArgs } from './shared/command';
 import { reportError } from './shared/errors';
 
-const COMMANDS: Command[] = [startCommand, inspectCommand, convertCommand, calibrateCommand, quantizeCommand, evalCommand, recipesCommand];
+const COMMANDS: Command[] = [startCommand, inspectCommand, convertCommand, calibrateCommand, quantizeCommand, evalCommand, recipesCommand, passesCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -7,16 +7,13 @@ import { createOrtExecutor, type OrtBackend } from '@nibble/runtime';
 import {
   CALIBRATION_DATA, CALIBRATION_OPTIONS, CALIBRATION_STATS, type CalibrationData, type CalibrationOptions, CalibrationStats,
 } from '@nibble/stats';
+import { DEFAULTS } from './defaults';
 import { preprocessFor } from './datasets';
 
 export {
   CalibrationStats, type CalibrationData, type CalibrationProgress, type PerTensorStats, type ValueStatistics,
 } from '@nibble/stats';
 
-/** Samples per batch when none is given: memory holds all activations of one batch (see docs/benchmarks.md). */
-const DEFAULT_BATCH = 32;
-/** Samples when none are given (as quantize takes). */
-const DEFAULT_SAMPLES = 128;
 
 export interface CalibrationDataOptions {
   /** Samples to calibrate on: the first of the dataset's seeded shuffle (default 128; the whole dataset if it is smaller). */
@@ -68,8 +65,8 @@ function dataInput(model: Model): string {
  * batches() yields the same batches, as a second pass needs.
  */
 export function datasetCalibrationData(dataset: Dataset, inputName: string, options: CalibrationDataOptions = {}): CalibrationData {
-  const samples = Math.min(positiveInteger(options.samples ?? DEFAULT_SAMPLES, 'samples'), dataset.length);
-  const batchSize = positiveInteger(options.batchSize ?? DEFAULT_BATCH, 'batchSize');
+  const samples = Math.min(positiveInteger(options.samples ?? DEFAULTS.calibrationSamples, 'samples'), dataset.length);
+  const batchSize = positiveInteger(options.batchSize ?? DEFAULTS.calibrationBatch, 'batchSize');
   const order = { shuffle: true, seed: options.seed ?? 0, limit: samples };
   return {
     samples,

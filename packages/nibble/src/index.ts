@@ -1,4 +1,6 @@
 export { isNibbleError, NibbleError } from '@nibble/ir';
+// The pass registry, for listings and help (`nibble passes`); importing this package registers every pass.
+export { describePass, getPass, listPasses, optionTextName, type AnyPass, type OptionDecl } from '@nibble/core';
 export * from './load';
 export * from './inspect';
 export * from './roundtrip';

@@ -1,6 +1,6 @@
-import { calibrate, type CalibrationProgress, loadModel, writeCalibrationStats } from 'nibble';
+import { calibrate, type CalibrationProgress, DEFAULTS, loadModel, writeCalibrationStats } from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
-import { integerFlag, requiredFlag } from '../shared/flags';
+import { batchOption, integerFlag, requiredFlag } from '../shared/flags';
 import { ProgressBar } from '../shared/progress';
 
 /** One bar per pass over the data; the second (exact deviations) is rare. */
@@ -28,9 +28,9 @@ export const calibrateCommand: Command = {
   options: {
     data: { type: 'string', valueName: 'spec', description: 'calibration data: fashion-mnist:calib, idx:<images>, images:<dir>, npy:<file>' },
     out: { type: 'string', valueName: 'stats.json', description: 'where to write the statistics (JSON)' },
-    samples: { type: 'string', valueName: 'N', description: 'samples to calibrate on, a seeded random subset (default 128)' },
+    samples: { type: 'string', valueName: 'N', description: `samples to calibrate on, a seeded random subset (default ${DEFAULTS.calibrationSamples})` },
     seed: { type: 'string', valueName: 'S', description: 'seed of the subset (default 0)' },
-    batch: { type: 'string', valueName: 'B', description: 'samples per run of the model (default 32)' },
+    ...batchOption(DEFAULTS.calibrationBatch),
     preprocess: { type: 'string', valueName: 'steps', description: "preprocessing, e.g. 'rgb,resize=224x224,unit' (default: the dataset's preset)" },
     histogram: { type: 'string', valueName: 'BINS', description: 'also collect histograms with this many bins' },
     ...jsonOption,

@@ -1,7 +1,7 @@
-import { evaluate, loadModel } from 'nibble';
+import { DEFAULTS, evaluate, loadModel } from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
 import { ProgressBar } from '../shared/progress';
-import { dataOptions, integerFlag, requiredFlag, stringFlag } from '../shared/flags';
+import { batchOption, dataOptions, integerFlag, requiredFlag, stringFlag } from '../shared/flags';
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -10,6 +10,7 @@ export const evalCommand: Command = {
   positionals: [1, 1],
   options: {
     ...dataOptions,
+    ...batchOption(DEFAULTS.evaluationBatch),
     limit: { type: 'string', valueName: 'N', description: 'evaluate the first N samples (default: all)' },
     ...jsonOption,
   },

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { defaultModelPath, NibbleError, runMainJob, type MainJobRow } from 'nibble';
+import { DEFAULTS, defaultModelPath, NibbleError, runMainJob, type MainJobRow } from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
 import { humanCount, table } from '../shared/format';
 import { integerFlag } from '../shared/flags';
@@ -20,7 +20,7 @@ export const startCommand: Command = {
   options: {
     ...jsonOption,
     model: { type: 'string', valueName: 'file.onnx', description: 'float model (default: models/fmnist-resnet20.onnx)' },
-    samples: { type: 'string', valueName: 'N', description: 'calibration images from fashion-mnist:calib (default 512)' },
+    samples: { type: 'string', valueName: 'N', description: `calibration images from fashion-mnist:calib (default ${DEFAULTS.mainJobSamples})` },
     seed: { type: 'string', valueName: 'S', description: 'calibration sampling seed (default 0)' },
     recipes: { type: 'string', valueName: 'a,b', description: `recipes to compare (default ${DEFAULT_RECIPES.join(',')})` },
     out: { type: 'string', valueName: 'dir', description: 'where models and report.json go (default out/)' },
@@ -33,7 +33,7 @@ export const startCommand: Command = {
         hint: 'the zoo models are committed under models/; train and export them with tools/zoo (see tools/zoo/README.md), or pass --model',
       });
     }
-    const samples = integerFlag(args.values.samples, 'samples', 1) ?? 512;
+    const samples = integerFlag(args.values.samples, 'samples', 1) ?? DEFAULTS.mainJobSamples;
     const seed = integerFlag(args.values.seed, 'seed', 0) ?? 0;
     const recipes = ((args.values.recipes as string | undefined) ?? DEFAULT_RECIPES.join(',')).split(',').map((r) => r.trim()).filter(Boolean);
     let bar: ProgressBar | undefined;

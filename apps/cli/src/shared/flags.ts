@@ -24,6 +24,10 @@ export const stringFlag = (value: unknown): string | undefined => (typeof value 
 /** Flags naming data, shared by quantize and eval. */
 export const dataOptions: Record<string, OptionSpec> = {
   data: { type: 'string', valueName: 'spec', description: 'data: fashion-mnist:calib, fashion-mnist:test, idx:<images>[,<labels>], images:<dir>, npy:<x>[,<y>]' },
-  batch: { type: 'string', valueName: 'B', description: 'samples per run of the model (default 32)' },
   preprocess: { type: 'string', valueName: 'steps', description: "preprocessing, e.g. 'rgb,resize=224x224,unit' (default: the dataset's preset)" },
 };
+
+/** --batch, whose default differs by command (calibration or evaluation). */
+export function batchOption(defaultBatch: number): Record<string, OptionSpec> {
+  return { batch: { type: 'string', valueName: 'B', description: `samples per run of the model (default ${defaultBatch})` } };
+}

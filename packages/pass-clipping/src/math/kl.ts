@@ -43,6 +43,14 @@ export interface KlOptions {
   mode?: ClipMode;
   /** Most windows tried (default 512); the input's bin count bounds it too. */
   candidates?: number;
+  /** When given, the search adds the work it did here (tests bound the cost by it, not by the clock). */
+  work?: KlWork;
+}
+
+/** What a search cost: windows whose divergence was computed, and the fine bins they were measured on. */
+export interface KlWork {
+  windows: number;
+  fineBins: number;
 }
 
 export interface KlResult extends ClipRange {
@@ -201,7 +209,12 @@ export function klRange(h0: Histogram, opts: KlOptions): KlResult {
     const f = k / K;
     const a = mode === 'asymmetric' ? f * lo0 : 0;
     const b = f * hi0;
-    const d = divergence(scan, a, b, fineBins(f), levels, mode === 'asymmetric');
+    const n = fineBins(f);
+    const d = divergence(scan, a, b, n, levels, mode === 'asymmetric');
+    if (opts.work) {
+      opts.work.windows++;
+      opts.work.fineBins += n;
+    }
     if (d < best.divergence) {
       best = { lo: mode === 'symmetric' ? -b : a, hi: b, divergence: d, fraction: f };
     }
