@@ -9,7 +9,7 @@ for (const [name, [target]] of Object.entries(compilerOptions.paths)) {
 }
 
 module.exports = {
-  testEnvironment: path.join(__dirname, 'tools/jest/node-environment.js'),
+  testEnvironment: path.join(__dirname, 'packages/testing/jest/node-environment.js'),
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: path.join(__dirname, 'tsconfig.spec.json') }],
   },

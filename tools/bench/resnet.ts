@@ -1,13 +1,4 @@
-import { attr, createModel, Graph, type Model, Tensor, type Value } from '@nibble/ir';
-
-/** Deterministic uniform numbers in [-1, 1) (an LCG: the same on every machine). */
-function uniform(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2147483648 - 1;
-  };
-}
+import { attr, createModel, Graph, type Model, SeededRandom, Tensor, type Value } from '@nibble/ir';
 
 /**
  * ResNet-20 for 28 x 28 grey images (Fashion-MNIST), batch norm already
@@ -18,7 +9,9 @@ function uniform(seed: number): () => number {
  * which depend on the shapes, not on training.
  */
 export function randomResnet20(seed = 1): Model {
-  const rand = uniform(seed);
+  const random = new SeededRandom(seed);
+  /** Uniform in [-1, 1). */
+  const rand = (): number => 2 * random.uniform() - 1;
   const g = new Graph('resnet20-random');
   let id = 0;
   const weight = (shape: number[], fanIn: number): Value => {

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { writeFileAtomic } from '@nibble/data';
 
 /**
  * Training checkpoints: `latest.json` (progress, config, tensor index) and the
@@ -23,13 +24,6 @@ export interface CheckpointMeta<C, P> {
   tensors: SavedTensor[];
 }
 
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
-
 export function saveCheckpoint<C, P>(dir: string, step: number, config: C, progress: P, tensors: Map<string, { shape: number[]; data: Float32Array }>): void {
   let total = 0;
   const index: SavedTensor[] = [];
@@ -40,6 +34,7 @@ export function saveCheckpoint<C, P>(dir: string, step: number, config: C, progr
   const payload = new Float32Array(total);
   for (const s of index) payload.set(tensors.get(s.name)!.data, s.offset);
   const payloadName = `ckpt-${String(step).padStart(7, '0')}.bin`;
+  fs.mkdirSync(dir, { recursive: true });
   writeFileAtomic(path.join(dir, payloadName), new Uint8Array(payload.buffer));
   const meta: CheckpointMeta<C, P> = { version: 1, config, progress, payload: payloadName, tensors: index };
   writeFileAtomic(path.join(dir, 'latest.json'), JSON.stringify(meta, null, 1) + '\n');

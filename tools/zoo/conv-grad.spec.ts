@@ -1,17 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { randomFloats as values } from '@nibble/testing';
 import { initWasmBackend } from './tf-wasm';
 import { conv2dSame, depthwiseSame, samePadding } from './conv-grad';
-
-/** Deterministic pseudo-random values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 interface Case {
   name: string;

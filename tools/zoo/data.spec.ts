@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readIdxFile } from '@nibble/data';
 import { FMNIST_DIR, loadFashionMnist, pixelStats } from './fmnist';
 import { fillBatch } from './batches';
 import { Prng } from './prng';
@@ -11,14 +10,17 @@ import { learningRate, TrainConfig } from './train';
 const haveData = fs.existsSync(path.join(FMNIST_DIR, 't10k-labels-idx1-ubyte.gz'));
 
 (haveData ? describe : describe.skip)('Fashion-MNIST reader', () => {
-  it('agrees with @nibble/data on the test split and has balanced labels', () => {
+  it('reads the test split (through @nibble/data) with balanced labels and the known pixel statistics', () => {
     const set = loadFashionMnist('t10k');
     expect([set.count, set.height, set.width]).toEqual([10000, 28, 28]);
-    const images = readIdxFile(path.join(FMNIST_DIR, 't10k-images-idx3-ubyte.gz'));
-    const labels = readIdxFile(path.join(FMNIST_DIR, 't10k-labels-idx1-ubyte.gz'));
-    expect(images.dims).toEqual([10000, 28, 28]);
-    expect(Buffer.compare(Buffer.from(images.data as Uint8Array), Buffer.from(set.images))).toBe(0);
-    expect(Buffer.compare(Buffer.from(labels.data as Uint8Array), Buffer.from(set.labels))).toBe(0);
+    expect([set.images.length, set.labels.length]).toEqual([10000 * 28 * 28, 10000]);
+    let missing: unknown;
+    try {
+      loadFashionMnist('t10k', path.join(FMNIST_DIR, 'none'));
+    } catch (e) {
+      missing = e;
+    }
+    expect(missing).toMatchObject({ code: 'E_FILE_NOT_FOUND' });
     const counts = new Array(10).fill(0);
     for (const l of set.labels) counts[l]++;
     expect(counts).toEqual(new Array(10).fill(1000));

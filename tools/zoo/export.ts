@@ -12,10 +12,10 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
+import { writeFileAtomic } from '@nibble/data';
 import { writeOnnxFile } from '@nibble/onnx';
 import { buildArch } from './arch';
 import { normalise, Normalisation } from './batches';
-import { writeFileAtomic } from './checkpoint';
 import { loadFashionMnist } from './fmnist';
 import { buildOnnxModel, ONNX_INPUT, ONNX_OUTPUT } from './onnx-graph';
 import { readTfjsWeights } from './tfjs-weights';
@@ -140,6 +140,7 @@ export function updateManifest(entries: ManifestEntry[], modelsDir = MODELS): vo
   const byName = new Map(old.models.map((m) => [m.name, m]));
   for (const e of entries) byName.set(e.name, e);
   const models = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  fs.mkdirSync(modelsDir, { recursive: true });
   writeFileAtomic(file, JSON.stringify({ models }, null, 2) + '\n');
 }
 

@@ -1,6 +1,5 @@
-import * as fs from 'fs';
 import * as path from 'path';
-import * as zlib from 'zlib';
+import { readIdxFile } from '@nibble/data';
 
 /** Debian's `dataset-fashion-mnist` installs the four gzipped IDX files here. */
 export const FMNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -14,26 +13,19 @@ export interface ImageSet {
   width: number;
 }
 
-function readIdx(file: string, expectedMagic: number): { dims: number[]; data: Uint8Array } {
-  let buf: Buffer = fs.readFileSync(file);
-  if (file.endsWith('.gz')) buf = zlib.gunzipSync(buf);
-  const magic = buf.readUInt32BE(0);
-  if (magic !== expectedMagic) {
-    throw new Error(`${file}: IDX magic 0x${magic.toString(16)}, expected 0x${expectedMagic.toString(16)} (not an IDX uint8 file of the right rank)`);
+/** A uint8 IDX file of the given rank, read by @nibble/data (plain or gzipped). */
+function readUint8Idx(file: string, rank: number): { dims: readonly number[]; data: Uint8Array } {
+  const idx = readIdxFile(file);
+  if (idx.type !== 'uint8' || idx.dims.length !== rank) {
+    throw new Error(`${file}: IDX ${idx.type} [${idx.dims.join(',')}], expected uint8 of rank ${rank}`);
   }
-  const rank = magic & 0xff;
-  const dims: number[] = [];
-  for (let i = 0; i < rank; i++) dims.push(buf.readUInt32BE(4 + 4 * i));
-  const offset = 4 + 4 * rank;
-  const size = dims.reduce((a, b) => a * b, 1);
-  if (buf.length !== offset + size) throw new Error(`${file}: ${buf.length - offset} data bytes, header says ${size}`);
-  return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + offset, size) };
+  return { dims: idx.dims, data: idx.data as Uint8Array };
 }
 
 /** Reads one split ('train' or 't10k') of Fashion-MNIST from the gzipped IDX files. */
 export function loadFashionMnist(split: 'train' | 't10k', dir = FMNIST_DIR): ImageSet {
-  const img = readIdx(path.join(dir, `${split}-images-idx3-ubyte.gz`), 0x00000803);
-  const lab = readIdx(path.join(dir, `${split}-labels-idx1-ubyte.gz`), 0x00000801);
+  const img = readUint8Idx(path.join(dir, `${split}-images-idx3-ubyte.gz`), 3);
+  const lab = readUint8Idx(path.join(dir, `${split}-labels-idx1-ubyte.gz`), 1);
   if (img.dims[0] !== lab.dims[0]) throw new Error(`${dir}/${split}: ${img.dims[0]} images but ${lab.dims[0]} labels`);
   return { images: img.data, labels: lab.data, count: img.dims[0], height: img.dims[1], width: img.dims[2] };
 }

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { writeFileAtomic } from '@nibble/data';
 import { Arch, INPUT } from './arch';
 import { BN_EPSILON, BN_MOMENTUM } from './forward';
-import { writeFileAtomic } from './checkpoint';
 
 /**
  * The trained network as a standard TF.js layers model (only built-in Keras

@@ -1,17 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { randomFloats } from '@nibble/testing';
 import { initWasmBackend } from './tf-wasm';
 import { batchNormTraining, relu6 } from './train-ops';
 import { everyNth } from './conv-grad';
 
-function values(n: number, seed: number, scale = 1, offset = 0): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 31 - 1) * scale + offset;
-  }
-  return out;
-}
+/** Seeded values in [offset - scale, offset + scale). */
+const values = (n: number, seed: number, scale = 1, offset = 0): Float32Array => randomFloats(n, seed, offset - scale, offset + scale);
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   expect(a.shape).toEqual(b.shape);

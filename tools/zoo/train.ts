@@ -8,13 +8,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { writeFileAtomic } from '@nibble/data';
 import { initWasmBackend, tf } from './tf-wasm';
 import { buildArch, inferShapes, isTrainable } from './arch';
 import { forward, Params } from './forward';
 import { loadFashionMnist, pixelStats } from './fmnist';
 import { fillBatch, normalise, Normalisation } from './batches';
 import { Prng } from './prng';
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { buildLayersModel, loadLayersModel, saveLayersModel, setLayersWeights } from './tfjs-model';
 
 export interface TrainConfig {

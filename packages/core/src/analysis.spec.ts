@@ -1,5 +1,5 @@
 import { createModel, type Graph, NibbleError } from '@nibble/ir';
-import { defineAnalysis } from './analysis';
+import { defineAnalysis, requirement } from './analysis';
 import { createPassContext } from './context';
 import { definePass } from './pass';
 import { runPipeline } from './pass-manager';
@@ -68,6 +68,60 @@ describe('analyses', () => {
     );
     await runPipeline(tinyConvGraph(), 'needs-count', createPassContext(), { registry: r });
     expect(got).toBe(2);
+  });
+
+  it('merges what the pipeline\'s passes declare they read before the first pass, and leaves lazy requirements to the pass', async () => {
+    const seen: (string[] | undefined)[] = [];
+    const parts = defineAnalysis<number, string[]>({
+      name: 'parts',
+      mergeNeeds: (a, b) => [...new Set([...a, ...b])].sort(),
+      compute(_graph, ctx) {
+        seen.push(ctx.needs);
+        return seen.length;
+      },
+    });
+    const r = new PassRegistry();
+    let cachedInLazy: number | undefined = -1;
+    r.register(definePass({ name: 'reads-a', summary: 's', requires: [requirement(parts, ['a'])], run: (graph) => ({ graph, modified: false }) }));
+    r.register(definePass({
+      name: 'reads-b-lazily', summary: 's', options: { on: { type: 'boolean', default: true, description: 'declare b' } },
+      requires: (o) => (o.on ? [requirement(parts, ['b'], { lazy: true })] : []),
+      run: (graph, ctx) => {
+        cachedInLazy = ctx.getCachedAnalysis(parts);
+        return { graph, modified: false };
+      },
+    }));
+    // The first pass computes the analysis already with b, which only the later pass reads.
+    await runPipeline(tinyConvGraph(), 'reads-a,reads-b-lazily', createPassContext(), { registry: r });
+    expect(seen).toEqual([['a', 'b']]);
+    expect(cachedInLazy).toBe(1);
+    // A lazy requirement alone is not computed before its pass; an option can drop the declaration.
+    seen.length = 0;
+    await runPipeline(tinyConvGraph(), 'reads-b-lazily', createPassContext(), { registry: r });
+    expect(seen).toEqual([]);
+    expect(cachedInLazy).toBeUndefined();
+    expect(r.get('reads-b-lazily').requirements({ on: false })).toEqual([]);
+  });
+
+  it('drops a result computed for smaller needs when more are declared', async () => {
+    let runs = 0;
+    const parts = defineAnalysis<string[], string[]>({
+      name: 'parts', mergeNeeds: (a, b) => [...new Set([...a, ...b])].sort(),
+      compute: (_g, ctx) => {
+        runs++;
+        return ctx.needs ?? [];
+      },
+    });
+    const ctx = createPassContext();
+    const g = tinyConvGraph();
+    ctx.analyses.declareNeeds(parts, ['a']);
+    expect(await ctx.getAnalysis(parts, g)).toEqual(['a']);
+    ctx.analyses.declareNeeds(parts, ['a']);
+    expect(await ctx.getAnalysis(parts, g)).toEqual(['a']);
+    expect(runs).toBe(1);
+    ctx.analyses.declareNeeds(parts, ['b']);
+    expect(await ctx.getAnalysis(parts, g)).toEqual(['a', 'b']);
+    expect(runs).toBe(2);
   });
 
   it('invalidates analyses computed from an invalidated one, even if preserved', async () => {

@@ -8,33 +8,68 @@ import type { ServiceKey, ServiceStore } from './services';
  * it may depend on (the dependency is recorded, so invalidating one
  * invalidates the analyses computed from it).
  */
-export interface AnalysisContext {
+export interface AnalysisContext<N = unknown> {
   readonly services: ServiceStore;
+  /**
+   * What the passes of the running pipeline declared they read of this
+   * analysis, merged (see AnalysisRequirement); undefined when nothing was
+   * declared (the analysis is used on its own, outside a pipeline).
+   */
+  readonly needs: N | undefined;
   readonly logger: Logger;
   getAnalysis<T>(key: AnalysisKey<T>): Promise<T>;
   /** A service; a missing one is an E_BAD_OPTION naming this analysis and the service. */
   service<T>(key: ServiceKey<T>): T;
 }
 
-export interface AnalysisDefinition<T> {
+export interface AnalysisDefinition<T, N = never> {
   /** kebab-case, for logs and error messages. */
   name: string;
   description?: string;
-  compute(graph: Graph, ctx: AnalysisContext): T | Promise<T>;
+  /**
+   * The union of two readers' needs (e.g. "histograms too"), for analyses
+   * whose readers declare what they read of them; the pass manager merges
+   * every pass's declaration before the pipeline runs, so the analysis
+   * computes once what all of them read.
+   */
+  mergeNeeds?(a: N, b: N): N;
+  compute(graph: Graph, ctx: AnalysisContext<N>): T | Promise<T>;
 }
 
 /**
  * A defined analysis is its own cache key (identity, not name, so two
  * packages cannot collide by choosing the same name).
  */
-export interface Analysis<T> extends AnalysisDefinition<T> {
+export interface Analysis<T, N = never> extends AnalysisDefinition<T, N> {
   readonly kind: 'analysis';
 }
 
-export type AnalysisKey<T> = Analysis<T>;
-export type AnyAnalysis = Analysis<any>;
+export type AnalysisKey<T> = Analysis<T, any>;
+export type AnyAnalysis = Analysis<any, any>;
 
-export function defineAnalysis<T>(def: AnalysisDefinition<T>): Analysis<T> {
+/**
+ * What a pass reads of an analysis: the analysis, and where the analysis
+ * takes needs, which of its parts (calibration: histograms, layer-input
+ * means). A pass declares these as data (`requires`), so a pipeline's needs
+ * are known before anything runs.
+ */
+export interface AnalysisRequirement<N = unknown> {
+  readonly analysis: Analysis<unknown, N>;
+  readonly needs?: N;
+  /**
+   * The pass computes the analysis itself when it can (e.g. only when
+   * calibration data was given); the pass manager then only merges the
+   * needs and does not compute it before the pass.
+   */
+  readonly lazy?: boolean;
+}
+
+/** A requirement with needs, typed by the analysis: `requirement(CALIBRATION_STATS, { histograms: true })`. */
+export function requirement<T, N>(analysis: Analysis<T, N>, needs?: N, options: { lazy?: boolean } = {}): AnalysisRequirement<N> {
+  return Object.freeze({ analysis: analysis as Analysis<unknown, N>, ...(needs === undefined ? {} : { needs }), ...(options.lazy ? { lazy: true } : {}) });
+}
+
+export function defineAnalysis<T, N = never>(def: AnalysisDefinition<T, N>): Analysis<T, N> {
   if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(def.name)) {
     throw new NibbleError('E_INTERNAL', `analysis name '${def.name}' must be kebab-case`);
   }
@@ -55,6 +90,7 @@ interface Entry {
 export class AnalysisManager {
   private graph: Graph | undefined;
   private readonly cache = new Map<AnyAnalysis, Entry>();
+  private readonly needs = new Map<AnyAnalysis, unknown>();
   /** How many times each analysis was computed (for instrumentation and tests). */
   readonly computeCounts = new Map<string, number>();
 
@@ -76,6 +112,24 @@ export class AnalysisManager {
 
   get boundGraph(): Graph | undefined {
     return this.graph;
+  }
+
+  /**
+   * Add what a pipeline's passes read of `key` to its needs (merged with the
+   * analysis's mergeNeeds). A cached result computed for smaller needs is
+   * dropped, so the next request computes what every reader needs.
+   */
+  declareNeeds<N>(key: Analysis<unknown, N>, needs: N): void {
+    const had = this.needs.get(key) as N | undefined;
+    const merged = had === undefined || !key.mergeNeeds ? needs : key.mergeNeeds(had, needs);
+    this.needs.set(key, merged);
+    if (had !== undefined && JSON.stringify(had) === JSON.stringify(merged)) return;
+    this.cache.delete(key);
+  }
+
+  /** The needs declared for `key` so far (undefined: none). */
+  needsOf<N>(key: Analysis<unknown, N>): N | undefined {
+    return this.needs.get(key) as N | undefined;
   }
 
   isCached(key: AnyAnalysis): boolean {
@@ -123,8 +177,9 @@ export class AnalysisManager {
   private async compute<T>(key: AnalysisKey<T>, graph: Graph, entry: Entry, chain: readonly AnyAnalysis[]): Promise<T> {
     // Each computation gets its own context, so the dependencies it requests
     // are recorded against it even after an await.
-    const ctx: AnalysisContext = {
+    const ctx: AnalysisContext<unknown> = {
       services: this.services,
+      needs: this.needs.get(key),
       logger: this.logger,
       getAnalysis: <U>(k: AnalysisKey<U>) => this.request(k, chain),
       service: <U>(k: ServiceKey<U>) => this.services.get(k, `analysis '${key.name}'`),
@@ -132,7 +187,7 @@ export class AnalysisManager {
     const t0 = performance.now();
     this.computeCounts.set(key.name, (this.computeCounts.get(key.name) ?? 0) + 1);
     try {
-      const value = await key.compute(graph, ctx);
+      const value = await key.compute(graph, ctx as AnalysisContext<never>);
       entry.computeMs = performance.now() - t0;
       settled.set(entry.promise, value);
       return value;

@@ -93,6 +93,10 @@ export class PassManager {
       }
     }
     ctx.analyses.bind(graph);
+    // Every pass's declared needs, merged before the first pass computes anything.
+    for (const { pass, options } of this.invocations) {
+      for (const r of pass.requirements(options)) if (r.needs !== undefined) ctx.analyses.declareNeeds(r.analysis, r.needs);
+    }
 
     for (let index = 0; index < count; index++) {
       const { pass, options } = this.invocations[index];
@@ -109,9 +113,10 @@ export class PassManager {
       let wallMs = 0;
       try {
         const ta = performance.now();
-        for (const key of pass.requires) {
+        for (const { analysis, lazy } of pass.requirements(options)) {
+          if (lazy) continue;
           try {
-            await ctx.getAnalysis(key, graph);
+            await ctx.getAnalysis(analysis, graph);
           } catch (e) {
             fail(e, 'analysis');
           }

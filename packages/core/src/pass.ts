@@ -1,5 +1,5 @@
 import { type Graph, NibbleError } from '@nibble/ir';
-import type { AnyAnalysis } from './analysis';
+import type { AnalysisRequirement, AnyAnalysis } from './analysis';
 import type { PassContext } from './context';
 import {
   checkOptionDecls,
@@ -28,12 +28,22 @@ export interface PassDefinition<O extends OptionDecls> {
   summary: string;
   description?: string;
   options?: O;
-  /** Analyses computed before run (so ctx.getCachedAnalysis returns them). */
-  requires?: readonly AnyAnalysis[];
+  /**
+   * What the pass reads, as data: analyses (computed before run, so
+   * ctx.getCachedAnalysis returns them) and, for analyses that take needs,
+   * which parts (`requirement(CALIBRATION_STATS, { histograms: true })`).
+   * A function of the options when they decide it (clip the weights only:
+   * no calibration). The pass manager merges the needs of the whole
+   * pipeline before its first pass.
+   */
+  requires?: readonly Required[] | ((opts: OptionValues<O>) => readonly Required[]);
   /** Analyses still valid after the pass modifies the graph; 'all' for passes that only annotate. */
   preserves?: readonly AnyAnalysis[] | 'all';
   run(graph: Graph, ctx: PassContext, opts: OptionValues<O>): PassResult | Promise<PassResult>;
 }
+
+/** An analysis read whole, or a requirement naming what of it is read. */
+export type Required = AnyAnalysis | AnalysisRequirement<any>;
 
 export interface Pass<O extends OptionDecls = OptionDecls> {
   readonly kind: 'pass';
@@ -41,7 +51,8 @@ export interface Pass<O extends OptionDecls = OptionDecls> {
   readonly summary: string;
   readonly description?: string;
   readonly options: O;
-  readonly requires: readonly AnyAnalysis[];
+  /** What an invocation with these options reads (its declared `requires`). */
+  requirements(opts: OptionValues<O>): readonly AnalysisRequirement<any>[];
   readonly preserves: readonly AnyAnalysis[] | 'all';
   run(graph: Graph, ctx: PassContext, opts: OptionValues<O>): PassResult | Promise<PassResult>;
   /** Defaults with typed values from code on top, validated (E_BAD_OPTION). */
@@ -92,7 +103,10 @@ export function definePass<const O extends OptionDecls = {}>(def: PassDefinition
     summary: def.summary,
     description: def.description,
     options,
-    requires: Object.freeze([...(def.requires ?? [])]),
+    requirements: (opts) => {
+      const declared = typeof def.requires === 'function' ? def.requires(opts) : def.requires ?? [];
+      return declared.map((r) => ('kind' in r ? { analysis: r } : r));
+    },
     preserves: def.preserves === 'all' ? 'all' : Object.freeze([...(def.preserves ?? [])]),
     run: def.run,
     resolveOptions: (given = {}) => resolveOptionValues(name, options, given as Record<string, unknown>) as OptionValues<O>,

@@ -1,4 +1,4 @@
-import { NibbleError } from '@nibble/ir';
+import { NibbleError, SeededRandom } from '@nibble/ir';
 import { type OptionSpec, parsePipeline, type PassSpec, PipelineSyntaxError, printPipeline } from './pipeline-text';
 import { thrown } from './testing/tiny-graph';
 
@@ -100,14 +100,9 @@ describe('pipeline text', () => {
   });
 
   it('round-trips random specs (values with every special character)', () => {
-    // xorshift32: a fixed sequence, so a failure reproduces.
-    let state = 0x9e3779b9;
-    const rand = (n: number): number => {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      return (state >>> 0) % n;
-    };
+    // Seeded, so a failure reproduces.
+    const seeded = new SeededRandom(0x9e3779b9);
+    const rand = (n: number): number => seeded.nextInt(n);
     const pick = (s: string): string => s[rand(s.length)];
     const word = (): string => Array.from({ length: 1 + rand(6) }, () => pick('abcxyz019-_.')).join('');
     const name = (): string => pick('abcz') + word();

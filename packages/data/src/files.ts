@@ -44,8 +44,8 @@ export function gunzipIfNeeded(bytes: Uint8Array, path: string): Uint8Array {
   }
 }
 
-/** Writes a file atomically: a temporary file beside it, then a rename. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+/** Writes a file atomically: a temporary file beside it, then a rename (a string is written as UTF-8). */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   writeFileSync(tmp, bytes);
   renameSync(tmp, path);

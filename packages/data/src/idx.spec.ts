@@ -3,8 +3,10 @@ import { join } from 'path';
 import zlib, { gzipSync, gunzipSync } from 'zlib';
 import { NibbleError } from '@nibble/ir';
 import { ArraySource } from './array-source';
-import { DEBIAN_FASHION_MNIST_DIR, encodeIdx, openDataset, parseIdx, readIdxFile } from './index';
-import { tempDir, write } from './test-fixtures';
+import { encodeIdx, parseIdx } from './idx';
+import { openDataset, readIdxFile } from './index';
+import { DEBIAN_FASHION_MNIST_DIR } from './roots';
+import { tempDir, write } from './testing/files';
 
 const N = 5;
 const H = 3;

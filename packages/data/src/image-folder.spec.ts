@@ -1,7 +1,7 @@
 import { join } from 'path';
 import { NibbleError } from '@nibble/ir';
 import { decodeImage, openDataset, scanImageFolder } from './index';
-import { flatJpeg, grayPng, rgbPng, tempDir, write } from './test-fixtures';
+import { flatJpeg, grayPng, rgbPng, tempDir, write } from './testing/files';
 
 let tmp: ReturnType<typeof tempDir>;
 let classes: string;

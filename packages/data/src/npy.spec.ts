@@ -1,7 +1,8 @@
 import { join } from 'path';
 import { NibbleError } from '@nibble/ir';
-import { encodeNpy, openDataset, parseNpy, readNpyFile } from './index';
-import { tempDir, write } from './test-fixtures';
+import { encodeNpy, openDataset } from './index';
+import { parseNpy, readNpyFile } from './npy';
+import { tempDir, write } from './testing/files';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => (tmp = tempDir('npy')));

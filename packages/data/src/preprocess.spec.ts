@@ -1,7 +1,8 @@
 import {
-  PREPROCESS_PRESETS, applyPreprocess, centerCrop, datasetFromArrays, parsePreprocess, printPreprocess,
-  rawImage, resizeBilinear, shorterSideSize, type RawImage,
+  PREPROCESS_PRESETS, applyPreprocess, datasetFromArrays, parsePreprocess, rawImage, resizeBilinear, type RawImage,
 } from './index';
+import { centerCrop, shorterSideSize } from './image-ops';
+import { printPreprocess } from './preprocess';
 
 const img = (h: number, w: number, c: number, values: number[]): RawImage => rawImage(h, w, c, Float32Array.from(values));
 

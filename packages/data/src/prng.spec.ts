@@ -1,11 +1,4 @@
-import { SeededRandom as IrSeededRandom } from '@nibble/ir';
-import { SeededRandom, permutation, sampleOrder } from './index';
-
-describe('SeededRandom', () => {
-  it('is @nibble/ir\'s generator, re-exported', () => {
-    expect(SeededRandom).toBe(IrSeededRandom);
-  });
-});
+import { permutation, sampleOrder } from './prng';
 
 describe('permutation and sampleOrder', () => {
   it('is a permutation, fixed by the seed', () => {

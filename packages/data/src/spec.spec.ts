@@ -1,9 +1,9 @@
 import { join } from 'path';
 import { NibbleError } from '@nibble/ir';
-import {
-  encodeIdx, listDatasetRoots, openDataset, parseDatasetSpec, printDatasetSpec, registerDatasetRoot,
-} from './index';
-import { tempDir, write } from './test-fixtures';
+import { encodeIdx } from './idx';
+import { listDatasetRoots, openDataset, parseDatasetSpec, registerDatasetRoot } from './index';
+import { printDatasetSpec } from './spec';
+import { tempDir, write } from './testing/files';
 
 describe('dataset specs', () => {
   it.each([

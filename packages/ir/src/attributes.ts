@@ -14,8 +14,6 @@ export type Attribute =
   | { type: 'tensors'; value: Tensor[] }
   | { type: 'graphs'; value: Graph[] };
 
-export type AttributeType = Attribute['type'];
-
 /** Shorthands for building attributes in code and tests. */
 export const attr = {
   float: (value: number): Attribute => ({ type: 'float', value }),

@@ -1,4 +1,5 @@
-import { Graph, Tensor, attr, formatFloat, formatType, printGraph } from './index';
+import { Graph, Tensor, attr, printGraph } from './index';
+import { formatFloat, formatType } from './printer';
 
 function convNet(): Graph {
   const g = new Graph('net');

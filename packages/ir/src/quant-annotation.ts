@@ -20,8 +20,3 @@ export interface QuantAnnotation {
   /** Which pass chose the range, for reports (e.g. 'clip-aciq{dist=laplace}'). */
   rangeSource?: string;
 }
-
-/** Number of channels an annotation describes (1 for per-tensor). */
-export function annotationChannels(q: QuantAnnotation): number {
-  return q.range?.lo.length ?? q.bits?.length ?? q.scale?.length ?? 1;
-}

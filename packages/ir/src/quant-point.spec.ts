@@ -1,7 +1,8 @@
 import {
-  attr, clearQuantPoint, Graph, markedValues, moveQuantPoint, NibbleError, QUANT_POINT_KEY, type QuantPoint, quantPointOf,
-  readerBoundsOf, setQuantPoint, targetIncludes, Tensor,
+  attr, clearQuantPoint, Graph, markedValues, moveQuantPoint, NibbleError, type QuantPoint, quantPointOf,
+  readerBoundsOf, setQuantPoint, Tensor,
 } from './index';
+import { QUANT_POINT_KEY, targetIncludes } from './quant-point';
 
 const WEIGHT: QuantPoint = { kind: 'weight', bits: 4, perChannel: true, axis: 0, signed: true, role: 'default', layer: 'conv2', op: 'Conv' };
 const ACT: QuantPoint = { kind: 'activation', bits: 4, perChannel: true, axis: 1, signed: false, role: 'default', layer: 'conv1', op: 'Conv' };

@@ -1,4 +1,5 @@
-import { type Graph, NibbleError, formatType, inferShapes, parseGraph } from './index';
+import { type Graph, NibbleError, inferShapes, parseGraph } from './index';
+import { formatType } from './printer';
 
 /** Parse `graph g(<inputs>) { <body> return %y }`, infer, and give back the graph. */
 function run(inputs: string, body: string, opset?: number): Graph {

@@ -3,9 +3,8 @@ import { runPipeline } from '@nibble/core';
 import { attr, cloneModel, createModel, type Model, parseGraph, printGraph, Tensor } from '@nibble/ir';
 import { readOnnxFile } from '@nibble/onnx';
 import type { CalibrationData } from '@nibble/stats';
+import { buildSmallConvNet, measureBatchInvariance, smallNetInputs } from '@nibble/testing';
 import { openDataSource, quantize } from './quantize';
-import { measureBatchInvariance } from './testing/batch-invariance';
-import { buildSmallConvNet, smallNetInputs } from './testing/small-conv-net';
 
 /*
  * Issue: a quantized file whose accuracy depended on the batch size, on a
@@ -107,7 +106,7 @@ describe('a quantized model gives the same bits at any batch size', () => {
       const r = await measureBatchInvariance(model, inputs, { batchSizes: [7, 64], arena });
       expect(r.differing).toEqual({ 1: 0, 7: 0, 64: 0 });
     }
-  });
+  }, 60_000);
 
   it('the issue\'s configuration itself (zoo ResNet-20, every BN left unfolded after per-channel mixed-width activations): batch 1 = 7 = 64 = 100, arena off runs cleanly', async () => {
     const float = readOnnxFile(zooModel('fmnist-resnet20'));
@@ -123,12 +122,12 @@ describe('a quantized model gives the same bits at any batch size', () => {
       const r = await measureBatchInvariance(model, x, { batchSizes: [7, 64], arena });
       expect(r.differing).toEqual({ 1: 0, 7: 0, 64: 0 });
     }
-  });
+  }, 120_000);
 
   it.each(['fmnist-resnet20', 'fmnist-vgg', 'fmnist-mobilenetv2'])('zoo model %s, w4a4-all on 32 images: batch 1 = 7 = 64 = 100', async (name) => {
     const float = readOnnxFile(zooModel(name));
     const { model } = await quantize(float, { recipe: 'w4a4-all', data: 'fashion-mnist:calib', samples: 32 });
     const r = await measureBatchInvariance(model, await testImages(float, 100), { batchSizes: [7, 64] });
     expect(r.differing).toEqual({ 1: 0, 7: 0, 64: 0 });
-  });
+  }, 120_000);
 });

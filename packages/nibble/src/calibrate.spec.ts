@@ -2,14 +2,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDataset } from '@nibble/data';
-import { attr, createModel, Graph, type Model, Tensor } from '@nibble/ir';
-import { calibrate, datasetCalibrationData, readCalibrationStats, writeCalibrationStats } from './index';
+import { attr, createModel, Graph, type Model, SeededRandom, Tensor } from '@nibble/ir';
+import { randomFloats } from '@nibble/testing';
+import { calibrate, datasetCalibrationData, readCalibrationStats, writeCalibrationStats } from './calibrate';
 
 /** x[N,1,28,28] -> Conv 1->4 k3 s2 -> Relu -> GlobalAveragePool -> Flatten -> Gemm 4->10. */
 function fmnistNet(): Model {
-  let s = 99;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) - 0.5;
-  const t = (shape: number[]) => new Tensor('float32', shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand));
+  const rand = new SeededRandom(99);
+  const t = (shape: number[]) => new Tensor('float32', shape, randomFloats(shape.reduce((a, b) => a * b, 1), rand, -0.5, 0.5));
   const g = new Graph('fmnist-tiny');
   const x = g.addInput('x', { dtype: 'float32', shape: ['N', 1, 28, 28] });
   const conv = g.addNode({

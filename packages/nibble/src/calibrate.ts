@@ -10,10 +10,6 @@ import {
 import { DEFAULTS } from './defaults';
 import { preprocessFor } from './datasets';
 
-export {
-  CalibrationStats, type CalibrationData, type CalibrationProgress, type PerTensorStats, type ValueStatistics,
-} from '@nibble/stats';
-
 
 export interface CalibrationDataOptions {
   /** Samples to calibrate on: the first of the dataset's seeded shuffle (default 128; the whole dataset if it is smaller). */

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { listDatasetRoots, openDataset, readIdxFile, resolveSplit } from '@nibble/data';
-import { bundledFashionMnistDir, defaultPreprocess, workspaceRoot } from './index';
+import { bundledFashionMnistDir, defaultPreprocess } from './datasets';
+import { workspaceRoot } from './defaults';
 
 describe('bundled dataset roots (registered on import of the public API)', () => {
   const dir = join(workspaceRoot(), 'data', 'fashion-mnist');

@@ -34,7 +34,7 @@ export function registerBundledDatasets(): void {
     if (prefix === undefined) return undefined;
     return {
       spec: idxPairIn(bundledFashionMnistDir(), prefix, true),
-      provider: 'the nibble checkout (data/fashion-mnist; restore it with git, or rebuild it with tools/scripts/make-fashion-mnist-bundle.mjs)',
+      provider: 'the nibble checkout (data/fashion-mnist; restore it with git, or rebuild it with tools/scripts/make-fashion-mnist-bundle.ts)',
     };
   }, { priority: BUNDLED_PRIORITY, splits: Object.keys(BUNDLED_SPLITS) });
 }

@@ -1,13 +1,15 @@
-export { isNibbleError, NibbleError } from '@nibble/ir';
+export { isNibbleError, NibbleError, printGraph } from '@nibble/ir';
 // The pass registry, for listings and help (`nibble passes`); importing this package registers every pass.
 export { describePass, getPass, listPasses, optionTextName, type AnyPass, type OptionDecl } from '@nibble/core';
-export * from './load';
-export * from './inspect';
-export * from './roundtrip';
-export * from './defaults';
-export * from './datasets';
-export * from './calibrate';
-export * from './recipes';
-export * from './quantize';
-export * from './evaluate';
-export * from './main-job';
+export { type CalibrationProgress } from '@nibble/stats';
+export { loadModel, saveModel } from './load';
+export { inspectModel } from './inspect';
+export { defaultModelPath, workspaceRoot, DEFAULTS } from './defaults';
+export { calibrate, datasetCalibrationData, writeCalibrationStats } from './calibrate';
+export { ensurePassesRegistered, recipesInOrder, RECIPE_NAMES } from './recipes';
+export {
+  quantize, resolvePipelineChoice, saveQuantized, type QuantizeProgress, type QuantizeReport, type QuantizeResult,
+} from './quantize';
+export { checkQuantizedOutput, describePlan, planQuantization, type PlanChoice, type QuantizePlan } from './plan';
+export { evaluate } from './evaluate';
+export { runMainJob, type MainJobRow } from './main-job';

@@ -71,7 +71,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
   }];
 
   for (const recipe of options.recipes) {
-    const { model, report } = await quantize(float, {
+    const quantized = await quantize(float, {
       recipe,
       data: options.calibration,
       samples: options.samples,
@@ -81,7 +81,8 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
       },
     });
     const file = join(options.outDir, `${stem}.${recipe}.onnx`);
-    saveQuantized(model, file);
+    const { report } = quantized;
+    saveQuantized(quantized, file);
     const written = await loadModel(file);
     // No preprocessing given: the file's own metadata must carry it, as it does for `nibble eval <file>`.
     const result = await evaluate(written, { data: options.test, onProgress: progress(`eval ${recipe}`) });

@@ -1,19 +1,17 @@
 import type { Model, QuantAnnotation, Value } from '@nibble/ir';
 import { type AffineParams, paramsFromRange } from '@nibble/quant';
-import { agreement, compareWithReference, formatAgreements } from './testing/agreement';
-import { runFloat64 } from './testing/float64-reference';
-import { buildSmallConvNet, smallNetInputs } from './testing/small-conv-net';
 import { lowerToQdq } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
+import { agreement, buildSmallConvNet, compareWithReference, formatAgreements, runFloat64, smallNetInputs } from '@nibble/testing';
 
 /*
  * Acceptance: a float64 fake-quantization reference written independently
- * (testing/float64-reference.ts: its own convolution, pooling, round half to
+ * (@nibble/testing's float64-reference.ts: its own convolution, pooling, round half to
  * even and per-channel level clamp) agrees with onnxruntime running
  * lowerToQdq's model, on a small residual conv net (Conv with pads, strides
  * and groups, Relu, MaxPool, Add, GlobalAveragePool, Gemm), to float32
  * rounding: >= 99.9% of the elements of the output and of every quantized
- * activation within 1e-5 of the tensor's scale (testing/agreement.ts
+ * activation within 1e-5 of the tensor's scale (@nibble/testing's agreement.ts
  * explains the tolerance). Here with hand annotations; recipes.spec.ts does
  * the same for every recipe.
  */

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { datasetFromArrays } from '@nibble/data';
+import { createPassContext, EXECUTOR_FACTORY, runPipeline, SOURCE_MODEL } from '@nibble/core';
+import { cloneModel } from '@nibble/ir';
 import { readOnnxFile, writeOnnx } from '@nibble/onnx';
-import type { CalibrationData } from '@nibble/stats';
+import { createOrtExecutor } from '@nibble/runtime';
+import { CALIBRATION_DATA, CALIBRATION_STATS, type CalibrationData, type CalibrationStats } from '@nibble/stats';
+import { buildSmallConvNet, SMALL_NET_INPUT, smallNetInputs } from '@nibble/testing';
 import { evaluate } from './evaluate';
 import { type QuantizeProgress, quantize, saveQuantized } from './quantize';
-import { buildSmallConvNet, SMALL_NET_INPUT, smallNetInputs } from './testing/small-conv-net';
 
 function calibration(n: number): CalibrationData {
   const x = smallNetInputs(n, 1);
@@ -49,9 +52,12 @@ describe('quantize', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nibble-quantize-'));
     const a = await quantize(model, { recipe: 'w4a4-baseline', data: calibration(16) });
     const b = await quantize(model, { pipeline: a.report.pipeline, data: calibration(16) });
-    saveQuantized(a.model, join(dir, 'a.onnx'));
+    saveQuantized(a, join(dir, 'a.onnx'));
     saveQuantized(b.model, join(dir, 'b.onnx'));
     expect(Buffer.compare(readFileSync(join(dir, 'a.onnx')), readFileSync(join(dir, 'b.onnx')))).toBe(0);
+    // The result's bytes (lowered and serialized once) are the file, and the report's size is theirs.
+    expect(Buffer.compare(readFileSync(join(dir, 'a.onnx')), Buffer.from(a.onnx))).toBe(0);
+    expect(a.report.sizeBytes.quantized).toBe(readFileSync(join(dir, 'a.onnx')).length);
     const back = readOnnxFile(join(dir, 'a.onnx'));
     expect(back.graph.nodes.filter((n) => n.opType === 'QuantizeLinear')).toHaveLength(6);
     expect(() => saveQuantized(a.model, join(dir, 'a.tflite'))).toThrow(expect.objectContaining({ code: 'E_BAD_OPTION' }));
@@ -64,6 +70,33 @@ describe('quantize', () => {
     await expect(quantize(model, { pipeline: 'fold-bn,quantise' })).rejects.toMatchObject({ code: 'E_UNKNOWN_PASS' });
     // A pipeline that needs statistics names the missing data.
     await expect(quantize(model, { recipe: 'w4a4-baseline' })).rejects.toMatchObject({ message: expect.stringContaining('calibration-data') });
+  });
+});
+
+describe('calibration collects what the passes declare', () => {
+  // The union of the pipeline's declared needs decides histograms and layer inputs, not the pass names.
+  async function calibrated(pipeline: string): Promise<CalibrationStats> {
+    const model = buildSmallConvNet();
+    const work = cloneModel(model);
+    const ctx = createPassContext();
+    ctx.services.set(SOURCE_MODEL, work).set(EXECUTOR_FACTORY, (m, o) => createOrtExecutor(m, o)).set(CALIBRATION_DATA, calibration(16));
+    await runPipeline(work.graph, pipeline, ctx);
+    return ctx.getCachedAnalysis(CALIBRATION_STATS)!;
+  }
+  const base = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy{w-bits=4,a-bits=4}';
+
+  it.each([
+    ['clip-minmax', false, false],
+    ['clip-aciq', false, false],
+    ['clip-aciq{dist=auto}', true, false],
+    ['clip-percentile', true, false],
+    ['clip-minmax{target=weights},clip-mse', true, false],
+    ['clip-minmax,quantize,bias-correct{fold=bias}', false, true],
+  ])('%s: histograms %s, layer inputs %s', async (passes, histograms, layerInputs) => {
+    const stats = await calibrated(`${base},${passes}${passes.includes('quantize') ? '' : ',quantize'}`);
+    expect(stats.get('conv2').perTensor.histogram !== undefined).toBe(histograms);
+    // relu2 is conv3's data input: observed only for its means.
+    expect(stats.has('relu2')).toBe(layerInputs);
   });
 });
 

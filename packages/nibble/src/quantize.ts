@@ -1,18 +1,18 @@
 import { availableParallelism } from 'node:os';
-import { extname } from 'node:path';
 import {
-  createPassContext, EXECUTOR_FACTORY, type ExecutorFactory, getRecipe, MemoryReportSink, parsePipeline, PassManager, printPipeline,
-  type PipelineRunResult, type ReportEntry, resolvePipeline, SOURCE_MODEL,
+  createPassContext, EXECUTOR_FACTORY, type ExecutorFactory, MemoryReportSink, type PassInstrumentation, PassManager,
+  type PipelineRunResult, type ReportEntry, SOURCE_MODEL,
 } from '@nibble/core';
 import { type Dataset, openDataset } from '@nibble/data';
 import { cloneModel, type Model, NibbleError, type Value } from '@nibble/ir';
-import { lowerToQdq, qdqContainer, upgradeToQdqOpset, writeOnnx, writeOnnxFile } from '@nibble/onnx';
+import { lowerToQdq, qdqContainer, upgradeToQdqOpset, writeFileAtomic, writeOnnx } from '@nibble/onnx';
 import { paramsOfAnnotation } from '@nibble/quant';
 import { createOrtExecutor } from '@nibble/runtime';
 import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationData } from '@nibble/stats';
 import { datasetCalibrationData } from './calibrate';
+import type { PlanChoice } from './plan';
 import { preprocessFor } from './datasets';
-import { ensurePassesRegistered, pipelineNeedsHistograms, pipelineNeedsLayerInputs } from './recipes';
+import { checkQuantizedOutput, planQuantization, type QuantizePlan } from './plan';
 
 export interface QuantizeProgress {
   /** 'calibrate' while the float model runs over the calibration data, 'pass' when a pass starts. */
@@ -30,22 +30,16 @@ export interface QuantizeProgress {
 /** Where samples come from: a dataset spec ('fashion-mnist:calib'), an opened Dataset, or CalibrationData. */
 export type DataSource = string | Dataset | CalibrationData;
 
-export interface QuantizeOptions {
-  /** A recipe name or alias (`nibble recipes`); exactly one of recipe and pipeline. */
-  recipe?: string;
-  /** Pipeline text of registered passes. */
-  pipeline?: string;
+export interface QuantizeOptions extends PlanChoice {
+  /** A plan made by planQuantization (e.g. printed first by the CLI); in place of recipe/pipeline/samples/seed/batchSize. */
+  plan?: QuantizePlan;
   /** Calibration data; without it, a pipeline that needs activation statistics fails naming the data. */
   data?: DataSource;
   /** Preprocessing of a dataset spec (default: the named dataset's preset). */
   preprocess?: string;
-  /** Calibration samples: the first of the dataset's seeded shuffle (default DEFAULTS.calibrationSamples, at most the dataset's size). */
-  samples?: number;
-  /** Seed of the sample choice (default 0). */
-  seed?: number;
-  /** Calibration batch size (default DEFAULTS.calibrationBatch). */
-  batchSize?: number;
   onProgress?: (p: QuantizeProgress) => void;
+  /** Hooks around each pass (timers, IR dumps: the CLI's --timing and --print-ir-after). */
+  instrument?: PassInstrumentation;
   /** How calibration runs the float model (default: onnxruntime-node). */
   executorFactory?: ExecutorFactory;
 }
@@ -84,7 +78,7 @@ export interface QuantizeReport {
   sizeBytes: {
     /** The float model as ONNX. */
     float: number;
-    /** The QDQ model as saveQuantized writes it. */
+    /** The QDQ file's bytes, the ones saveQuantized writes. */
     quantized: number;
   };
   calibration?: { samples: number; data?: string };
@@ -96,28 +90,17 @@ export interface QuantizeReport {
 }
 
 export interface QuantizeResult {
-  /** The quantized IR: annotated activations, DequantizeLinear weights. lowerToQdq / saveQuantized make it a QDQ model. */
+  /** The quantized IR: annotated activations, DequantizeLinear weights (what evaluate and the passes read). */
   model: Model;
+  /** Its QDQ form as an ONNX file's bytes, lowered and serialized once: what saveQuantized writes. */
+  onnx: Uint8Array;
   report: QuantizeReport;
 }
 
 /** The pipeline text a recipe or an explicit pipeline names (exactly one of the two), checked against the pass registry. */
-export function resolvePipelineChoice(options: Pick<QuantizeOptions, 'recipe' | 'pipeline'>): { text: string; recipe?: string } {
-  const { recipe, pipeline } = options;
-  if ((recipe === undefined) === (pipeline === undefined)) {
-    throw new NibbleError('E_BAD_OPTION', recipe === undefined ? 'give a recipe or a pipeline to quantize with' : 'give a recipe or a pipeline, not both', {
-      option: 'recipe',
-      hint: 'name a recipe (`nibble recipes` lists them with their expansions) or write a pipeline of passes',
-    });
-  }
-  ensurePassesRegistered();
-  if (recipe !== undefined) {
-    const r = getRecipe(recipe);
-    return { text: r.pipeline, recipe: r.name };
-  }
-  // Unknown passes and bad options fail here, before any model or data is read.
-  resolvePipeline(pipeline!);
-  return { text: pipeline! };
+export function resolvePipelineChoice(options: Pick<PlanChoice, 'recipe' | 'pipeline'>): { text: string; recipe?: string } {
+  const plan = planQuantization(options);
+  return { text: plan.pipeline, ...(plan.recipe ? { recipe: plan.recipe } : {}) };
 }
 
 function isCalibrationData(d: DataSource): d is CalibrationData {
@@ -141,7 +124,7 @@ export async function openDataSource(data: string | Dataset, preprocess?: string
   return openDataset(data, { preprocess: preprocessFor(data, model, preprocess) });
 }
 
-async function calibrationDataFor(model: Model, data: DataSource, options: QuantizeOptions): Promise<CalibrationData> {
+async function calibrationDataFor(model: Model, data: DataSource, options: { samples: number; seed: number; batchSize: number; preprocess?: string }): Promise<CalibrationData> {
   if (isCalibrationData(data)) return data;
   const dataset = await openDataSource(data, options.preprocess, model);
   return datasetCalibrationData(dataset, dataInput(model), options);
@@ -204,15 +187,18 @@ function meanBitsOf(tensors: TensorQuantReport[]): QuantizeReport['meanBits'] {
  */
 export async function quantize(model: Model, options: QuantizeOptions): Promise<QuantizeResult> {
   const t0 = performance.now();
-  const choice = resolvePipelineChoice(options);
+  const plan = options.plan ?? planQuantization(options);
   const position = { index: 0, count: 0, pass: '' };
-  const manager = new PassManager(choice.text, {
-    instrument: {
-      beforePass: (p) => {
-        Object.assign(position, { index: p.index + 1, count: p.count, pass: p.pass });
-        options.onProgress?.({ stage: 'pass', ...position });
+  const manager = new PassManager(plan.invocations, {
+    instrument: [
+      {
+        beforePass: (p) => {
+          Object.assign(position, { index: p.index + 1, count: p.count, pass: p.pass });
+          options.onProgress?.({ stage: 'pass', ...position });
+        },
       },
-    },
+      ...(options.instrument ? [options.instrument] : []),
+    ],
   });
   const work = cloneModel(model);
   upgradeToQdqOpset(work);
@@ -222,26 +208,28 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   const threads = Math.max(1, availableParallelism() - 1);
   ctx.services.set(SOURCE_MODEL, work).set(EXECUTOR_FACTORY, options.executorFactory ?? ((m, o) => createOrtExecutor(m, { ...o, threads })));
   let calibration: CalibrationData | undefined;
-  if (options.data !== undefined) {
-    calibration = await calibrationDataFor(work, options.data, options);
+  if (options.data !== undefined && plan.calibration) {
+    calibration = await calibrationDataFor(work, options.data, { ...plan.calibration, preprocess: options.preprocess });
+    // What to collect (histograms, layer inputs) is the union of what the passes declare (their `requires`).
     ctx.services.set(CALIBRATION_DATA, calibration).set(CALIBRATION_OPTIONS, {
-      histogram: pipelineNeedsHistograms(manager.invocations) ? {} : false,
-      layerInputs: pipelineNeedsLayerInputs(manager.invocations),
       onProgress: (p) => options.onProgress?.({ stage: 'calibrate', ...position, samplesDone: p.samplesDone, samplesTotal: p.samplesTotal, dataPass: p.pass }),
     });
   }
   const run: PipelineRunResult = await manager.run(work.graph, ctx);
   const quantized: Model = { ...work, graph: run.graph };
   const perTensor = tensorReports(quantized);
+  // Lowered and serialized once: the report's size is the file's.
+  const onnx = writeOnnx(lowerToQdq(quantized));
   return {
     model: quantized,
+    onnx,
     report: {
-      ...(choice.recipe ? { recipe: choice.recipe } : {}),
-      pipeline: printPipeline(parsePipeline(choice.text)),
+      ...(plan.recipe ? { recipe: plan.recipe } : {}),
+      pipeline: plan.pipeline,
       pipelineFull: run.pipeline,
       meanBits: meanBitsOf(perTensor),
       perTensor,
-      sizeBytes: { float: writeOnnx(model).length, quantized: writeOnnx(lowerToQdq(quantized)).length },
+      sizeBytes: { float: writeOnnx(model).length, quantized: onnx.length },
       ...(calibration ? { calibration: { samples: calibration.samples, ...(calibration.description ? { data: calibration.description } : {}) } } : {}),
       timings: { totalMs: performance.now() - t0, passes: run.passes.map((r) => ({ pass: r.pass, ms: r.wallMs, analysesMs: r.analysesMs })) },
       facts: sink.entries,
@@ -250,10 +238,12 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   };
 }
 
-/** Write the QDQ form of a quantized model as ONNX (opset 21, int4/uint4 where the grids fit), atomically. */
-export function saveQuantized(model: Model, path: string): void {
-  if (extname(path).toLowerCase() !== '.onnx') {
-    throw new NibbleError('E_BAD_OPTION', `${path}: a quantized model is written as ONNX; give a path ending in .onnx`, { file: path, option: 'out' });
-  }
-  writeOnnxFile(lowerToQdq(model), path);
+/**
+ * Write a quantized model as a QDQ ONNX file (opset 21, int4/uint4 where
+ * the grids fit), atomically: a QuantizeResult's bytes as they are, or the
+ * QDQ lowering of an annotated model.
+ */
+export function saveQuantized(quantized: QuantizeResult | Model, path: string): void {
+  checkQuantizedOutput(path);
+  writeFileAtomic(path, 'onnx' in quantized ? quantized.onnx : writeOnnx(lowerToQdq(quantized), { file: path }));
 }

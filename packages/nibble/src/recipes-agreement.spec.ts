@@ -1,16 +1,15 @@
 import { Tensor } from '@nibble/ir';
 import type { CalibrationData } from '@nibble/stats';
+import { buildSmallConvNet, compareWithReference, formatAgreements, smallNetInputs } from '@nibble/testing';
 import { quantize } from './quantize';
 import { RECIPE_NAMES } from './recipes';
-import { compareWithReference, formatAgreements } from './testing/agreement';
-import { buildSmallConvNet, smallNetInputs } from './testing/small-conv-net';
 
 /*
  * Acceptance, for every recipe: the recipe quantizes the small residual net
  * (BatchNorm included, so fold-bn runs), then the independent float64
  * fake-quantization reference on the quantized IR and onnxruntime on its
  * QDQ lowering must agree to float32 rounding on >= 99.9% of the elements of
- * the logits and of every quantized activation (see testing/agreement.ts).
+ * the logits and of every quantized activation (see @nibble/testing's agreement.ts).
  * onnxruntime runs with its QDQ-specific graph rewrites off (they change
  * numerics); what its default session gives is printed beside, not asserted.
  */

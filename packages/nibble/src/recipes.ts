@@ -1,4 +1,4 @@
-import { type AnyPassInvocation, defineRecipe, listRecipes, type Recipe } from '@nibble/core';
+import { defineRecipe, listRecipes, type Recipe } from '@nibble/core';
 import '@nibble/pass-allocation';
 import '@nibble/pass-bias-correction';
 import '@nibble/pass-clipping';
@@ -86,21 +86,6 @@ export const RECIPE_NAMES: readonly string[] = ENTRIES.map((e) => e.name);
  */
 export function ensurePassesRegistered(): void {
   void RECIPES;
-}
-
-/**
- * Whether a pipeline clips activations from histograms, which calibration
- * must then collect from the start (statistics computed without them cannot
- * grow them later, e.g. after an earlier min/max clip of the activations).
- */
-export function pipelineNeedsHistograms(invocations: readonly AnyPassInvocation[]): boolean {
-  return invocations.some(({ pass, options }) =>
-    ['clip-percentile', 'clip-kl', 'clip-mse'].includes(pass.name) || (pass.name === 'clip-aciq' && (options as { dist?: string }).dist === 'auto'));
-}
-
-/** Whether calibration must also observe layer inputs: only bias-correct{fold=bias} reads them (their means). */
-export function pipelineNeedsLayerInputs(invocations: readonly AnyPassInvocation[]): boolean {
-  return invocations.some(({ pass, options }) => pass.name === 'bias-correct' && (options as { fold?: string }).fold === 'bias');
 }
 
 /** Recipes in the paper's order (then any others defined elsewhere, by name). */

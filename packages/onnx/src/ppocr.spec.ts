@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import type { RawImage } from '@nibble/data';
+import { fixturePhoto, loadPhoto, ppocrInput } from '@nibble/testing';
 import { readOnnx, writeOnnx } from './index';
 import { ensureOps, PPOCR_OPS } from './testing/ensure-ops';
-import { loadJpeg, PHOTO, ppocrInput, RgbImage, WORD_CROP } from './testing/images';
 
 // Acceptance: the three real PP-OCRv4 models go file -> IR -> file, and
 // onnxruntime gives bit-identical outputs for the original and the
@@ -17,10 +18,10 @@ const MODELS = [
   { file: 'ch_PP-OCRv4_det_infer.onnx', h: 160, w: 224 },
 ];
 
-let images: [string, RgbImage][];
+let images: [string, RawImage][];
 beforeAll(() => {
   ensureOps(PPOCR_OPS);
-  images = [['word crop', loadJpeg(WORD_CROP)], ['photo', loadJpeg(PHOTO)]];
+  images = [['word crop', loadPhoto(fixturePhoto('word-crop.jpg'))], ['photo', loadPhoto(fixturePhoto('photo.jpg'))]];
 });
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {

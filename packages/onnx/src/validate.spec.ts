@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { attr, createModel, type DType, Graph, inferShapes, type Model, NibbleError, parseGraph, type Shape, Tensor, type Value } from '@nibble/ir';
 import { paramsFromRange } from '@nibble/quant';
-import { lowerToQdq, readOnnx, readOnnxFile, validateOnnxModel, writeOnnx } from './index';
+import { lowerToQdq, readOnnx, readOnnxFile, writeOnnx } from './index';
+import { validateOnnxModel } from './validate';
 
 /*
  * Every rule of validateOnnxModel with a small model that breaks it, and the

@@ -129,7 +129,15 @@ let tempCounter = 0;
 
 /** Write the model to `path` atomically: a temporary file beside it, then a rename. */
 export function writeOnnxFile(model: Model, path: string): void {
-  const bytes = writeOnnx(model, { file: path });
+  writeFileAtomic(path, writeOnnx(model, { file: path }));
+}
+
+/**
+ * Bytes to `path` atomically (a temporary file beside it, fsync, rename), so
+ * a reader never sees a partial file: for bytes serialized once and both
+ * measured and written (quantize's report sizes are the file's).
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
   try {
     const fd = openSync(tmp, 'w');
@@ -146,7 +154,7 @@ export function writeOnnxFile(model: Model, path: string): void {
     } catch {
       // the temporary file was never created
     }
-    throw new NibbleError('E_FILE_NOT_FOUND', `${path}: cannot write the model (${(e as Error).message})`, {
+    throw new NibbleError('E_FILE_NOT_FOUND', `${path}: cannot write the file (${(e as Error).message})`, {
       file: path,
       hint: 'check that the directory exists and is writable',
       cause: e,

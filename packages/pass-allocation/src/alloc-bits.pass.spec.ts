@@ -3,7 +3,7 @@ import { createPassContext, getPass, MemoryReportSink, runPipeline, SOURCE_MODEL
 import { type Graph, parseGraph } from '@nibble/ir';
 import { readOnnxFile } from '@nibble/onnx';
 import { paramsFromRange, quantizationMse } from '@nibble/quant';
-import { fakeCalibration, SMALL_NET, smallNetBatches } from '@nibble/test-support';
+import { fakeCalibration, SMALL_NET, smallNetBatches } from '@nibble/testing';
 import '@nibble/pass-clipping';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';

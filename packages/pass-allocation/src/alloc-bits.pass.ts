@@ -1,4 +1,5 @@
-import { definePass, type PassContext } from '@nibble/core';
+import { definePass, type PassContext, requirement } from '@nibble/core';
+import { CALIBRATION_STATS } from '@nibble/stats';
 import { markedValues, NibbleError, type QuantPoint, type Value } from '@nibble/ir';
 import { allocateBits } from './math/allocate';
 import { refreshRanges } from './refresh-ranges';
@@ -41,6 +42,8 @@ export const allocBitsPass = definePass({
     stat: { type: 'enum', values: ['std', 'b', 'alpha'], default: 'std', description: 'the per-channel spread a_i: std, mean absolute deviation, or clip half-width' },
     allowOver: { type: 'boolean', default: false, description: 'accept an allocation above the budget instead of E_BUDGET' },
   },
+  // Activations' spreads come from calibration (read when the pass gets to them); alpha reads the clip ranges.
+  requires: (opts) => (opts.target !== 'weights' && opts.stat !== 'alpha' ? [requirement(CALIBRATION_STATS, {}, { lazy: true })] : []),
   preserves: 'all',
   async run(graph, ctx, opts) {
     if (opts.minBits > opts.maxBits) {

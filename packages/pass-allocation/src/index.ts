@@ -6,8 +6,4 @@
 import { registerPass } from '@nibble/core';
 import { allocBitsPass } from './alloc-bits.pass';
 
-export * from './math';
-export { ALLOCATION_KEY, type AllocationRecord } from './alloc-bits.pass';
-
-export { allocBitsPass };
 registerPass(allocBitsPass);

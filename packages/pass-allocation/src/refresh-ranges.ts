@@ -39,7 +39,7 @@ export async function refreshRanges(graph: Graph, ctx: PassContext, values: read
       continue;
     }
     const opts = pass.parseOptions([...spec.options.filter((o) => o.key !== 'refresh'), { key: 'refresh', value: 'true' }]);
-    for (const a of pass.requires) await ctx.getAnalysis(a, graph);
+    for (const { analysis, lazy } of pass.requirements(opts)) if (!lazy) await ctx.getAnalysis(analysis, graph);
     const result = await pass.run(graph, ctx, opts);
     if (result.graph !== graph) {
       throw new NibbleError('E_INTERNAL', `alloc-bits: refreshing '${source}' returned another graph`, { pass: 'alloc-bits', hint: 'clipping passes must only annotate' });

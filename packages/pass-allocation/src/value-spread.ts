@@ -1,6 +1,6 @@
 import type { PassContext } from '@nibble/core';
-import { constantTensor, NibbleError, type Value } from '@nibble/ir';
-import { CALIBRATION_STATS, TensorStatsCollector } from '@nibble/stats';
+import { NibbleError, type Value } from '@nibble/ir';
+import { valueStatistics } from '@nibble/stats';
 
 /** The per-channel spread bit allocation weighs channels by. */
 export type SpreadStat = 'std' | 'b' | 'alpha';
@@ -37,21 +37,6 @@ export async function channelSpread(ctx: PassContext, pass: string, v: Value, ki
     }
     return check(pass, v, stat, Float64Array.from(r.lo, (lo, i) => (r.hi[i] - lo) / 2));
   }
-  if (kind === 'weight') {
-    const t = constantTensor(v);
-    if (!t) throw new NibbleError('E_INTERNAL', `weight '${v.name}' is not a constant`, { value: v.name });
-    const c = new TensorStatsCollector({ axis, name: v.name, mad: stat === 'b' ? 'two-pass' : false });
-    c.update(t);
-    if (c.needsSecondPass) c.updateSecondPass(t);
-    const s = c.result();
-    return check(pass, v, stat, Float64Array.from(stat === 'b' ? s.mad : s.std));
-  }
-  const stats = await ctx.getAnalysis(CALIBRATION_STATS);
-  const s = stats.get(v.name);
-  if (!s.perChannel || s.axis !== axis) {
-    throw new NibbleError('E_BAD_OPTION', `${pass}: '${v.name}' has no per-channel calibration statistics along axis ${axis}`, {
-      pass, value: v.name, hint: 'compute calibration statistics per channel (the default)',
-    });
-  }
-  return check(pass, v, stat, Float64Array.from(stat === 'b' ? s.perChannel.mad : s.perChannel.std));
+  const s = await valueStatistics(ctx, v, kind, { axis, pass, deviation: stat === 'b' });
+  return check(pass, v, stat, Float64Array.from(stat === 'b' ? s.mad : s.std));
 }

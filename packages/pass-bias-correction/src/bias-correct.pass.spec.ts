@@ -1,7 +1,7 @@
 import { createPassContext, getPass, MemoryReportSink, runPipeline } from '@nibble/core';
 import { attr, constantTensor, Graph, type Node, parseGraph, printGraph, SeededRandom, Tensor, type Value } from '@nibble/ir';
 import { dequantize, paramsOfAnnotation } from '@nibble/quant';
-import { fakeCalibration } from '@nibble/test-support';
+import { fakeCalibration } from '@nibble/testing';
 import '@nibble/pass-clipping';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';

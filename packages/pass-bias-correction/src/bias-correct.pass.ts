@@ -1,4 +1,4 @@
-import { definePass, type PassContext } from '@nibble/core';
+import { definePass, type PassContext, requirement } from '@nibble/core';
 import { attr, constantTensor, type Graph, NibbleError, type Node, quantPointOf, Tensor, type Value } from '@nibble/ir';
 import { type AffineParams, dequantize, paramsOfAnnotation, representableRange, scaleTensor, zeroPointTensor } from '@nibble/quant';
 import { CALIBRATION_STATS } from '@nibble/stats';
@@ -44,6 +44,9 @@ export const biasCorrectPass = definePass({
     form: { type: 'enum', values: ['code', 'paper'], default: 'code', description: 'the reference code\'s formula or the paper\'s (they differ in mean-var only)' },
     fold: { type: 'enum', values: ['exact', 'bias'], default: 'exact', description: 'exact: per-channel Add on the weights; bias: zero point + layer bias (deployable)' },
   },
+  // fold=bias reads the layer inputs' means from the float model's statistics, which quantize keeps cached:
+  // declared so calibration collects them, never computed here (they would be the quantized graph's).
+  requires: (opts) => (opts.fold === 'bias' ? [requirement(CALIBRATION_STATS, { layerInputs: true }, { lazy: true })] : []),
   preserves: [CALIBRATION_STATS],
   async run(graph, ctx, opts) {
     const targets = graph.nodes.filter((n) => n.opType === 'DequantizeLinear' && n.outputs[0].quant?.scale && n.outputs[0].meta[FLOAT_WEIGHT_KEY]);

@@ -6,8 +6,4 @@
 import { registerPass } from '@nibble/core';
 import { biasCorrectPass } from './bias-correct.pass';
 
-export * from './math';
-export { BIAS_CORRECTION_KEY, type BiasCorrectionRecord } from './bias-correct.pass';
-
-export { biasCorrectPass };
 registerPass(biasCorrectPass);

@@ -1,6 +1,6 @@
 import { createPassContext, getPass, MemoryReportSink, runPipeline } from '@nibble/core';
 import { type Graph, parseGraph, SeededRandom, Tensor } from '@nibble/ir';
-import { fakeCalibration, laplaceActivation, samplesOf, SMALL_NET } from '@nibble/test-support';
+import { fakeCalibration, laplaceActivation, samplesOf, SMALL_NET } from '@nibble/testing';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { clipAciqPass } from './clip-aciq.pass';

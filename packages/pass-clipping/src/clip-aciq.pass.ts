@@ -1,10 +1,13 @@
 import { definePass, type PassResult } from '@nibble/core';
-import { commonClipOptions, runClipping } from './clip-driver';
+import { clipRequirements, commonClipOptions, runClipping } from './clip-driver';
 import { aciqRange } from './math/aciq';
 import { chooseClipByMse } from './math/choose';
 import { minMaxRange } from './math/minmax';
 
 const FULLY_CONNECTED = new Set(['Gemm', 'MatMul']);
+
+/** Only dist=auto measures the candidates' error on histograms. */
+const readsHistograms = (opts: { dist: string }): boolean => opts.dist === 'auto';
 
 /**
  * clip-aciq: the analytical clip of METHOD.md section 1 from each channel's
@@ -28,10 +31,11 @@ export const clipAciqPass = definePass({
     capObserved: { type: 'boolean', default: false, description: 'cap the range at the observed [min, max]' },
     fcMinmax: { type: 'boolean', default: false, description: 'per-tensor fully connected (Gemm/MatMul) outputs keep min/max' },
   },
+  requires: (opts) => clipRequirements(opts, readsHistograms(opts)),
   preserves: 'all',
   run(graph, ctx, opts): Promise<PassResult> {
     return runClipping(clipAciqPass, graph, ctx, opts, {
-      histograms: opts.dist === 'auto',
+      histograms: readsHistograms(opts),
       range: ({ stats, histogram, bits, oneSided, point, axis }) => {
         if (opts.fcMinmax && point.kind === 'activation' && axis === null && FULLY_CONNECTED.has(point.op)) {
           return { ...minMaxRange(stats, oneSided), tag: 'fc-minmax' };

@@ -1,10 +1,11 @@
-import type { AnyPass, PassContext, PassResult, ReportValue } from '@nibble/core';
+import { type AnalysisRequirement, type AnyPass, type PassContext, type PassResult, type ReportValue, requirement } from '@nibble/core';
 import {
   type Graph, markedValues, NibbleError, type QuantAnnotation, type QuantPoint, type QuantTarget, readerBoundsOf, type Value,
 } from '@nibble/ir';
 import type { ClipRange, ClipStats } from './math/aciq';
-import type { Histogram } from './math/histogram';
-import { activationChannels, cappedChannels, type ValueChannels, weightChannels } from './value-stats';
+import type { BinnedDensity } from './math/histogram';
+import { CALIBRATION_STATS, type CalibrationNeeds } from '@nibble/stats';
+import { cappedChannels, type ValueChannels, valueChannels } from './value-stats';
 
 /*
  * What every clipping pass shares: which values it acts on, at what bits
@@ -38,7 +39,7 @@ export interface CommonClipValues {
 export interface ClipChannel {
   stats: ClipStats;
   /** Only when the method asked for histograms. */
-  histogram?: Histogram;
+  histogram?: BinnedDensity;
   bits: number;
   oneSided: boolean;
   /** The readers' upper bound (ReLU6: 6); the stats and histogram are already those of min(x, upperBound). */
@@ -54,8 +55,17 @@ export interface MethodRange extends ClipRange {
   tag?: string;
 }
 
+/**
+ * What a clipping pass reads, declared as data (its `requires`): the
+ * calibration statistics of the activations it clips, with histograms when
+ * its method reads them. Clipping only weights needs no calibration.
+ */
+export function clipRequirements(opts: Pick<CommonClipValues, 'target'>, histograms: boolean): readonly AnalysisRequirement<CalibrationNeeds>[] {
+  return opts.target === 'weights' ? [] : [requirement(CALIBRATION_STATS, { histograms })];
+}
+
 export interface ClipMethod {
-  /** Whether the method reads histograms (activations then need them from calibration). */
+  /** Whether the method reads histograms: the same answer the pass gives clipRequirements. */
   histograms: boolean;
   range(ch: ClipChannel): MethodRange;
 }
@@ -113,9 +123,7 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
     if (v.quant?.scale) throw orderError(pass.name, v);
     const axis = resolveAxis(v, point, opts);
     const { oneSided, upperBound } = point.kind === 'activation' ? readerBoundsOf(v) : { oneSided: false, upperBound: undefined };
-    const observed: ValueChannels = point.kind === 'weight'
-      ? weightChannels(v, axis, method.histograms)
-      : await activationChannels(ctx, v, axis, method.histograms, pass.name);
+    const observed: ValueChannels = await valueChannels(ctx, v, point.kind, axis, method.histograms, pass.name);
     const data = upperBound === undefined ? observed : cappedChannels(observed, upperBound);
     const C = data.channels;
     const shapeC = axis === null ? 1 : v.type?.shape?.[axis];

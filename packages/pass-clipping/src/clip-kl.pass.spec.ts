@@ -1,5 +1,5 @@
 import { getPass, resolvePipeline } from '@nibble/core';
-import { samplesOf, smallNetBatches } from '@nibble/test-support';
+import { samplesOf, smallNetBatches } from '@nibble/testing';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { clipKlPass } from './clip-kl.pass';

@@ -1,5 +1,5 @@
 import { definePass, type PassResult } from '@nibble/core';
-import { commonClipOptions, runClipping } from './clip-driver';
+import { clipRequirements, commonClipOptions, runClipping } from './clip-driver';
 import { clipMode, modeOption } from './histogram-mode';
 import { klRange } from './math/kl';
 
@@ -12,6 +12,7 @@ export const clipKlPass = definePass({
     mode: modeOption('symmetric', 'the observed [min, max] shrunk by one factor'),
     candidates: { type: 'integer', default: 512, min: 8, max: 8192, description: 'most clip windows tried per channel' },
   },
+  requires: (opts) => clipRequirements(opts, true),
   preserves: 'all',
   run(graph, ctx, opts): Promise<PassResult> {
     return runClipping(clipKlPass, graph, ctx, opts, {

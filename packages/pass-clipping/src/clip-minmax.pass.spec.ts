@@ -1,6 +1,6 @@
 import { createPassContext, getPass, runPipeline } from '@nibble/core';
 import { parseGraph, printGraph } from '@nibble/ir';
-import { fakeCalibration, samplesOf, SMALL_NET, smallNetBatches } from '@nibble/test-support';
+import { fakeCalibration, samplesOf, SMALL_NET, smallNetBatches } from '@nibble/testing';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { clipMinmaxPass } from './clip-minmax.pass';

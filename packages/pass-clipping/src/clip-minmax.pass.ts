@@ -1,5 +1,5 @@
 import { definePass, type PassResult } from '@nibble/core';
-import { commonClipOptions, runClipping } from './clip-driver';
+import { clipRequirements, commonClipOptions, runClipping } from './clip-driver';
 import { minMaxRange } from './math/minmax';
 
 /**
@@ -10,6 +10,7 @@ export const clipMinmaxPass = definePass({
   name: 'clip-minmax',
   summary: 'clip ranges = the observed [min, max] per channel (lo = 0 for one-sided values)',
   options: commonClipOptions('all'),
+  requires: (opts) => clipRequirements(opts, false),
   preserves: 'all',
   run(graph, ctx, opts): Promise<PassResult> {
     return runClipping(clipMinmaxPass, graph, ctx, opts, {

@@ -1,5 +1,5 @@
 import { definePass, type PassResult } from '@nibble/core';
-import { commonClipOptions, runClipping } from './clip-driver';
+import { clipRequirements, commonClipOptions, runClipping } from './clip-driver';
 import { clipMode, modeOption } from './histogram-mode';
 import { mseSearchRange } from './math/mse-search';
 
@@ -12,6 +12,7 @@ export const clipMsePass = definePass({
     mode: modeOption('asymmetric', 'the observed [min, max] shrunk by one factor'),
     gridPoints: { type: 'integer', default: 100, min: 8, max: 10000, description: 'points of the scan before the golden-section refinement' },
   },
+  requires: (opts) => clipRequirements(opts, true),
   preserves: 'all',
   run(graph, ctx, opts): Promise<PassResult> {
     return runClipping(clipMsePass, graph, ctx, opts, {

@@ -1,5 +1,5 @@
 import { getPass } from '@nibble/core';
-import { samplesOf, smallNetBatches } from '@nibble/test-support';
+import { samplesOf, smallNetBatches } from '@nibble/testing';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { clipPercentilePass } from './clip-percentile.pass';

@@ -1,5 +1,5 @@
 import { definePass, type PassResult } from '@nibble/core';
-import { commonClipOptions, runClipping } from './clip-driver';
+import { clipRequirements, commonClipOptions, runClipping } from './clip-driver';
 import { clipMode, modeOption } from './histogram-mode';
 import { percentileRange } from './math/percentile';
 
@@ -12,6 +12,7 @@ export const clipPercentilePass = definePass({
     p: { type: 'number', default: 99.99, min: 50, max: 100, description: 'percent of the values kept inside the range' },
     mode: modeOption('asymmetric', 'each tail cut by (100 - p)/2 percent'),
   },
+  requires: (opts) => clipRequirements(opts, true),
   preserves: 'all',
   run(graph, ctx, opts): Promise<PassResult> {
     return runClipping(clipPercentilePass, graph, ctx, opts, {

@@ -11,20 +11,10 @@ import { clipMinmaxPass } from './clip-minmax.pass';
 import { clipMsePass } from './clip-mse.pass';
 import { clipPercentilePass } from './clip-percentile.pass';
 
-export * from './math';
-export { rangeSourceOf } from './clip-driver';
+export { aciqRange } from './math';
 
-export { clipMinmaxPass };
 registerPass(clipMinmaxPass);
-
-export { clipAciqPass };
 registerPass(clipAciqPass);
-
-export { clipPercentilePass };
 registerPass(clipPercentilePass);
-
-export { clipKlPass };
 registerPass(clipKlPass);
-
-export { clipMsePass };
 registerPass(clipMsePass);

@@ -6,7 +6,7 @@ import '@nibble/pass-allocation';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { SeededRandom } from '@nibble/quant';
-import { fakeCalibration } from '@nibble/test-support';
+import { fakeCalibration } from '@nibble/testing';
 import './index';
 
 /*

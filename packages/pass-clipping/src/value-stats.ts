@@ -1,23 +1,21 @@
 import type { PassContext } from '@nibble/core';
-import { constantTensor, NibbleError, type Value } from '@nibble/ir';
-import {
-  CALIBRATION_OPTIONS, CALIBRATION_STATS, type ChannelStats, type Histogram as StatsHistogram, TensorStatsCollector, type TensorStats,
-} from '@nibble/stats';
+import { NibbleError, type Value } from '@nibble/ir';
+import { type Histogram as StatsHistogram, type TensorStats, valueStatistics } from '@nibble/stats';
 import type { ClipStats } from './math/aciq';
-import { capHistogram, type Histogram } from './math/histogram';
+import { capHistogram, type BinnedDensity } from './math/histogram';
 
 /** What a clipping method sees of one value: statistics (and histograms) per channel, or one set per tensor. */
 export interface ValueChannels {
   channels: number;
   stats(c: number): ClipStats;
   /** Present when histograms were requested. */
-  histogram?(c: number): Histogram;
+  histogram?(c: number): BinnedDensity;
 }
 
-/** Histogram bins for a weight channel: weights are small, and the clip searches integrate the bins exactly. */
+/** BinnedDensity bins for a weight channel: weights are small, and the clip searches integrate the bins exactly. */
 export const WEIGHT_HISTOGRAM_BINS = 1024;
 
-function asMath(h: StatsHistogram): Histogram {
+function asMath(h: StatsHistogram): BinnedDensity {
   return { counts: h.counts, edges: h.edges() };
 }
 
@@ -40,11 +38,6 @@ function fromTensorStats(where: string, s: TensorStats): ValueChannels {
   };
 }
 
-function fromRecord(where: string, r: ChannelStats): ValueChannels {
-  const h = r.histogram;
-  return { channels: 1, stats: () => clipStats(where, r), ...(h ? { histogram: () => asMath(h) } : {}) };
-}
-
 /**
  * The channels as readers that clip at `upper` see them (ReLU6: 6): the
  * histograms of min(x, upper), min and max capped, so every method chooses
@@ -63,42 +56,13 @@ export function cappedChannels(d: ValueChannels, upper: number): ValueChannels {
   };
 }
 
-/** A weight's statistics straight from its constant (no executor; the mean absolute deviation exact). */
-export function weightChannels(v: Value, axis: number | null, histograms: boolean): ValueChannels {
-  const t = constantTensor(v);
-  if (!t) throw new NibbleError('E_INTERNAL', `weight '${v.name}' is not a constant`, { value: v.name });
-  const c = new TensorStatsCollector({ axis, name: v.name, mad: 'two-pass', histogram: histograms ? { bins: WEIGHT_HISTOGRAM_BINS } : false });
-  c.update(t);
-  if (c.needsSecondPass) c.updateSecondPass(t);
-  return fromTensorStats(v.name, c.result());
-}
-
 /**
- * An activation's statistics from the calibration analysis. A pass that
- * needs histograms asks for them before the analysis first runs (it adds
- * `histogram` to the CALIBRATION_OPTIONS service); statistics computed
- * earlier without them cannot grow them afterwards.
+ * A value's channels as the clipping methods read them: a weight's from its
+ * constant (the mean absolute deviation exact, histograms on
+ * WEIGHT_HISTOGRAM_BINS), an activation's from the calibration analysis
+ * (histograms there when the pass declared them, see clip-driver.ts).
  */
-export async function activationChannels(ctx: PassContext, v: Value, axis: number | null, histograms: boolean, pass: string): Promise<ValueChannels> {
-  if (histograms && !ctx.analyses.isCached(CALIBRATION_STATS)) {
-    const options = ctx.services.tryGet(CALIBRATION_OPTIONS) ?? {};
-    if (!options.histogram) ctx.services.set(CALIBRATION_OPTIONS, { ...options, histogram: {} });
-  }
-  const stats = await ctx.getAnalysis(CALIBRATION_STATS);
-  const s = stats.get(v.name);
-  let out: ValueChannels;
-  if (axis === null) out = fromRecord(v.name, s.perTensor);
-  else if (s.perChannel && s.axis === axis) out = fromTensorStats(v.name, s.perChannel);
-  else {
-    throw new NibbleError('E_BAD_OPTION', `${pass}: '${v.name}' is clipped per channel along axis ${axis}, but the calibration statistics have no per-channel statistics there`, {
-      pass, value: v.name, hint: 'compute calibration statistics per channel (the default), or clip this value per tensor (per-channel=false)',
-    });
-  }
-  if (histograms && !out.histogram) {
-    throw new NibbleError('E_BAD_OPTION', `${pass}: needs histograms of '${v.name}', but the calibration statistics were computed without them`, {
-      pass, value: v.name,
-      hint: 'set the calibration option histogram (e.g. { histogram: { bins: 2048 } }) before the first pass that computes the statistics, or run this pass first',
-    });
-  }
-  return out;
+export async function valueChannels(ctx: PassContext, v: Value, kind: 'weight' | 'activation', axis: number | null, histograms: boolean, pass: string): Promise<ValueChannels> {
+  const s = await valueStatistics(ctx, v, kind, { axis, pass, histograms: histograms ? { constantBins: WEIGHT_HISTOGRAM_BINS } : false });
+  return fromTensorStats(v.name, s);
 }

@@ -11,20 +11,8 @@ import { foldConstantsPass } from './fold-constants.pass';
 import { markFusedReluPass } from './mark-fused-relu.pass';
 import { removeIdentityPass } from './remove-identity.pass';
 
-export { CONSTANT_EVALUATORS, SHAPE_EVALUATORS } from './constant-eval';
-export type { OpEvaluator, ShapeEvaluator } from './constant-eval';
-
-export { foldBnPass };
 registerPass(foldBnPass);
-
-export { markFusedReluPass };
 registerPass(markFusedReluPass);
-
-export { foldConstantsPass };
 registerPass(foldConstantsPass);
-
-export { eliminateDeadCodePass };
 registerPass(eliminateDeadCodePass);
-
-export { removeIdentityPass };
 registerPass(removeIdentityPass);

@@ -1,7 +1,7 @@
 import { createPassContext, getPass, MemoryLogger, MemoryReportSink, printInvocations, resolvePipeline, runPipeline } from '@nibble/core';
 import { type Graph, parseGraph, printGraph, quantPointOf, Tensor } from '@nibble/ir';
 import { activationCandidates, CALIBRATION_STATS } from '@nibble/stats';
-import { fakeCalibration } from '@nibble/test-support';
+import { fakeCalibration } from '@nibble/testing';
 import '@nibble/pass-allocation';
 import '@nibble/pass-bias-correction';
 import '@nibble/pass-clipping';

@@ -3,7 +3,7 @@ import { createPassContext, getPass, MemoryReportSink, runPipeline, SOURCE_MODEL
 import { constantTensor, type Graph, parseGraph, printGraph, type Tensor } from '@nibble/ir';
 import { readOnnxFile } from '@nibble/onnx';
 import { dequantize, fakeQuantize, paramsOfAnnotation, representableRange } from '@nibble/quant';
-import { fakeCalibration, laplaceActivations } from '@nibble/test-support';
+import { fakeCalibration, laplaceActivations } from '@nibble/testing';
 import '@nibble/pass-allocation';
 import '@nibble/pass-clipping';
 import '@nibble/pass-graph';

@@ -1,4 +1,4 @@
-import { definePass, type PassContext, printOptionValue } from '@nibble/core';
+import { definePass, type PassContext, printOptionValue, requirement } from '@nibble/core';
 import {
   attr, constantTensor, type Graph, markedValues, NibbleError, type QuantAnnotation, type QuantPoint, readerBoundsOf, setQuantPoint, type Tensor, type Value,
 } from '@nibble/ir';
@@ -6,7 +6,7 @@ import {
   type AffineParams, containerDType, paramsFromRange, quantize, representableRange, scaleTensor, toIntegerTensor, zeroPointTensor,
 } from '@nibble/quant';
 import { CALIBRATION_DATA, CALIBRATION_STATS } from '@nibble/stats';
-import { activationChannelRange, type ChannelRange, weightChannelRange } from './value-stats';
+import { type ChannelRange, channelRange } from './value-stats';
 
 /** Where quantize keeps a weight's float tensor (on the DequantizeLinear output) for bias-correct. */
 export const FLOAT_WEIGHT_KEY = 'floatWeight';
@@ -33,6 +33,8 @@ export const quantizePass = definePass({
     'Values already quantized (annotation with a scale) are left as they are. With calibration data given, the',
     'statistics are taken before any weight is rewritten and stay valid afterwards: they describe the float model.',
   ].join('\n'),
+  // Moments of the activations without a range; computed by run itself, and only when data was given.
+  requires: [requirement(CALIBRATION_STATS, {}, { lazy: true })],
   preserves: [CALIBRATION_STATS],
   async run(graph, ctx) {
     // The statistics must be the float model's: take them (when calibration data is given) before any
@@ -75,10 +77,6 @@ function extent(v: Value, axis: number | null): number | undefined {
   return typeof d === 'number' ? d : undefined;
 }
 
-async function statsRange(ctx: PassContext, v: Value, point: QuantPoint, axis: number | null): Promise<ChannelRange> {
-  return point.kind === 'weight' ? weightChannelRange(v, axis) : activationChannelRange(ctx, v, axis, 'quantize');
-}
-
 async function grid(ctx: PassContext, v: Value, point: QuantPoint): Promise<{ annotation: QuantAnnotation; params: AffineParams }> {
   const given = v.quant;
   const axis = given ? given.axis : point.perChannel ? point.axis : null;
@@ -86,7 +84,7 @@ async function grid(ctx: PassContext, v: Value, point: QuantPoint): Promise<{ an
   let source = given?.rangeSource;
   let stats: ChannelRange | undefined;
   if (!range) {
-    stats = await statsRange(ctx, v, point, axis);
+    stats = await channelRange(ctx, v, point, axis);
     // As the clipping passes do: fused ReLU drops negatives, a ReLU6-like Clip caps the top.
     const { oneSided, upperBound } = readerBoundsOf(v);
     const cap = (x: number) => (upperBound === undefined ? x : Math.min(x, upperBound));
@@ -104,7 +102,7 @@ async function grid(ctx: PassContext, v: Value, point: QuantPoint): Promise<{ an
   let constant: Float64Array | undefined;
   for (let c = 0; c < channels; c++) {
     if (bits[c] !== 0 || range.lo[c] === range.hi[c]) continue;
-    stats ??= await statsRange(ctx, v, point, axis);
+    stats ??= await channelRange(ctx, v, point, axis);
     constant ??= Float64Array.from(range.lo, (lo, i) => (lo + range!.hi[i]) / 2);
     const { oneSided, upperBound } = readerBoundsOf(v);
     const mean = oneSided ? Math.max(stats.mean[c], 0) : stats.mean[c];

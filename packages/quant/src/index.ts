@@ -1,7 +1,9 @@
-export * from './rounding';
-export * from './layout';
-export * from './params';
-export * from './quantize';
-export * from './pack';
+export { roundHalfEven, toFloat32 } from './rounding';
+export { channelLayout, channelMinMax, normalizeAxis } from './layout';
+export {
+  checkParams, levelRange, paramsFromRange, paramsOfAnnotation, representableRange, MAX_BITS, type AffineParams,
+} from './params';
+export { dequantize, fakeQuantize, quantizationMse, quantize } from './quantize';
+export { containerDType, scaleTensor, toIntegerTensor, zeroPointTensor } from './pack';
 // The seeded generator lives in @nibble/ir; re-exported for the passes' synthetic tensors.
 export { SeededRandom } from '@nibble/ir';

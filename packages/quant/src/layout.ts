@@ -53,11 +53,6 @@ export function channelLayout(shape: Shape, axis: number | null, channels?: numb
   return { axis: a, outer, channels: n, inner, size };
 }
 
-/** Channel index of each flat element, for code that wants a lookup rather than nested loops. */
-export function channelOf(layout: ChannelLayout, flatIndex: number): number {
-  return Math.floor(flatIndex / layout.inner) % layout.channels;
-}
-
 /** Throws E_NUMERIC naming the tensor when a value is NaN or infinite. */
 export function assertFinite(x: ArrayLike<number>, where = 'tensor'): void {
   for (let i = 0; i < x.length; i++) {
@@ -88,19 +83,4 @@ export function channelMinMax(x: ArrayLike<number>, shape: Shape, axis: number |
   }
   if (L.size === 0) { lo.fill(0); hi.fill(0); }
   return { lo, hi };
-}
-
-/** Per-channel mean (float64). */
-export function channelMean(x: ArrayLike<number>, shape: Shape, axis: number | null, where = 'tensor'): Float64Array {
-  const L = channelLayout(shape, axis, undefined, where);
-  const sum = new Float64Array(L.channels);
-  let i = 0;
-  for (let o = 0; o < L.outer; o++) {
-    for (let c = 0; c < L.channels; c++) {
-      for (let j = 0; j < L.inner; j++, i++) sum[c] += x[i];
-    }
-  }
-  const per = L.outer * L.inner;
-  for (let c = 0; c < L.channels; c++) sum[c] = per > 0 ? sum[c] / per : 0;
-  return sum;
 }

@@ -1,3 +1,2 @@
 export { createOrtExecutor, createOrtExecutorForBytes } from './ort-executor';
-export type { OrtExecutorOptions } from './ort-executor';
 export type { OrtBackend } from './ort-module';

@@ -1,8 +1,9 @@
 import { Tensor } from '@nibble/ir';
+import { bruteStats } from '@nibble/testing';
 import { AbsDeviationCollector } from './index';
 import {
-  batches, brute, channelValues, gaussian, laplace, mixture, relErr, rng, sample, studentT3, uniform, type Sampler,
-} from './testing';
+  batches, channelValues, gaussian, laplace, mixture, relErr, rng, sample, studentT3, uniform, type Sampler,
+} from './testing/distributions';
 
 const DISTRIBUTIONS: [string, Sampler][] = [
   ['uniform(-1, 3)', uniform(-1, 3)],
@@ -32,7 +33,7 @@ describe('AbsDeviationCollector, one pass (banded)', () => {
     const col = new AbsDeviationCollector();
     feed(col, batches(x, 5_000));
     const r = col.result();
-    const b = brute(x);
+    const b = bruteStats(x);
     expect(col.needsSecondPass).toBe(false);
     expect(r.exact[0]).toBe(1);
     expect(r.errorBound[0]).toBe(0);
@@ -66,7 +67,7 @@ describe('AbsDeviationCollector, one pass (banded)', () => {
       expect(col.heldValues).toBeLessThanOrEqual(16 * 64);
     }
     const r = col.result();
-    const err = Math.abs(r.mad[0] - brute(x).mad);
+    const err = Math.abs(r.mad[0] - bruteStats(x).mad);
     if (r.exact[0]) expect(err / r.mad[0]).toBeLessThan(1e-9);
     else expect(err).toBeLessThanOrEqual(r.errorBound[0] + 1e-12 * r.mad[0]); // the bound holds up to float64 rounding
   });
@@ -78,7 +79,7 @@ describe('AbsDeviationCollector, one pass (banded)', () => {
     const col = new AbsDeviationCollector();
     feed(col, batches(pixels, 30_000));
     expect(col.heldValues).toBeLessThanOrEqual(256 + 30_000);
-    expect(relErr(col.result().mad[0], brute(pixels).mad)).toBeLessThan(1e-9);
+    expect(relErr(col.result().mad[0], bruteStats(pixels).mad)).toBeLessThan(1e-9);
     const zeros = new AbsDeviationCollector();
     feed(zeros, batches(new Float32Array(100_000), 10_000));
     expect(zeros.result().mad[0]).toBe(0);
@@ -99,7 +100,7 @@ describe('AbsDeviationCollector, one pass (banded)', () => {
     const parts = [0, 0, 0, 0, 0, 0.3, 0.6, 0.9].map((m, i) => sample(20_000, gaussian(m, 1), 50 + i));
     const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
     parts.reduce((o, p) => (all.set(p, o), o + p.length), 0);
-    const truth = brute(all);
+    const truth = bruteStats(all);
 
     const col = new AbsDeviationCollector({ bandCapacity: 512 });
     feed(col, parts);
@@ -133,7 +134,7 @@ describe('AbsDeviationCollector, one pass (banded)', () => {
       const col = new AbsDeviationCollector({ bandCapacity: 256 });
       feed(col, parts);
       const r = col.result();
-      const err = Math.abs(r.mad[0] - brute(all).mad);
+      const err = Math.abs(r.mad[0] - bruteStats(all).mad);
       if (r.exact[0]) expect(err / r.mad[0]).toBeLessThan(1e-9);
       else expect(err).toBeLessThanOrEqual(r.errorBound[0] + 1e-12 * r.mad[0]); // the bound holds up to float64 rounding
       inexact += 1 - r.exact[0];
@@ -154,7 +155,7 @@ describe('AbsDeviationCollector, two passes', () => {
     expect(col.needsSecondPass).toBe(false);
     const r = col.result();
     expect(r.exact[0]).toBe(1);
-    expect(relErr(r.mad[0], brute(x).mad)).toBeLessThan(1e-9);
+    expect(relErr(r.mad[0], bruteStats(x).mad)).toBeLessThan(1e-9);
   });
 
   it('refuses a second pass that saw other data', () => {
@@ -192,7 +193,7 @@ describe('AbsDeviationCollector, per channel', () => {
       expect([r.count[c], r.mean[c], r.mad[c], r.exact[c]]).toEqual([t.count[0], t.mean[0], t.mad[0], t.exact[0]]);
       const all = new Float32Array(xs.length * (size / 5));
       xs.forEach((x, i) => all.set(channelValues(x, shape, 1, c), i * (size / 5)));
-      expect(relErr(r.mad[c], brute(all).mad)).toBeLessThan(1e-9);
+      expect(relErr(r.mad[c], bruteStats(all).mad)).toBeLessThan(1e-9);
     }
   });
 });

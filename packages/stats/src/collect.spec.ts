@@ -1,6 +1,7 @@
 import { Tensor } from '@nibble/ir';
-import { collectTensorStats, type TensorStream } from './index';
-import { brute, channelValues, gaussian, laplace, relErr, sample } from './testing';
+import { bruteStats } from '@nibble/testing';
+import { collectTensorStats, type TensorStream } from './collect';
+import { channelValues, gaussian, laplace, relErr, sample } from './testing/distributions';
 
 describe('collectTensorStats', () => {
   const shape = [4, 3, 6, 6];
@@ -30,7 +31,7 @@ describe('collectTensorStats', () => {
     for (let c = 0; c < 3; c++) {
       const all = new Float32Array(batches.length * (size / 3));
       batches.forEach((b, i) => all.set(channelValues(b.conv.data as Float32Array, shape, 1, c), i * (size / 3)));
-      expect(relErr(conv.mad[c], brute(all).mad)).toBeLessThan(1e-9);
+      expect(relErr(conv.mad[c], bruteStats(all).mad)).toBeLessThan(1e-9);
       expect(conv.madExact[c]).toBe(1);
     }
   });

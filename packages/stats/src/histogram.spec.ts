@@ -1,6 +1,6 @@
 import { Tensor } from '@nibble/ir';
 import { Histogram, HistogramCollector } from './index';
-import { batches, channelValues, gaussian, laplace, mixture, sample, uniform, type Sampler } from './testing';
+import { batches, channelValues, gaussian, laplace, mixture, sample, uniform, type Sampler } from './testing/distributions';
 
 /** Brute-force counts of `values` on the histogram's own grid. */
 function bruteCounts(h: Histogram, values: ArrayLike<number>): Float64Array {
@@ -44,11 +44,14 @@ describe('HistogramCollector', () => {
     expect(h.max).toBe(Math.max(...x));
     // The occupied span uses at least half of the bins: resolution for KL/MSE searches.
     expect((h.max - h.min) / h.binWidth).toBeGreaterThan(h.bins / 2 - 2);
+    // Each percentile lies in the bin whose cumulative counts straddle it: what percentile clipping reads.
+    const cumulative = Float64Array.from(h.counts, ((s) => (c: number) => (s += c))(0));
     for (const p of [0.01, 1, 10, 50, 90, 99, 99.9, 99.99]) {
-      expect(Math.abs(h.percentile(p) - brutePercentile(x, p))).toBeLessThanOrEqual(h.binWidth);
+      const k = Math.floor(brutePercentile(x, p) / h.binWidth) - h.start;
+      const target = (p / 100) * h.count;
+      expect(k > 0 ? cumulative[k - 1] : 0).toBeLessThanOrEqual(target + 1);
+      expect(cumulative[k]).toBeGreaterThanOrEqual(target - 1);
     }
-    expect(h.percentile(0)).toBe(h.min);
-    expect(h.percentile(100)).toBe(h.max);
   });
 
   it('grows its range by exact merges when later batches reach further', () => {
@@ -88,7 +91,7 @@ describe('HistogramCollector', () => {
     feed(col, [new Float32Array(100).fill(0)]);
     let h = col.result().histograms[0];
     expect(h.count).toBe(100);
-    expect(h.percentile(50)).toBe(0);
+    expect([h.min, h.max]).toEqual([0, 0]);
     feed(col, [Float32Array.of(1e6, -3)]);
     h = col.result().histograms[0];
     expect(h.count).toBe(102);
@@ -155,6 +158,5 @@ describe('HistogramCollector', () => {
     const col = new HistogramCollector({ name: 'fc' });
     expect(() => col.update({ data: Float32Array.of(1, NaN), shape: [2] })).toThrow(expect.objectContaining({ code: 'E_NUMERIC' }));
     expect(() => new HistogramCollector({ bins: 3 })).toThrow(expect.objectContaining({ code: 'E_BAD_OPTION' }));
-    expect(() => new Histogram(new Float64Array(4), 1, 0, 0, 1).percentile(101)).toThrow(expect.objectContaining({ code: 'E_BAD_OPTION' }));
   });
 });

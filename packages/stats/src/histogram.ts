@@ -1,4 +1,3 @@
-import { NibbleError } from '@nibble/ir';
 
 /**
  * A histogram on a grid anchored at zero: bin k covers
@@ -7,8 +6,9 @@ import { NibbleError } from '@nibble/ir';
  * to |x| is exact), and two histograms always share a coarser common grid
  * (merging is exact). Counts are float64 (exact integers up to 2^53).
  *
- * This is what clipping searches need: `counts` and `edges()` for KL and MSE,
- * `percentile(p)` for percentile clipping, and the exact `min`/`max` seen.
+ * This is what clipping searches need: `counts` and `edges()` (read as a
+ * density by @nibble/pass-clipping's math, whose quantile serves percentile
+ * clipping), and the exact `min`/`max` seen.
  */
 export class Histogram {
   readonly counts: Float64Array;
@@ -50,31 +50,6 @@ export class Histogram {
 
   center(k: number): number {
     return (this.start + k + 0.5) * this.binWidth;
-  }
-
-  /**
-   * The value below which p percent of the values lie, p in [0, 100]. Values are
-   * taken as spread uniformly inside their bin, and the answer is clamped to the
-   * exact [min, max], so the error is at most one bin width.
-   */
-  percentile(p: number): number {
-    if (!(p >= 0 && p <= 100)) {
-      throw new NibbleError('E_BAD_OPTION', `percentile ${p} is outside [0, 100]`, { option: 'percentile' });
-    }
-    if (this.count === 0) return NaN;
-    if (p === 0) return this.min;
-    if (p === 100) return this.max;
-    const target = (p / 100) * this.count;
-    let cum = 0;
-    for (let k = 0; k < this.bins; k++) {
-      const c = this.counts[k];
-      if (c > 0 && cum + c >= target) {
-        const v = this.edge(k) + ((target - cum) / c) * this.binWidth;
-        return Math.min(this.max, Math.max(this.min, v));
-      }
-      cum += c;
-    }
-    return this.max;
   }
 
   /**

@@ -1,17 +1,12 @@
+export type { StatsCollector } from './collector';
+export { MomentsCollector } from './moments';
+export { AbsDeviationCollector } from './abs-deviation';
+export { Histogram } from './histogram';
+export { HistogramCollector } from './histogram-collector';
+export { TensorStatsCollector, type TensorStats } from './tensor-stats';
 export {
-  asStatsInput, splitAtAxis, normalizeAxis,
-  type StatsData, type StatsInput, type CollectorInput, type ChannelSplit,
-} from './channels';
-export type { StatsCollector, CollectorOptions } from './collector';
-export { MomentsCollector, runMoments, type Moments, type RunMoments } from './moments';
-export {
-  AbsDeviationCollector, type AbsDeviation, type AbsDeviationMode, type AbsDeviationOptions,
-} from './abs-deviation';
-export { BandedAbsDeviation, DEFAULT_BAND_CAPACITY, type AbsDeviationEstimate } from './abs-deviation-band';
-export { Histogram, pow2AtLeast } from './histogram';
-export { HistogramCollector, DEFAULT_HISTOGRAM_BINS, type HistogramOptions, type Histograms } from './histogram-collector';
-export {
-  TensorStatsCollector, channelStats, type TensorStats, type TensorStatsOptions, type ChannelStats,
-} from './tensor-stats';
-export { collectTensorStats, type TensorStream, type CollectResult } from './collect';
-export * from './calibration';
+  activationCandidates, weightStatistics, CalibrationStats, ValueCollector,
+  CALIBRATION_DATA, CALIBRATION_OPTIONS, CALIBRATION_STATS, DEFAULT_RUN_BYTES,
+  type ActivationCandidate, type CalibrationData, type CalibrationNeeds, type CalibrationOptions, type CalibrationProgress,
+} from './calibration';
+export { calibratedStatistics, constantStatistics, valueStatistics, type ValueStatisticsRequest } from './value-statistics';

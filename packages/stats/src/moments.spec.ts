@@ -1,8 +1,9 @@
 import { NibbleError, Tensor } from '@nibble/ir';
+import { bruteStats } from '@nibble/testing';
 import { MomentsCollector } from './index';
 import {
-  batches, brute, channelValues, gaussian, laplace, mixture, relErr, sample, studentT3, uniform, type Sampler,
-} from './testing';
+  batches, channelValues, gaussian, laplace, mixture, relErr, sample, studentT3, uniform, type Sampler,
+} from './testing/distributions';
 
 const DISTRIBUTIONS: [string, Sampler][] = [
   ['uniform(-1, 3)', uniform(-1, 3)],
@@ -23,7 +24,7 @@ describe('MomentsCollector', () => {
     const col = new MomentsCollector();
     feed(col, batches(x, 3_333));
     const r = col.result();
-    const b = brute(x);
+    const b = bruteStats(x);
     expect(r.channels).toBe(1);
     expect(r.count[0]).toBe(b.count);
     expect(r.min[0]).toBe(b.min);

@@ -1,6 +1,7 @@
 import { Tensor } from '@nibble/ir';
-import { channelStats, TensorStatsCollector } from './index';
-import { brute, channelValues, laplace, relErr, sample } from './testing';
+import { bruteStats } from '@nibble/testing';
+import { channelStats, TensorStatsCollector } from './tensor-stats';
+import { channelValues, laplace, relErr, sample } from './testing/distributions';
 
 describe('TensorStatsCollector', () => {
   const shape = [16, 8, 14, 14];
@@ -17,7 +18,7 @@ describe('TensorStatsCollector', () => {
     for (let c = 0; c < 8; c++) {
       const all = new Float32Array(xs.length * (size / 8));
       xs.forEach((x, i) => all.set(channelValues(x, shape, 1, c), i * (size / 8)));
-      const b = brute(all);
+      const b = bruteStats(all);
       const s = channelStats(r, c);
       expect([s.count, s.min, s.max]).toEqual([b.count, b.min, b.max]);
       expect(relErr(s.mean, b.mean)).toBeLessThan(1e-9);
@@ -37,7 +38,7 @@ describe('TensorStatsCollector', () => {
     const all = new Float32Array(xs.length * size);
     xs.forEach((x, i) => all.set(x, i * size));
     const r = col.result();
-    expect(relErr(r.mad[0], brute(all).mad)).toBeLessThan(1e-9);
+    expect(relErr(r.mad[0], bruteStats(all).mad)).toBeLessThan(1e-9);
     expect(r.histograms).toBeUndefined();
 
     const bare = new TensorStatsCollector({ mad: false });

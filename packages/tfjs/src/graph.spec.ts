@@ -1,10 +1,10 @@
 import type * as TF from '@tensorflow/tfjs';
 import { NibbleError, Tensor, inferShapes, isNibbleError } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
-import { closeTo, maxRelError, nhwcToNchw, randomFloats } from '@nibble/test-support';
-import { readTfjsModel, supportedGraphOps } from './index';
+import { closeTo, maxRelError, nhwcToNchw, randomFloats, tfWasm } from '@nibble/testing';
+import { supportedGraphOps } from './graph-ops';
+import { readTfjsModel } from './index';
 import type { TfNode } from './graph-model';
-import { tfWasm } from './testing/tfjs-wasm';
 
 /*
  * A graph model written here node by node (as the TF.js converter writes

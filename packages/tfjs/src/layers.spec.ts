@@ -1,10 +1,9 @@
 import type * as TF from '@tensorflow/tfjs';
 import { NibbleError, Tensor, inferShapes, isNibbleError } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
-import { closeTo, maxRelError, nhwcToNchw, randomFloats } from '@nibble/test-support';
+import { closeTo, maxRelError, nhwcToNchw, randomFloats, tfWasm } from '@nibble/testing';
 import { readTfjsModel } from './index';
 import { layersModelSource, randomizeWeights } from './testing/synthetic';
-import { tfWasm } from './testing/tfjs-wasm';
 
 /*
  * Layers models built with TF.js itself (random weights), imported and run

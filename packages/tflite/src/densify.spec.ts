@@ -1,4 +1,4 @@
-import { readTflite } from './index';
+import { readTflite } from './read';
 import { buildTflite, type TestModel, type TestTensor } from './testing/tflite-builder';
 
 /*

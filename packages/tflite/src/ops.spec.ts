@@ -1,9 +1,8 @@
 import { Tensor, inferShapes } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
-import { closeTo, maxRelError, nhwcToNchw, randomFloats } from '@nibble/test-support';
-import { readTflite } from './index';
+import { closeTo, describeWithTfliteRef, maxRelError, nhwcToNchw, randomFloats, runTfliteRef, type RefOutput } from '@nibble/testing';
+import { readTflite } from './read';
 import { Activation, F, Padding } from './schema';
-import { describeWithTfliteRef, runTfliteRef, type RefOutput } from './testing/reference';
 import { buildTflite, type OptionField, type TestModel, type TestTensor } from './testing/tflite-builder';
 
 /*

@@ -1,17 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { NibbleError, Tensor, isNibbleError } from '@nibble/ir';
+import { NibbleError, SeededRandom, Tensor, isNibbleError } from '@nibble/ir';
 import { writeOnnx } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
-import { closeTo, maxRelError, nhwcToNchw, photoNhwc, randomFloats } from '@nibble/test-support';
-import { readTflite, readTfliteFile, supportedTfliteOps } from './index';
+import { closeTo, describeWithTfliteRef, fixturePhoto, maxRelError, nhwcToNchw, photoNhwc, randomFloats, runTfliteRef } from '@nibble/testing';
+import { readTfliteFile } from './index';
+import { supportedTfliteOps } from './lowerings';
+import { readTflite } from './read';
 import { Activation, F, Padding } from './schema';
-import { describeWithTfliteRef, runTfliteRef } from './testing/reference';
 import { buildTflite, type TestModel } from './testing/tflite-builder';
-
-/** This package's committed photos (see fixtures/README.md). */
-const FIXTURES = join(__dirname, '..', 'fixtures');
 
 const selfie = join(dirname(require.resolve('@mediapipe/selfie_segmentation/package.json')), 'selfie_segmentation.tflite');
 
@@ -142,13 +140,10 @@ describe('readTflite', () => {
 
   it('survives corrupted bytes with typed errors only', () => {
     const bytes = buildTflite(convModel());
-    let s = 99;
+    const rand = new SeededRandom(99);
     for (let k = 0; k < 300; k++) {
       const copy = bytes.slice();
-      for (let j = 0; j < 3; j++) {
-        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-        copy[s % copy.length] = (s >>> 13) & 0xff;
-      }
+      for (let j = 0; j < 3; j++) copy[rand.nextInt(copy.length)] = rand.nextInt(256);
       try {
         readTflite(copy);
       } catch (e) {
@@ -187,7 +182,7 @@ describe('selfie segmentation (MediaPipe custom op Convolution2DTransposeBias)',
     expect(model.graph.outputs[0].type?.shape).toEqual([1, 1, 256, 256]);
     const ex = await createOrtExecutor(model, { backend: 'node' });
     try {
-      const x = nhwcToNchw(photoNhwc(join(FIXTURES, 'astronaut.jpg'), 256), [1, 256, 256, 3]);
+      const x = nhwcToNchw(photoNhwc(fixturePhoto('astronaut.jpg'), 256), [1, 256, 256, 3]);
       const out = await ex.run({ [model.graph.inputs[0].name]: new Tensor('float32', [1, 3, 256, 256], x) });
       const mask = out[model.graph.outputs[0].name].data as Float32Array;
       let lo = Infinity;

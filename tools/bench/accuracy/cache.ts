@@ -9,8 +9,9 @@
  * recomputed in seconds when missing.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '@nibble/data';
 import { sqnrDb } from './metrics';
 
 export const CACHE_VERSION = 1;
@@ -74,16 +75,11 @@ export function logitsPath(cacheDir: string, model: string, sha256: string, n: n
   return join(cacheDir, 'logits', `${model}-${sha256.slice(0, 12)}-n${n}.f32`);
 }
 
-function writeAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 /** JSON with two-space indents, atomically (an infinite number becomes null, as JSON has no Infinity). */
 export function writeJsonAtomic(path: string, value: unknown): void {
-  writeAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** The cache of a model file, or an empty one; a file of another version or model is not reused. */
@@ -108,7 +104,8 @@ function sorted<T>(record: Record<string, T>): Record<string, T> {
 
 export function writeModelCache(cacheDir: string, cache: ModelCache): void {
   const out: ModelCache = { ...cache, float: sorted(cache.float), cells: sorted(cache.cells) };
-  writeAtomic(cachePath(cacheDir, cache.model, cache.sha256), `${JSON.stringify(out, null, 1)}\n`);
+  mkdirSync(cacheDir, { recursive: true });
+  writeFileAtomic(cachePath(cacheDir, cache.model, cache.sha256), `${JSON.stringify(out, null, 1)}\n`);
 }
 
 /** A usable cached cell: present and measured with the recipe's current pipeline. */
@@ -123,7 +120,8 @@ export function cellSqnr(c: CellResult): number {
 }
 
 export function writeLogits(path: string, logits: Float32Array): void {
-  writeAtomic(path, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileAtomic(path, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
 }
 
 export function readLogits(path: string): Float32Array | undefined {

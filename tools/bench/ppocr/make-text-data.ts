@@ -16,10 +16,10 @@
  * finds them today (they are frozen in text-sources.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { convertChannels, decodeImage, type RawImage } from '@nibble/data';
+import { convertChannels, decodeImage, type RawImage, writeFileAtomic } from '@nibble/data';
 import { areaResize, encodeRgbJpeg } from '../pretrained/photo-ops';
 import { cropImage } from './ocr-inputs';
 import { DET_CALIB, OPENCV_DOC, REC_CALIB_BOXES, SCENES, type TextSource, WORDS } from './text-sources';
@@ -97,12 +97,6 @@ function readme(files: Map<string, Uint8Array>): string {
   ].join('\n');
 }
 
-function writeAtomic(path: string, data: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 function listFiles(dir: string): string[] {
   return ['words', 'scenes', 'det-calib', 'rec-calib'].flatMap((d) => (existsSync(join(dir, d)) ? readdirSync(join(dir, d)).map((f) => `${d}/${f}`) : []));
@@ -137,7 +131,10 @@ async function main(): Promise<void> {
     return;
   }
   for (const rel of listFiles(dir)) if (!files.has(rel)) rmSync(join(dir, rel));
-  for (const [rel, bytes] of files) writeAtomic(join(dir, rel), bytes);
+  for (const [rel, bytes] of files) {
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    writeFileAtomic(join(dir, rel), bytes);
+  }
   const total = [...files].filter(([rel]) => rel.endsWith('.jpg')).reduce((s, [, b]) => s + b.length, 0);
   console.log(`wrote ${files.size} files (${(total / 1024).toFixed(1)} KiB of images) to ${dir}`);
 }

@@ -13,9 +13,10 @@
  * so the output is byte-identical on every run. Nothing is committed: out/
  * is ignored by git.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '@nibble/data';
 
 /** The nsfwjs models, by directory name under node_modules/nsfwjs/dist/models. */
 export const NSFWJS_MODELS = ['mobilenet_v2', 'mobilenet_v2_mid', 'inception_v3'] as const;
@@ -29,11 +30,6 @@ function modelsRoot(): string {
   return join(dirname(require.resolve('nsfwjs')), '..', 'models');
 }
 
-function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 /**
  * Writes `<outDir>/model.json` and the shards its weightsManifest names;
@@ -45,10 +41,10 @@ export function exportNsfwjsModel(name: NsfwjsModelName, outDir: string): string
   mkdirSync(outDir, { recursive: true });
   for (const path of modelJson.weightsManifest.flatMap((g) => g.paths)) {
     const base64 = require(join(dir, `${path}.min.js`)) as string;
-    writeAtomic(join(outDir, path), Buffer.from(base64, 'base64'));
+    writeFileAtomic(join(outDir, path), Buffer.from(base64, 'base64'));
   }
   const jsonPath = join(outDir, 'model.json');
-  writeAtomic(jsonPath, JSON.stringify(modelJson));
+  writeFileAtomic(jsonPath, JSON.stringify(modelJson));
   return jsonPath;
 }
 

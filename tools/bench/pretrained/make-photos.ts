@@ -13,10 +13,10 @@
  * --check writes nothing and exits 1 if any committed file would change.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { permutation } from '@nibble/data';
+import { permutation, writeFileAtomic } from '@nibble/data';
 import { PACKAGES, PHOTO_SOURCES, photoName, type PhotoSource } from './photo-sources';
 import { encodeRgbJpeg, squarePhoto } from './photo-ops';
 
@@ -98,11 +98,6 @@ function readme(photos: Photo[]): string {
   return lines.join('\n');
 }
 
-function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 /** Files the folder should hold, relative path -> bytes. */
 function expectedFiles(photos: Photo[]): Map<string, Uint8Array> {
@@ -129,7 +124,7 @@ if (require.main === module) {
   for (const rel of listImages(dir)) if (!files.has(rel)) rmSync(join(dir, rel));
   mkdirSync(join(dir, 'calib'), { recursive: true });
   mkdirSync(join(dir, 'heldout'), { recursive: true });
-  for (const [rel, bytes] of files) writeAtomic(join(dir, rel), bytes);
+  for (const [rel, bytes] of files) writeFileAtomic(join(dir, rel), bytes);
   const total = [...files].filter(([rel]) => rel.endsWith('.jpg')).reduce((s, [, b]) => s + b.length, 0);
   console.log(`wrote ${files.size - 1} photos (${(total / 1024).toFixed(1)} KiB) and README.md to ${dir}`);
 }

@@ -21,10 +21,10 @@
  * same on every run (timings, which are not, only with --timings).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDataset, scanImageFolder } from '@nibble/data';
+import { openDataset, scanImageFolder, writeFileAtomic } from '@nibble/data';
 import type { Model } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
 import { loadModel, workspaceRoot } from 'nibble';
@@ -129,11 +129,6 @@ async function logitsOn(model: Model, folder: string): Promise<Float32Array> {
   return out;
 }
 
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 const rows = (logits: Float32Array): number[][] =>
   Array.from({ length: logits.length / NSFWJS_CLASSES.length }, (_, i) => Array.from(logits.subarray(i * NSFWJS_CLASSES.length, (i + 1) * NSFWJS_CLASSES.length)));
@@ -141,7 +136,7 @@ const rows = (logits: Float32Array): number[][] =>
 /** Labels CSV naming the float model's top-1 class of each photo, so that `nibble eval` measures agreement. */
 function writeFloatLabels(files: string[], floatLogits: Float32Array, path: string): void {
   const lines = ['file,label', ...rows(floatLogits).map((r, i) => `${files[i]},${argmax(r)}`)];
-  writeAtomic(path, `${lines.join('\n')}\n`);
+  writeFileAtomic(path, `${lines.join('\n')}\n`);
 }
 
 async function runConfig(config: Config, floatHeldout: Float32Array, floatCalib: Float32Array, labelsCsv: string, reuse: boolean): Promise<Run> {
@@ -153,7 +148,7 @@ async function runConfig(config: Config, floatHeldout: Float32Array, floatCalib:
   const q = reuse && existsSync(join(ROOT, out)) && existsSync(reportPath)
     ? { stdout: readFileSync(reportPath, 'utf8'), wallS: NaN, peakRssMb: undefined }
     : cli([...args, '--json']);
-  writeAtomic(reportPath, q.stdout);
+  writeFileAtomic(reportPath, q.stdout);
   const report = JSON.parse(q.stdout) as QuantizeJson;
   const model = await loadModel(join(ROOT, out));
   const heldoutLogits = await logitsOn(model, HELDOUT);

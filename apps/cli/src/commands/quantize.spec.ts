@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { encodeNpy } from '@nibble/data';
-import { attr, createModel, Graph, Tensor, type Value } from '@nibble/ir';
+import { attr, createModel, Graph, SeededRandom, Tensor, type Value } from '@nibble/ir';
 import { readOnnxFile, writeOnnxFile } from '@nibble/onnx';
+import { randomFloats } from '@nibble/testing';
 import { main } from '../main';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -17,9 +18,8 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 /** x[N,1,28,28] -> Conv 1->4 k3 s2 -> Relu -> MaxPool -> Conv 4->6 k3 pad1 -> Relu -> GAP -> Flatten -> Gemm -> logits[N,10]. */
 function tinyModel(dir: string): string {
   const g = new Graph('tiny');
-  let seed = 7;
-  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
-  const w = (name: string, shape: number[], scale: number): Value => g.addInitializer(name, Tensor.from('float32', shape, Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rand())));
+  const rand = new SeededRandom(7);
+  const w = (name: string, shape: number[], scale: number): Value => g.addInitializer(name, new Tensor('float32', shape, randomFloats(shape.reduce((a, b) => a * b, 1), rand, -scale, scale)));
   const node = (opType: string, name: string, inputs: Value[], attributes = {}): Value => g.addNode({ opType, name, inputs, outputs: [name], attributes }).outputs[0];
   const x = g.addInput('x', { dtype: 'float32', shape: ['N', 1, 28, 28] });
   let h = node('Conv', 'conv1', [x, w('w1', [4, 1, 3, 3], 0.8), w('b1', [4], 0.1)], { kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]) });
@@ -91,6 +91,36 @@ describe('nibble quantize and nibble eval', () => {
     expect(r.out).toMatch(/size: .*B float -> .*B quantized/);
   });
 
+  it('--dry-run prints the plan without reading the model or the data', async () => {
+    const r = await cli('quantize', join(dir, 'no-such-model.onnx'), '--recipe', 'paper-w4a4', '--samples', '64', '--dry-run');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('recipe: w4a4-all');
+    expect(r.out).toContain('  7. clip-aciq{target=activations,refresh=false,dist=laplace,cap-observed=false,fc-minmax=false}');
+    expect(r.out).toContain('calibration: 64 samples (seed 0), batches of 32; collects moments\n');
+    const mse = await cli('quantize', 'm.onnx', '--recipe', 'w4a4-mse', '--dry-run', '--json');
+    expect(JSON.parse(mse.out).calibration.needs).toEqual({ histograms: true, layerInputs: false });
+    const fold = await cli('quantize', 'm.onnx', '--pipeline', 'quant-policy,quantize,bias-correct{fold=bias}', '--dry-run', '--json');
+    expect(JSON.parse(fold.out).calibration.needs).toEqual({ histograms: false, layerInputs: true });
+    const none = await cli('quantize', 'm.onnx', '--pipeline', 'fold-bn,fold-constants', '--dry-run');
+    expect(none.out).toContain('calibration: none');
+  });
+
+  it('--timing and --print-ir-after report on stderr, stdout unchanged', async () => {
+    const r = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '8', '--pipeline', PIPELINE, '--out', out, '--timing', '--print-ir-after', 'quant-policy');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`pipeline: ${PIPELINE}`);
+    expect(r.err.match(/^\/\/ after /gm)).toHaveLength(1);
+    expect(r.err).toContain('// after 5/6 quant-policy{');
+    expect(r.err).toMatch(/^graph tiny\(%x : f32\[N,1,28,28\]\) \{$/m);
+    expect(r.err).toMatch(/ms +[0-9.]+% +6\/6 quantize/);
+    expect(r.err).toMatch(/ms 100\.0% +total/);
+    const all = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '8', '--pipeline', PIPELINE, '--out', out, '--print-ir-after', 'all');
+    expect(all.err.match(/^\/\/ after /gm)).toHaveLength(6);
+    const bad = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--pipeline', PIPELINE, '--out', out, '--print-ir-after', 'quantise');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("did you mean 'quantize'");
+  });
+
   it('eval prints top-1 and the sample count; labels from the float model give it 100%', async () => {
     // Labels that the float model gets right by construction: its own argmax.
     const n = 40;
@@ -135,6 +165,10 @@ describe('nibble quantize and nibble eval', () => {
     expect(JSON.parse(noOut.err).error.option).toBe('out');
     const tflite = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--recipe', 'w4a4-all', '--out', join(dir, 'm.tflite'));
     expect(tflite.code).toBe(2);
+    // A missing output directory is found before any work.
+    const noDir = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--recipe', 'w4a4-all', '--out', join(dir, 'missing', 'q.onnx'));
+    expect(noDir.code).toBe(2);
+    expect(noDir.err).toContain('does not exist');
     const badPass = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--pipeline', 'fold-bn,quantise', '--out', out);
     expect(badPass.code).toBe(2);
     expect(badPass.err).toContain("did you mean 'quantize'");

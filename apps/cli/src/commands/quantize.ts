@@ -1,4 +1,6 @@
-import { DEFAULTS, loadModel, NibbleError, quantize, type QuantizeProgress, type QuantizeReport, resolvePipelineChoice, saveQuantized } from 'nibble';
+import {
+  checkQuantizedOutput, DEFAULTS, describePlan, getPass, loadModel, planQuantization, printGraph, quantize, type QuantizeProgress, type QuantizeReport, saveQuantized,
+} from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
 import { batchOption, dataOptions, integerFlag, requiredFlag, stringFlag } from '../shared/flags';
 import { humanCount } from '../shared/format';
@@ -40,10 +42,28 @@ function summaryLines(report: QuantizeReport, out: string, seconds: number): str
   ];
 }
 
+/** Each pass's share of the run (--timing): its own time, and the analyses computed before it. */
+function timingTable(r: QuantizeReport): string {
+  const total = r.timings.totalMs || 1;
+  const lines = r.timings.passes.map((p, i) => {
+    const ms = p.ms + p.analysesMs;
+    return `${ms.toFixed(1).padStart(9)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${i + 1}/${r.timings.passes.length} ${p.pass}${p.analysesMs >= 0.05 ? ` (analyses ${p.analysesMs.toFixed(1)} ms)` : ''}`;
+  });
+  lines.push(`${r.timings.totalMs.toFixed(1).padStart(9)} ms 100.0%  total (calibration runs inside the first pass that reads it)`);
+  return lines.join('\n');
+}
+
+function planJson(plan: ReturnType<typeof planQuantization>): Record<string, unknown> {
+  return {
+    recipe: plan.recipe ?? null, pipeline: plan.pipeline, pipelineFull: plan.pipelineFull,
+    passes: plan.invocations.map((inv) => inv.pass.format(inv.options, 'all')), calibration: plan.calibration,
+  };
+}
+
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize a float model with a recipe or a pipeline and write it as a QDQ ONNX model (int4/uint4 where it fits)',
-  usage: '<model> --data <spec> (--recipe <name> | --pipeline "<passes>") --out <file.onnx> [--samples N] [--seed S] [--batch B] [--preprocess P] [--json]',
+  usage: '<model> --data <spec> (--recipe <name> | --pipeline "<passes>") --out <file.onnx> [--samples N] [--seed S] [--batch B] [--preprocess P] [--dry-run] [--timing] [--print-ir-after <pass|all>] [--json]',
   positionals: [1, 1],
   options: {
     recipe: { type: 'string', valueName: 'name', description: 'a named recipe (nibble recipes lists them), e.g. w4a4-all' },
@@ -53,38 +73,52 @@ export const quantizeCommand: Command = {
     ...batchOption(DEFAULTS.calibrationBatch),
     samples: { type: 'string', valueName: 'N', description: `calibration samples, a seeded random subset (default ${DEFAULTS.calibrationSamples} or the dataset size)` },
     seed: { type: 'string', valueName: 'S', description: `seed of the subset (default ${DEFAULTS.seed})` },
+    'dry-run': { type: 'boolean', description: 'print the plan (passes with every option, what calibration collects) and stop: no model or data is read' },
+    timing: { type: 'boolean', description: 'print each pass\'s wall time and share of the run on stderr' },
+    'print-ir-after': { type: 'string', valueName: 'pass|all', description: 'print the graph as IR text on stderr after each run of that pass (or after every pass)' },
     ...jsonOption,
   },
   async run(args, io) {
     const [modelPath] = args.positionals;
     const v = args.values;
-    // Everything the user can get wrong is checked before the model is read.
-    const choice = resolvePipelineChoice({ recipe: stringFlag(v.recipe), pipeline: stringFlag(v.pipeline) });
+    // Everything the user can get wrong is checked before the model is read: one plan, used as it is.
+    const plan = planQuantization({
+      recipe: stringFlag(v.recipe), pipeline: stringFlag(v.pipeline),
+      samples: integerFlag(v.samples, 'samples', 1), seed: integerFlag(v.seed, 'seed', 0), batchSize: integerFlag(v.batch, 'batch', 1),
+    });
+    const printAfter = stringFlag(v['print-ir-after']);
+    if (printAfter !== undefined && printAfter !== 'all') getPass(printAfter);
+    if (v['dry-run']) {
+      io.out(v.json ? JSON.stringify({ model: modelPath, ...planJson(plan) }, null, 2) : describePlan(plan).join('\n'));
+      return 0;
+    }
     const out = requiredFlag(v.out, 'quantize', 'out', 'model-w4a4.onnx');
     const data = requiredFlag(v.data, 'quantize', 'data', 'fashion-mnist:calib');
-    if (!out.toLowerCase().endsWith('.onnx')) {
-      throw new NibbleError('E_BAD_OPTION', `--out ${out}: the quantized model is written as ONNX; give a path ending in .onnx`, { option: 'out', file: out });
-    }
-    const samples = integerFlag(v.samples, 'samples', 1);
-    const seed = integerFlag(v.seed, 'seed', 0);
-    const batchSize = integerFlag(v.batch, 'batch', 1);
+    checkQuantizedOutput(out);
     const model = await loadModel(modelPath);
     const bar = progress(io.interactive && !v.json);
     const t0 = performance.now();
     let result;
     try {
       result = await quantize(model, {
-        ...(choice.recipe ? { recipe: choice.recipe } : { pipeline: choice.text }),
-        data, preprocess: stringFlag(v.preprocess), samples, seed, batchSize,
+        plan, data, preprocess: stringFlag(v.preprocess),
         onProgress: (p) => bar.update(p),
+        ...(printAfter ? {
+          instrument: {
+            afterPass: (record, graph) => {
+              if (printAfter === 'all' || record.pass === printAfter) io.err(`// after ${record.index + 1}/${plan.invocations.length} ${record.invocation}\n${printGraph(graph)}`);
+            },
+          },
+        } : {}),
       });
     } finally {
       bar.finish();
     }
-    saveQuantized(result.model, out);
+    saveQuantized(result, out);
     const seconds = Math.round((performance.now() - t0) / 10) / 100;
     const r = result.report;
     for (const w of r.warnings) io.err(`warning: ${w}`);
+    if (v.timing) io.err(timingTable(r));
     if (v.json) {
       io.out(JSON.stringify({
         model: modelPath, out, recipe: r.recipe ?? null, pipeline: r.pipeline, pipelineFull: r.pipelineFull, meanBits: r.meanBits,

@@ -1,7 +1,8 @@
 import {
-  Graph, GraphBuilder, layoutAxis, layoutShape, NCHW_TO_NHWC, NHWC_TO_NCHW, SeededRandom, samePadding, Tensor, transposeTensor,
+  Graph, GraphBuilder, layoutAxis, layoutShape, NHWC_TO_NCHW, SeededRandom, samePadding, Tensor, transposeTensor,
   type LoweredTensor,
 } from '../index';
+import { NCHW_TO_NHWC } from './nhwc';
 
 /** Element at multi-index `idx` of a row-major array of shape `shape`. */
 function at(data: ArrayLike<number>, shape: readonly number[], idx: readonly number[]): number {

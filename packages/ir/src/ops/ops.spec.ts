@@ -1,6 +1,8 @@
 import {
-  type Graph, NibbleError, checkSupportedOps, formatType, getOpSchema, inferNodeTypes, inferShapes, parseGraph, supportedOps,
+  type Graph, NibbleError, checkSupportedOps, getOpSchema, inferNodeTypes, inferShapes, parseGraph,
 } from '../index';
+import { formatType } from '../printer';
+import { supportedOps } from './registry';
 
 function run(inputs: string, body: string, opset?: number): Graph {
   const g = parseGraph(`graph g(${inputs}) {\n${body}\n  return %y\n}`);

@@ -64,11 +64,6 @@ export function supportedOps(domain = ''): string[] {
   return [...registry.values()].filter((s) => key(s.domain, '') === key(domain, '')).map((s) => s.opType).sort();
 }
 
-/** Every registered schema, sorted by domain then op name. */
-export function allOpSchemas(): OpSchema[] {
-  return [...registry.values()].sort((a, b) => key(a.domain, a.opType).localeCompare(key(b.domain, b.opType)));
-}
-
 /** Throws E_UNSUPPORTED_OP for the first node whose op is not in the registry. */
 export function checkSupportedOps(graph: Graph, file?: string): void {
   for (const node of graph.nodes) {

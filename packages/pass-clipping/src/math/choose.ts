@@ -1,5 +1,5 @@
 import { AciqPrior, ClipRange, ClipStats, aciqRange } from './aciq';
-import { Histogram, reluHistogram } from './histogram';
+import { BinnedDensity, reluHistogram } from './histogram';
 import { histogramRangeMse } from './histogram-mse';
 import { minMaxRange } from './minmax';
 
@@ -24,7 +24,7 @@ export interface ChosenRange extends ClipRange {
   mse: Partial<Record<ClipChoice, number>>;
 }
 
-export function chooseClipByMse(h: Histogram, stats: ClipStats, opts: ChooseOptions): ChosenRange {
+export function chooseClipByMse(h: BinnedDensity, stats: ClipStats, opts: ChooseOptions): ChosenRange {
   const measured = opts.oneSided ? reluHistogram(h) : h;
   const candidates = opts.candidates ?? ['laplace', 'gauss', 'minmax'];
   let best: ChosenRange | undefined;

@@ -1,5 +1,5 @@
 import { AffineParams, levelRange, paramsFromRange, toFloat32 } from '@nibble/quant';
-import { Histogram, checkHistogram, totalMass } from './histogram';
+import { BinnedDensity, checkHistogram, totalMass } from './histogram';
 
 /**
  * Mean squared quantization error of the distribution `h` (piecewise
@@ -10,7 +10,7 @@ import { Histogram, checkHistogram, totalMass } from './histogram';
  * choices compare; it includes clipping noise (mass beyond the end levels)
  * and treats zero-width bins as point masses.
  */
-export function histogramQuantMse(h: Histogram, p: AffineParams, c = 0): number {
+export function histogramQuantMse(h: BinnedDensity, p: AffineParams, c = 0): number {
   checkHistogram(h);
   const total = totalMass(h);
   if (total === 0) return 0;
@@ -52,6 +52,6 @@ export function histogramQuantMse(h: Histogram, p: AffineParams, c = 0): number 
 }
 
 /** histogramQuantMse for a clip range and bit-width (the grid of paramsFromRange). */
-export function histogramRangeMse(h: Histogram, lo: number, hi: number, bits: number, constant?: number): number {
+export function histogramRangeMse(h: BinnedDensity, lo: number, hi: number, bits: number, constant?: number): number {
   return histogramQuantMse(h, paramsFromRange({ lo, hi, bits, constant }));
 }

@@ -1,18 +1,20 @@
 import { NibbleError } from '@nibble/ir';
 
 /**
- * A histogram as calibration collects it: counts[i] values fell in
- * [edges[i], edges[i+1]] (edges.length = counts.length + 1, non-decreasing).
- * Everything here reads it as a piecewise-uniform density: each bin's mass
- * spread evenly over the bin. A zero-width bin is a point mass (the ReLU
- * view below uses one at 0).
+ * What the clipping searches read of a histogram (@nibble/stats' Histogram,
+ * the one histogram type: its counts and edges()): counts[i] values fell in
+ * [edges[i], edges[i+1]] (edges.length = counts.length + 1, non-decreasing),
+ * read as a piecewise-uniform density, each bin's mass spread evenly over
+ * the bin. Edges are free, not a grid: capping at a ReLU6 bound puts an
+ * edge at 6, and a zero-width bin is a point mass (the ReLU view below uses
+ * one at 0).
  */
-export interface Histogram {
+export interface BinnedDensity {
   counts: ArrayLike<number>;
   edges: ArrayLike<number>;
 }
 
-export function checkHistogram(h: Histogram, where = 'histogram'): void {
+export function checkHistogram(h: BinnedDensity, where = 'histogram'): void {
   const n = h.counts.length;
   if (n === 0 || h.edges.length !== n + 1) {
     throw new NibbleError('E_SHAPE', `${where}: ${n} counts need ${n + 1} edges, got ${h.edges.length}`, { value: where });
@@ -29,14 +31,14 @@ export function checkHistogram(h: Histogram, where = 'histogram'): void {
   }
 }
 
-export function totalMass(h: Histogram): number {
+export function totalMass(h: BinnedDensity): number {
   let t = 0;
   for (let i = 0; i < h.counts.length; i++) t += h.counts[i];
   return t;
 }
 
 /** [first edge, last edge] among bins that hold mass ([0, 0] for an empty histogram). */
-export function occupiedRange(h: Histogram): { lo: number; hi: number } {
+export function occupiedRange(h: BinnedDensity): { lo: number; hi: number } {
   let a = -1;
   let b = -1;
   for (let i = 0; i < h.counts.length; i++) {
@@ -52,7 +54,7 @@ export function occupiedRange(h: Histogram): { lo: number; hi: number } {
  * Mass at or below each of the ascending points `xs`, in one sweep
  * (O(bins + points)). Point masses at x count as below x.
  */
-export function cdfAtSorted(h: Histogram, xs: ArrayLike<number>): Float64Array {
+export function cdfAtSorted(h: BinnedDensity, xs: ArrayLike<number>): Float64Array {
   const out = new Float64Array(xs.length);
   const n = h.counts.length;
   let bin = 0;
@@ -70,12 +72,12 @@ export function cdfAtSorted(h: Histogram, xs: ArrayLike<number>): Float64Array {
   return out;
 }
 
-export function cdfAt(h: Histogram, x: number): number {
+export function cdfAt(h: BinnedDensity, x: number): number {
   return cdfAtSorted(h, [x])[0];
 }
 
 /** The value below which a fraction `p` in [0, 1] of the mass lies (linear within bins). */
-export function quantile(h: Histogram, p: number): number {
+export function quantile(h: BinnedDensity, p: number): number {
   const total = totalMass(h);
   const n = h.counts.length;
   if (total === 0) return 0;
@@ -93,7 +95,7 @@ export function quantile(h: Histogram, p: number): number {
 }
 
 /** Re-bin onto new ascending edges, assuming uniform density within each old bin (exact for that model). */
-export function rebin(h: Histogram, edges: ArrayLike<number>): Histogram {
+export function rebin(h: BinnedDensity, edges: ArrayLike<number>): BinnedDensity {
   const cdf = cdfAtSorted(h, edges);
   const counts = new Float64Array(edges.length - 1);
   for (let i = 0; i < counts.length; i++) counts[i] = Math.max(0, cdf[i + 1] - cdf[i]);
@@ -107,7 +109,7 @@ export function rebin(h: Histogram, edges: ArrayLike<number>): Histogram {
 
 interface Piece { a: number; b: number; m: number }
 
-function fromPieces(pieces: Piece[]): Histogram {
+function fromPieces(pieces: Piece[]): BinnedDensity {
   const cuts = Array.from(new Set(pieces.flatMap((p) => [p.a, p.b]))).sort((x, y) => x - y);
   const points = pieces.filter((p) => p.a === p.b);
   const spread = pieces.filter((p) => p.a < p.b);
@@ -152,14 +154,14 @@ function lowerBound(xs: number[], x: number): number {
   return lo;
 }
 
-function pieces(h: Histogram): Piece[] {
+function pieces(h: BinnedDensity): Piece[] {
   const out: Piece[] = [];
   for (let i = 0; i < h.counts.length; i++) if (h.counts[i] > 0) out.push({ a: h.edges[i], b: h.edges[i + 1], m: h.counts[i] });
   return out;
 }
 
 /** The histogram of max(x, 0): mass below 0 becomes a point mass at 0 (a ReLU's output). */
-export function reluHistogram(h: Histogram): Histogram {
+export function reluHistogram(h: BinnedDensity): BinnedDensity {
   const out: Piece[] = [];
   let atZero = 0;
   for (const p of pieces(h)) {
@@ -180,7 +182,7 @@ export function reluHistogram(h: Histogram): Histogram {
  * a reader that clips at u sees; a ReLU6's 6). Unchanged when nothing lies
  * above u.
  */
-export function capHistogram(h: Histogram, u: number): Histogram {
+export function capHistogram(h: BinnedDensity, u: number): BinnedDensity {
   const n = h.counts.length;
   let k = 0;
   while (k < n && h.edges[k + 1] <= u) k++;
@@ -203,7 +205,7 @@ export function capHistogram(h: Histogram, u: number): Histogram {
 }
 
 /** The histogram of |x|: bins straddling 0 split, negative ones mirrored, overlaps merged exactly. */
-export function absHistogram(h: Histogram): Histogram {
+export function absHistogram(h: BinnedDensity): BinnedDensity {
   const out: Piece[] = [];
   for (const p of pieces(h)) {
     if (p.a >= 0) out.push(p);
@@ -218,7 +220,7 @@ export function absHistogram(h: Histogram): Histogram {
 }
 
 /** A histogram of samples over [min, max] with `bins` equal bins (the last bin closed). */
-export function histogramOf(x: ArrayLike<number>, bins: number, range?: { lo: number; hi: number }): Histogram {
+export function histogramOf(x: ArrayLike<number>, bins: number, range?: { lo: number; hi: number }): BinnedDensity {
   let lo = range?.lo ?? Infinity;
   let hi = range?.hi ?? -Infinity;
   if (!range) for (let i = 0; i < x.length; i++) { if (x[i] < lo) lo = x[i]; if (x[i] > hi) hi = x[i]; }

@@ -1,5 +1,5 @@
 import { ClipRange } from './aciq';
-import { Histogram, absHistogram, checkHistogram, occupiedRange, reluHistogram, totalMass } from './histogram';
+import { BinnedDensity, absHistogram, checkHistogram, occupiedRange, reluHistogram, totalMass } from './histogram';
 import { ClipMode, checkMode, checkSearchBits } from './modes';
 
 /**
@@ -77,7 +77,7 @@ interface Scan {
   Q: Float64Array;
 }
 
-function scanOf(h: Histogram, maxFine: number): Scan {
+function scanOf(h: BinnedDensity, maxFine: number): Scan {
   const prefix = new Float64Array(h.counts.length + 1);
   for (let i = 0; i < h.counts.length; i++) prefix[i + 1] = prefix[i] + h.counts[i];
   return {
@@ -168,21 +168,21 @@ function divergence(s: Scan, a: number, b: number, n: number, levels: number, fo
   return kl - clipped - Math.log1p(-clipped);
 }
 
-function withoutAtomAtZero(h: Histogram): Histogram {
+function withoutAtomAtZero(h: BinnedDensity): BinnedDensity {
   const counts = Float64Array.from(h.counts);
   for (let i = 0; i < counts.length; i++) if (h.edges[i] === 0 && h.edges[i + 1] === 0) counts[i] = 0;
   return { counts, edges: h.edges };
 }
 
 /** Bins of `h` with positive width inside its occupied range: the resolution the input offers. */
-function resolution(h: Histogram): number {
+function resolution(h: BinnedDensity): number {
   const occ = occupiedRange(h);
   let n = 0;
   for (let i = 0; i < h.counts.length; i++) if (h.edges[i + 1] > h.edges[i] && h.edges[i] >= occ.lo && h.edges[i + 1] <= occ.hi) n++;
   return Math.max(1, n);
 }
 
-export function klRange(h0: Histogram, opts: KlOptions): KlResult {
+export function klRange(h0: BinnedDensity, opts: KlOptions): KlResult {
   checkHistogram(h0);
   const mode = opts.mode ?? 'symmetric';
   checkMode(mode, 'clip-kl');

@@ -1,5 +1,5 @@
 import { ClipRange } from './aciq';
-import { Histogram, checkHistogram, occupiedRange, reluHistogram } from './histogram';
+import { BinnedDensity, checkHistogram, occupiedRange, reluHistogram } from './histogram';
 import { histogramRangeMse } from './histogram-mse';
 import { gridThenGolden } from './minimize';
 import { ClipMode, checkMode, checkSearchBits } from './modes';
@@ -25,7 +25,7 @@ export interface MseSearchResult extends ClipRange {
   fraction: number;
 }
 
-export function mseSearchRange(h0: Histogram, opts: MseSearchOptions): MseSearchResult {
+export function mseSearchRange(h0: BinnedDensity, opts: MseSearchOptions): MseSearchResult {
   checkHistogram(h0);
   const mode = opts.mode ?? 'asymmetric';
   checkMode(mode, 'clip-mse');

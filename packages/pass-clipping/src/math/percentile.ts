@@ -1,6 +1,6 @@
 import { NibbleError } from '@nibble/ir';
 import { ClipRange } from './aciq';
-import { Histogram, absHistogram, checkHistogram, quantile, reluHistogram } from './histogram';
+import { BinnedDensity, absHistogram, checkHistogram, quantile, reluHistogram } from './histogram';
 import { ClipMode, checkMode } from './modes';
 
 /**
@@ -10,7 +10,7 @@ import { ClipMode, checkMode } from './modes';
  * - 'one-sided': t = the p-th percentile of max(x, 0), range [0, t].
  * Quantiles interpolate linearly within a bin.
  */
-export function percentileRange(h: Histogram, percentile: number, mode: ClipMode = 'asymmetric'): ClipRange {
+export function percentileRange(h: BinnedDensity, percentile: number, mode: ClipMode = 'asymmetric'): ClipRange {
   checkHistogram(h);
   checkMode(mode, 'clip-percentile');
   if (!(percentile > 0 && percentile <= 100)) {

@@ -1,13 +1,12 @@
 import { createPassContext, definePass, EXECUTOR_FACTORY, type ExecutorFactory, PassRegistry, runPipeline, SOURCE_MODEL } from '@nibble/core';
 import { constantTensor, type Model, NibbleError } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
+import { bruteStats, type BruteStats, channelOf, concat, relDiff, runAll } from '@nibble/testing';
 import { CALIBRATION_STATS } from './analysis';
 import { channelStats, TensorStatsCollector } from '../tensor-stats';
 import { CalibrationStats, type ValueStatistics } from './calibration-stats';
 import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationOptions, type CalibrationProgress } from './service';
-import {
-  arrayData, channelOf, concat, reference, relDiff, runAll, seededInputs, SMALL_NET_ACTIVATIONS, smallConvNet, type Reference,
-} from './testing/fixtures';
+import { arrayData, seededInputs, SMALL_NET_ACTIVATIONS, smallConvNet } from '../testing/calibration';
 
 const N = 37;
 const BATCH = 8;
@@ -20,7 +19,7 @@ function context(model: Model, data: ReturnType<typeof arrayData>, options?: Cal
 }
 
 /** Every statistic within 1e-9 of the float64 reference (relative; the mean relative to the spread when it is near zero). */
-function expectClose(got: { count: number; min: number; max: number; mean: number; variance: number; std: number; mad: number }, want: Reference, what: string) {
+function expectClose(got: { count: number; min: number; max: number; mean: number; variance: number; std: number; mad: number }, want: BruteStats, what: string) {
   const bad: string[] = [];
   if (got.count !== want.count) bad.push(`count ${got.count} != ${want.count}`);
   if (got.min !== want.min) bad.push(`min ${got.min} != ${want.min}`);
@@ -74,11 +73,11 @@ describe('CALIBRATION_STATS on a small conv net', () => {
     for (const name of SMALL_NET_ACTIVATIONS) {
       const batches = brute.get(name)!;
       const v = stats.get(name);
-      expectClose(v.perTensor, reference(concat(batches.map((b) => b.data))), `${name} per tensor`);
+      expectClose(v.perTensor, bruteStats(concat(batches.map((b) => b.data))), `${name} per tensor`);
       expect(v.axis).toBe(1);
       const channels = batches[0].shape[1];
       expect(v.perChannel!.channels).toBe(channels);
-      for (let c = 0; c < channels; c++) expectClose(perChannelRecord(v, c), reference(channelOf(batches, 1, c)), `${name} channel ${c}`);
+      for (let c = 0; c < channels; c++) expectClose(perChannelRecord(v, c), bruteStats(channelOf(batches, 1, c)), `${name} channel ${c}`);
     }
   });
 
@@ -97,9 +96,9 @@ describe('CALIBRATION_STATS on a small conv net', () => {
       const w = stats.weights(name);
       const t = constantTensor(model.graph.value(name))!;
       const batch = [{ data: t.toFloat64(), shape: [...t.shape] }];
-      expectClose(w.perTensor, reference(t.toFloat64()), `${name} per tensor`);
+      expectClose(w.perTensor, bruteStats(t.toFloat64()), `${name} per tensor`);
       expect(w.perTensor.madExact).toBe(true);
-      for (let c = 0; c < w.perChannel!.channels; c++) expectClose(perChannelRecord(w, c), reference(channelOf(batch, w.axis!, c)), `${name} channel ${c}`);
+      for (let c = 0; c < w.perChannel!.channels; c++) expectClose(perChannelRecord(w, c), bruteStats(channelOf(batch, w.axis!, c)), `${name} channel ${c}`);
     }
     expect(stats.weights('wfc').perChannel!.channels).toBe(5);
   });
@@ -169,7 +168,7 @@ describe('CALIBRATION_STATS options and caching', () => {
     const brute = await runAll(executor, data, ['r1', 'logits']);
     await executor.dispose();
     const all = concat(brute.get('r1')!.map((b) => b.data));
-    expectClose(stats.get('r1').perTensor, reference(all), 'r1 per tensor, cut into runs');
+    expectClose(stats.get('r1').perTensor, bruteStats(all), 'r1 per tensor, cut into runs');
     const h = stats.get('r1').perTensor.histogram!;
     expect(h.count).toBe(all.length);
     // Counts on the histogram's own edges, by brute force.

@@ -1,7 +1,7 @@
 import { type AnalysisContext, defineAnalysis, EXECUTOR_FACTORY, modelForGraph } from '@nibble/core';
 import { DTYPES, type Graph, NibbleError } from '@nibble/ir';
 import { CalibrationStats, perTensorStats, type ValueStatistics } from './calibration-stats';
-import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationOptions } from './service';
+import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationNeeds, type CalibrationOptions } from './service';
 import { collectInEngine, planEngineStatistics } from './engine';
 import { CalibrationRunner, DEFAULT_RUN_BYTES, type Observed } from './runner';
 import { activationCandidates, type ActivationCandidate } from './targets';
@@ -14,14 +14,29 @@ import { weightStatistics } from './weights';
  * CALIBRATION_DATA batches, one batch at a time, and constant weights read
  * directly. Options come from the optional CALIBRATION_OPTIONS service.
  */
-export const CALIBRATION_STATS = defineAnalysis<CalibrationStats>({
+export const CALIBRATION_STATS = defineAnalysis<CalibrationStats, CalibrationNeeds>({
   name: 'calibration-stats',
   description: 'run the float model over the calibration data and collect per-tensor and per-channel statistics',
+  mergeNeeds: (a, b) => ({ histograms: a.histograms === true || b.histograms === true, layerInputs: a.layerInputs === true || b.layerInputs === true }),
   compute: computeCalibrationStats,
 });
 
-async function computeCalibrationStats(graph: Graph, ctx: AnalysisContext): Promise<CalibrationStats> {
-  const options = ctx.services.tryGet(CALIBRATION_OPTIONS) ?? {};
+/**
+ * The caller's options completed by what the pipeline declared: histograms
+ * and layer inputs exactly when a pass reads them. Outside a pipeline
+ * (no declared needs) the options' own defaults hold.
+ */
+function effectiveCalibrationOptions(options: CalibrationOptions, needs: CalibrationNeeds | undefined): CalibrationOptions {
+  if (!needs) return options;
+  return {
+    ...options,
+    histogram: options.histogram || (needs.histograms ? {} : false),
+    layerInputs: options.layerInputs ?? needs.layerInputs === true,
+  };
+}
+
+async function computeCalibrationStats(graph: Graph, ctx: AnalysisContext<CalibrationNeeds>): Promise<CalibrationStats> {
+  const options = effectiveCalibrationOptions(ctx.services.tryGet(CALIBRATION_OPTIONS) ?? {}, ctx.needs);
   const weights = options.weights === false ? [] : weightStatistics(graph, options);
   const data = ctx.service(CALIBRATION_DATA);
   const factory = ctx.service(EXECUTOR_FACTORY);

@@ -4,11 +4,12 @@ import { openDataset } from '@nibble/data';
 import { type Model, Tensor } from '@nibble/ir';
 import { readOnnxFile } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
+import { relDiff } from '@nibble/testing';
 import { CALIBRATION_STATS } from './analysis';
 import type { CalibrationStats } from './calibration-stats';
 import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationData, type CalibrationOptions } from './service';
 import type { TensorStats } from '../tensor-stats';
-import { arrayData, relDiff, seededInputs, smallConvNet } from './testing/fixtures';
+import { arrayData, seededInputs, smallConvNet } from '../testing/calibration';
 
 /*
  * The engine path (reductions as graph outputs) against the JS path (every

@@ -1,6 +1,6 @@
 export {
   CALIBRATION_DATA, CALIBRATION_OPTIONS,
-  type CalibrationData, type CalibrationOptions, type CalibrationProgress,
+  type CalibrationData, type CalibrationNeeds, type CalibrationOptions, type CalibrationProgress,
 } from './service';
 export { CALIBRATION_STATS } from './analysis';
 export {

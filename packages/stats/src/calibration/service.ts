@@ -32,6 +32,21 @@ export interface CalibrationProgress {
   samplesTotal: number;
 }
 
+/**
+ * What the passes of a pipeline read of the calibration statistics beyond
+ * the moments (min, max, mean, deviations) every reader gets. Passes declare
+ * it (`requires: [requirement(CALIBRATION_STATS, { histograms: true })]`),
+ * the pass manager takes the union over the pipeline, and the analysis
+ * collects exactly that: histograms cost memory and a slower path, layer
+ * inputs a fetch of every layer's input.
+ */
+export interface CalibrationNeeds {
+  /** Histograms of the activations (percentile, KL and MSE clipping, ACIQ's dist=auto). */
+  histograms?: boolean;
+  /** Per-channel means of the marked layers' data inputs (bias-correct{fold=bias}). */
+  layerInputs?: boolean;
+}
+
 /** How the calibration analysis observes the model; every field is optional. */
 export interface CalibrationOptions {
   /**
@@ -44,14 +59,18 @@ export interface CalibrationOptions {
   values?: readonly string[];
   /**
    * With quantization points marked, also observe the data inputs of the
-   * marked layers, for their per-channel means (default true: only
-   * bias-correct{fold=bias} reads them). A caller that knows its pipeline
-   * folds no bias may set false and save fetching them (docs/benchmarks.md).
+   * marked layers, for their per-channel means (only bias-correct{fold=bias}
+   * reads them). Default: what the pipeline's passes declared
+   * (CalibrationNeeds), or true when the analysis runs outside a pipeline.
    */
   layerInputs?: boolean;
   /** Statistics per channel along axis 1 besides per tensor (default true). */
   perChannel?: boolean;
-  /** Histograms (e.g. for percentile, KL or MSE clipping): bins per histogram, or false (default false). */
+  /**
+   * Histograms (e.g. for percentile, KL or MSE clipping): bins per histogram,
+   * or false. Default: default bins when the pipeline's passes declared
+   * they read histograms (CalibrationNeeds), else none.
+   */
   histogram?: { bins?: number } | false;
   /**
    * Mean absolute deviation of the activations (default 'two-pass': exact, a

@@ -1,10 +1,11 @@
 import { createPassContext, EXECUTOR_FACTORY, type ExecutorFactory, SOURCE_MODEL } from '@nibble/core';
 import { type Model, type QuantPoint, setQuantPoint } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
+import { relDiff } from '@nibble/testing';
 import { CALIBRATION_STATS } from './analysis';
 import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationOptions } from './service';
 import { activationCandidates, quantizationReads } from './targets';
-import { arrayData, relDiff, seededInputs, SMALL_NET_ACTIVATIONS, smallConvNet } from './testing/fixtures';
+import { arrayData, seededInputs, SMALL_NET_ACTIVATIONS, smallConvNet } from '../testing/calibration';
 
 /*
  * What the analysis observes by default: everything without quantization

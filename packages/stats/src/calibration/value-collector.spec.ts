@@ -1,6 +1,6 @@
+import { bruteStats, channelOf, concat, relDiff } from '@nibble/testing';
 import { AbsDeviationCollector } from '../abs-deviation';
-import { gaussian, laplace, rng } from '../testing';
-import { channelOf, concat, reference, relDiff } from './testing/fixtures';
+import { gaussian, laplace, rng } from '../testing/distributions';
 import { ValueCollector } from './value-collector';
 
 /** Batches [n, C, 5, 5] whose channels sit far from zero (|mean| ~ 1e5 std), where naive sums lose digits. */
@@ -29,7 +29,7 @@ describe('ValueCollector', () => {
   it('agrees with float64 brute force per tensor (merged from channels) and per channel, far from zero (1e-9)', () => {
     const r = run(new ValueCollector({ name: 'v', perChannel: true, mad: 'two-pass', histogram: false }), batches);
     const check = (got: { count: Float64Array; min: Float64Array; max: Float64Array; mean: Float64Array; variance: Float64Array; mad: Float64Array }, c: number, values: Float64Array) => {
-      const want = reference(values);
+      const want = bruteStats(values);
       expect([got.count[c], got.min[c], got.max[c]]).toEqual([want.count, want.min, want.max]);
       expect(relDiff(got.mean[c], want.mean, want.std)).toBeLessThan(1e-9);
       expect(relDiff(got.variance[c], want.variance)).toBeLessThan(1e-9);

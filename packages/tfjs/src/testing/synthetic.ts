@@ -1,5 +1,5 @@
 import type * as TF from '@tensorflow/tfjs';
-import { randomFloats } from '@nibble/test-support';
+import { randomFloats } from '@nibble/testing';
 import type { TfjsMemorySource } from '../source';
 
 /** Give every weight of a TF.js model seeded random values (variances positive, so batch norms stay finite). */

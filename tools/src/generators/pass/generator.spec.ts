@@ -44,7 +44,6 @@ describe('pass generator', () => {
         '',
         "export * from './math/aciq';",
         '',
-        'export { clipPercentilePass };',
         'registerPass(clipPercentilePass);',
         '',
       ].join('\n'),
@@ -58,7 +57,7 @@ describe('pass generator', () => {
     const index = tree.read('packages/pass-clipping/src/index.ts', 'utf-8')!;
     expect(index.match(/import \{ registerPass \}/g)).toHaveLength(1);
     expect(index).toContain("import { clipAPass } from './clip-a.pass';\nimport { clipBPass } from './clip-b.pass';\n");
-    expect(index.endsWith('export { clipAPass };\nregisterPass(clipAPass);\n\nexport { clipBPass };\nregisterPass(clipBPass);\n')).toBe(true);
+    expect(index.endsWith('\nregisterPass(clipAPass);\nregisterPass(clipBPass);\n')).toBe(true);
     expect(tree.read('packages/pass-clipping/src/clip-a.pass.ts', 'utf-8')).toContain("summary: 'TODO: say in one line what clip-a does',");
   });
 
@@ -67,7 +66,7 @@ describe('pass generator', () => {
     tree.write('packages/pass-clipping/src/passes.ts', "import { registerPass } from '@nibble/core';\n");
     await passGenerator(tree, { name: 'clip-kl', package: 'pass-clipping' });
     expect(tree.read('packages/pass-clipping/src/passes.ts', 'utf-8')).toBe(
-      "import { registerPass } from '@nibble/core';\nimport { clipKlPass } from './clip-kl.pass';\n\nexport { clipKlPass };\nregisterPass(clipKlPass);\n",
+      "import { registerPass } from '@nibble/core';\nimport { clipKlPass } from './clip-kl.pass';\n\nregisterPass(clipKlPass);\n",
     );
     expect(tree.read('packages/pass-clipping/src/index.ts', 'utf-8')).toBe("export * from './math/aciq';\n");
   });
@@ -77,7 +76,7 @@ describe('pass generator', () => {
     tree.delete('packages/pass-clipping/src/index.ts');
     await passGenerator(tree, { name: 'clip-mse', package: 'pass-clipping' });
     expect(tree.read('packages/pass-clipping/src/index.ts', 'utf-8')).toBe(
-      "import { registerPass } from '@nibble/core';\nimport { clipMsePass } from './clip-mse.pass';\n\nexport { clipMsePass };\nregisterPass(clipMsePass);\n",
+      "import { registerPass } from '@nibble/core';\nimport { clipMsePass } from './clip-mse.pass';\n\nregisterPass(clipMsePass);\n",
     );
   });
 
@@ -132,7 +131,7 @@ describe('pass generator', () => {
   it('keeps multi-line imports whole when inserting', () => {
     const text = "import {\n  a,\n  b,\n} from './ab';\nimport type { C } from './c';\n\nexport { a, b };\nexport type { C };\n";
     expect(addRegistration(text, 'pass-x', 'fooPass', 'foo')).toBe(
-      "import {\n  a,\n  b,\n} from './ab';\nimport type { C } from './c';\nimport { registerPass } from '@nibble/core';\nimport { fooPass } from './foo.pass';\n\nexport { a, b };\nexport type { C };\n\nexport { fooPass };\nregisterPass(fooPass);\n",
+      "import {\n  a,\n  b,\n} from './ab';\nimport type { C } from './c';\nimport { registerPass } from '@nibble/core';\nimport { fooPass } from './foo.pass';\n\nexport { a, b };\nexport type { C };\n\nregisterPass(fooPass);\n",
     );
   });
 });

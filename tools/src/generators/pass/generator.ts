@@ -86,7 +86,9 @@ function endOfImports(text: string): number {
 
 /**
  * Add `import { x } from './name.pass'` after the imports, a registerPass
- * import if missing, and the export and registration at the end.
+ * import if missing, and the registration at the end (after any other
+ * registerPass line without a blank line). The pass object is not exported:
+ * the registry is how other packages reach it.
  */
 export function addRegistration(text: string, pkg: string, constName: string, name: string): string {
   const lines: string[] = [];
@@ -95,8 +97,9 @@ export function addRegistration(text: string, pkg: string, constName: string, na
   const at = endOfImports(text);
   const imports = `${text.slice(0, at).trimEnd() ? `${text.slice(0, at).trimEnd()}\n` : ''}${lines.join('\n')}\n`;
   const body = text.slice(at).trim();
-  const tail = `export { ${constName} };\nregisterPass(${constName});\n`;
-  return `${imports}\n${body ? `${body}\n\n` : ''}${tail}`;
+  const tail = `registerPass(${constName});\n`;
+  const gap = /(^|\n)registerPass\([^)]*\);$/.test(body) ? '\n' : '\n\n';
+  return `${imports}\n${body ? `${body}${gap}` : ''}${tail}`;
 }
 
 /**
