@@ -8,7 +8,7 @@ import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { createOrtExecutor } from '@nibble/runtime';
 import { CALIBRATION_DATA } from '@nibble/stats';
-import { fixturePhoto, loadPhoto } from '@nibble/testing';
+import { fixturePhoto, loadPhoto, measureBatchInvariance } from '@nibble/testing';
 import { classifierBatch, classifierInput, crop, PPOCR_CLASSIFIER } from './testing/ppocr';
 
 /*
@@ -94,5 +94,8 @@ describe('the paper pipeline on the PP-OCR direction classifier', () => {
     // W4A4 on 8 in-sample crops (measured: 6 of 8 directions kept, mean |dp| 0.11; min/max W4A4 gives 0.23).
     expect(agree).toBeGreaterThanOrEqual(6);
     expect(meanDiff).toBeLessThan(0.15);
+    // The same crop gives the same bits alone, in threes, or all eight together.
+    const invariance = await measureBatchInvariance(model, x, { batchSizes: [3] });
+    expect(invariance.differing).toEqual({ 1: 0, 3: 0 });
   }, 120000);
 });
