@@ -1,5 +1,6 @@
-import { type GraphBuilder, NibbleError, Tensor } from '@nibble/ir';
+import { type DType, type GraphBuilder, NibbleError, Tensor } from '@nibble/ir';
 import type { Lowered, TfDim } from './lowered';
+import { foldConstantOp } from './const-eval';
 import { GRAPH_OPS, PASS_THROUGH, supportedGraphOps } from './graph-ops';
 
 /** A TensorFlow NodeDef as the TF.js converter writes it (JSON form of the protobuf). */
@@ -38,10 +39,20 @@ export interface GraphOpContext {
   bool(attr: string, fallback?: boolean): boolean;
   ints(attr: string): number[];
   strs(attr: string): string[];
+  /** A type attribute (DT_FLOAT, DT_INT32, ...) as an IR dtype. */
+  dtype(attr: string, fallback: DType): DType;
   error(message: string, hint?: string): NibbleError;
 }
 
-export type GraphOpLowering = (ctx: GraphOpContext) => Lowered;
+/** One Lowered per output the op has (a plain Lowered: the op's only output). */
+export type GraphOpLowering = (ctx: GraphOpContext) => Lowered | Lowered[];
+
+const TF_DTYPES: Record<string, DType> = {
+  DT_FLOAT: 'float32', DT_INT32: 'int32', DT_INT64: 'int64', DT_BOOL: 'bool', DT_UINT8: 'uint8', DT_INT8: 'int8',
+};
+
+/** Control flow (while loops, conditionals, TensorArray / TensorList): out of scope. */
+const CONTROL_FLOW = /^(Enter|Exit|Merge|Switch|LoopCond|NextIteration|While|StatelessWhile|If|StatelessIf|TensorList.*|TensorArray.*)$/;
 
 const decodeB64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
 
@@ -86,6 +97,7 @@ export function lowerGraphModel(
   weights: Map<string, Tensor>,
   addInput: (name: string, shape: TfDim[], dtype: string) => Lowered,
   file?: string,
+  inputShapes: Record<string, TfDim[]> = {},
 ): GraphIO {
   const where = file ? `${file}: ` : '';
   const topology = json.modelTopology as { node?: TfNode[] };
@@ -93,6 +105,7 @@ export function lowerGraphModel(
   if (!Array.isArray(nodes)) throw new NibbleError('E_FILE_FORMAT', `${where}graph model has no node list`, { file, hint: 'the model.json is corrupt' });
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const lowered = new Map<string, Lowered>();
+  /** Constant tensors by output reference `node:index`: Const nodes and ops folded on constant inputs. */
   const constants = new Map<string, Tensor>();
   const inputs: GraphIO['inputs'] = [];
 
@@ -106,10 +119,17 @@ export function lowerGraphModel(
     if (n.op === 'Const') {
       const c = weights.get(n.name) ?? inlineConstant(n);
       if (!c) throw new NibbleError('E_FILE_FORMAT', `${where}Const '${n.name}' has no value in the weights manifest`, { file, node: n.name, hint: 'a weights shard or manifest entry is missing' });
-      constants.set(n.name, c);
+      constants.set(`${n.name}:0`, c);
     } else if (n.op === 'Placeholder') {
-      const shape = tfShape(n.attr?.shape?.shape);
-      if (!shape) throw new NibbleError('E_UNSUPPORTED', `${where}input '${n.name}' has an unknown rank`, { file, node: n.name, hint: 'convert the model with a fixed input rank' });
+      const shape = inputShapes[n.name] ?? tfShape(n.attr?.shape?.shape);
+      if (!shape) {
+        throw new NibbleError('E_UNSUPPORTED', `${where}input '${n.name}' has an unknown rank`, {
+          file,
+          node: n.name,
+          op: n.op,
+          hint: `give it a shape in TensorFlow's NHWC order: --shape ${n.name}=1,224,224,3 (readTfjsModel's inputShapes option), or convert the model with a fixed input rank`,
+        });
+      }
       const dtype = n.attr?.dtype?.type === 'DT_INT32' ? 'int32' : 'float32';
       lowered.set(`${n.name}:0`, addInput(n.name, shape, dtype));
       inputs.push({ name: n.name, shape, dtype });
@@ -143,12 +163,20 @@ export function lowerGraphModel(
     const refs = dataInputs(n);
     if (PASS_THROUGH.has(n.op)) {
       const [src, idx] = parseRef(refs[0]);
-      const c = constants.get(src);
-      if (c && idx === 0) constants.set(n.name, c);
+      const c = constants.get(`${src}:${idx}`);
+      if (c) constants.set(`${n.name}:0`, c);
       else lowered.set(`${n.name}:0`, ctx(n, refs).input(0));
       return;
     }
     const lower = GRAPH_OPS[n.op];
+    if (!lower && CONTROL_FLOW.test(n.op)) {
+      throw new NibbleError('E_UNSUPPORTED_OP', `${where}node '${n.name}' uses TensorFlow control-flow op ${n.op} (a while loop, conditional or TensorArray), which nibble does not import`, {
+        file,
+        node: n.name,
+        op: n.op,
+        hint: 'control flow is out of scope: export the model without the loop (e.g. the per-image network alone, with pre/post-processing outside the graph)',
+      });
+    }
     if (!lower) {
       throw new NibbleError('E_UNSUPPORTED_OP', `${where}node '${n.name}' uses TensorFlow op ${n.op}, which nibble does not support`, {
         file,
@@ -157,7 +185,15 @@ export function lowerGraphModel(
         hint: `supported graph-model ops: ${supportedGraphOps().join(', ')}`,
       });
     }
-    lowered.set(`${n.name}:0`, lower(ctx(n, refs)));
+    const c = ctx(n, refs);
+    // Shape arithmetic and other ops on constants are evaluated here, so ops that need a constant (Reshape's shape) see one.
+    const folded = refs.length > 0 && refs.every((_, i) => c.constant(i)) ? foldConstantOp(c) : null;
+    if (folded) {
+      folded.forEach((t, i) => constants.set(`${n.name}:${i}`, t));
+      return;
+    }
+    const out = lower(c);
+    (Array.isArray(out) ? out : [out]).forEach((l, i) => lowered.set(`${n.name}:${i}`, l));
   };
 
   const ctx = (n: TfNode, refs: string[]): GraphOpContext => {
@@ -174,18 +210,19 @@ export function lowerGraphModel(
         const [src, idx] = parseRef(refs[i]);
         const have = lowered.get(`${src}:${idx}`);
         if (have) return have;
-        const k = constants.get(src);
-        if (k && idx === 0) {
+        const k = constants.get(`${src}:${idx}`);
+        if (k) {
           const l: Lowered = { value: em.constant(src, k), layout: 'plain', shape: [...k.shape] };
-          lowered.set(`${src}:0`, l);
+          lowered.set(`${src}:${idx}`, l);
           return l;
         }
-        throw error(`reads output ${idx} of '${src}', which nibble does not produce`, 'only the first output of multi-output ops is supported');
+        throw error(`reads output ${idx} of '${src}', which nibble does not produce`, 'the op that produces it was not lowered with that many outputs');
       },
       constant(i) {
         if (i >= refs.length) return null;
         const [src, idx] = parseRef(refs[i]);
-        return idx === 0 ? constants.get(src) ?? null : null;
+        // A Const node, or a value the importer folded (shape arithmetic on known shapes).
+        return constants.get(`${src}:${idx}`) ?? lowered.get(`${src}:${idx}`)?.value.const ?? null;
       },
       requireConstant(i, role) {
         const k = c.constant(i);
@@ -198,6 +235,13 @@ export function lowerGraphModel(
       bool: (name, fallback = false) => a[name]?.b ?? fallback,
       ints: (name) => (a[name]?.list?.i ?? []).map(Number),
       strs: (name) => (a[name]?.list?.s ?? []).map(decodeB64),
+      dtype: (name, fallback) => {
+        const t = a[name]?.type;
+        if (t === undefined) return fallback;
+        const d = TF_DTYPES[t];
+        if (!d) throw error(`type ${t} is not supported`, `supported types: ${Object.keys(TF_DTYPES).join(', ')}`);
+        return d;
+      },
       error,
     };
     return c;
@@ -212,7 +256,8 @@ export function lowerGraphModel(
   for (const r of outputRefs) visit(parseRef(r)[0]);
   const outputs = outputRefs.map((r) => {
     const [src, idx] = parseRef(r);
-    const l = lowered.get(`${src}:${idx}`);
+    const k = constants.get(`${src}:${idx}`);
+    const l = lowered.get(`${src}:${idx}`) ?? (k ? { value: em.constant(src, k), layout: 'plain' as const, shape: [...k.shape] } : undefined);
     if (!l) throw new NibbleError('E_FILE_FORMAT', `${where}output '${r}' is not produced by the graph`, { file, node: src });
     return l;
   });

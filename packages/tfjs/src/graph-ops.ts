@@ -2,6 +2,8 @@ import { attr, layoutShape, NHWC_TO_NCHW, Tensor, transposeTensor } from '@nibbl
 import { activate, clip } from './activations';
 import type { Lowered, TfDim } from './lowered';
 import type { GraphOpContext, GraphOpLowering } from './graph-model';
+import { MATH_OPS } from './graph-math-ops';
+import { int64Input, TENSOR_OPS } from './graph-tensor-ops';
 import {
   batchNorm, concat, conv2d, elementwise, harmonize, pad, pool2d, reduce, reshape, resize, softmax, transpose2d, type Padding,
 } from './nhwc-ops';
@@ -48,18 +50,23 @@ function convolution(depthwise: boolean, fused: boolean): GraphOpLowering {
   return (ctx) => {
     nhwcOnly(ctx);
     const x = ctx.input(0);
-    const filter = floatConst(ctx, 1, 'filter');
+    let filter = floatConst(ctx, 1, 'filter');
     const [kh, kw, inPerGroup, m] = filter.shape;
     const channels = x.shape[3];
     const ops = fused ? ctx.strs('fused_ops') : [];
     let bias: Tensor | null = null;
     const rest = [...ops];
-    // TF.js runs fused convolutions with BiasAdd (then an activation) only; so does nibble.
+    let argIndex = 2;
+    // Fused convolutions carry BiasAdd or (TF's grappler) an inference batch norm, then an activation.
     if (rest[0] === 'BiasAdd') {
       bias = floatConst(ctx, 2, 'bias');
       rest.shift();
+      argIndex = 3;
+    } else if (rest[0] === 'FusedBatchNorm') {
+      ({ filter, bias } = foldBatchNorm(ctx, filter, depthwise));
+      rest.shift();
+      argIndex = 6;
     }
-    const argIndex = bias ? 3 : 2;
     const act = rest.shift();
     if (rest.length) throw ctx.error(`fused ops [${ops.join(', ')}] are not supported`);
     const group = depthwise ? inPerGroup : typeof channels === 'number' ? channels / inPerGroup : 1;
@@ -75,10 +82,22 @@ function convolution(depthwise: boolean, fused: boolean): GraphOpLowering {
       padding: padding(ctx),
       group,
       weightName: ctx.node.input![1],
-      biasName: bias ? ctx.node.input![2] : '',
+      biasName: bias ? (argIndex === 3 ? ctx.node.input![2] : `${ctx.name}/bias`) : '',
     }, act ? `${ctx.name}/conv` : ctx.name);
     return act ? fusedActivation(ctx, y, act, argIndex) : y;
   };
+}
+
+/** A batch norm (inputs 2..5: scale, offset, mean, variance) folded into a TF filter whose last axis (depthwise: last two) is the output channel. */
+function foldBatchNorm(ctx: GraphOpContext, filter: Tensor, depthwise: boolean): { filter: Tensor; bias: Tensor } {
+  const [gamma, beta, mean, variance] = [2, 3, 4, 5].map((i, k) => floatConst(ctx, i, ['scale', 'offset', 'mean', 'variance'][k]).data as Float32Array);
+  const eps = ctx.float('epsilon', 1e-3);
+  const channels = depthwise ? filter.shape[2] * filter.shape[3] : filter.shape[3];
+  const scale = Float32Array.from({ length: channels }, (_, c) => gamma[c] / Math.sqrt(variance[c] + eps));
+  const w = filter.data as Float32Array;
+  const out = new Tensor('float32', [...filter.shape], w.map((v, i) => v * scale[i % channels]));
+  const bias = new Tensor('float32', [channels], Float32Array.from({ length: channels }, (_, c) => beta[c] - mean[c] * scale[c]));
+  return { filter: out, bias };
 }
 
 /** The activation of a fused op, named after the node. */
@@ -296,7 +315,15 @@ export const GRAPH_OPS: Readonly<Record<string, GraphOpLowering>> = {
   Max: reduceOp('ReduceMax'),
   Min: reduceOp('ReduceMin'),
   Prod: reduceOp('ReduceProd'),
-  Reshape: (ctx) => reshape(ctx.em, ctx.input(0), ctx.requireConstant(1, 'shape').toNumbers(), ctx.name),
+  Reshape: (ctx) => {
+    const target = ctx.constant(1);
+    if (target) return reshape(ctx.em, ctx.input(0), target.toNumbers(), ctx.name);
+    // A shape computed at run time (from an input of unknown size): its rank is known, its sizes are not.
+    const x = ctx.input(0);
+    const shape: TfDim[] = new Array<TfDim>(ctx.input(1).shape[0] ?? 0).fill(null);
+    const value = ctx.em.node('Reshape', [ctx.em.as(x, 'plain'), int64Input(ctx, 1, 'shape')], {}, ctx.name, layoutShape(shape, 'plain'), x.value.type?.dtype);
+    return { value, layout: 'plain', shape };
+  },
   Squeeze: squeezeOp,
   ExpandDims: expandDimsOp,
   Transpose: transposeOp,
@@ -305,6 +332,15 @@ export const GRAPH_OPS: Readonly<Record<string, GraphOpLowering>> = {
   FusedBatchNorm: fusedBatchNormOp,
   FusedBatchNormV2: fusedBatchNormOp,
   FusedBatchNormV3: fusedBatchNormOp,
+  Floor: onnxUnary('Floor'),
+  Ceil: onnxUnary('Ceil'),
+  Round: onnxUnary('Round'),
+  Sign: onnxUnary('Sign'),
+  Sin: onnxUnary('Sin'),
+  Cos: onnxUnary('Cos'),
+  Erf: onnxUnary('Erf'),
+  ...TENSOR_OPS,
+  ...MATH_OPS,
 };
 
 export function supportedGraphOps(): string[] {

@@ -4,56 +4,12 @@ import { createOrtExecutor } from '@nibble/runtime';
 import { closeTo, maxRelError, nhwcToNchw, randomFloats, tfWasm } from '@nibble/testing';
 import { supportedGraphOps } from './graph-ops';
 import { readTfjsModel } from './index';
-import type { TfNode } from './graph-model';
+import { GraphBuilder, list, str, strs } from './testing/tf-graph';
 
 /*
  * A graph model written here node by node (as the TF.js converter writes
  * GraphDefs), run by TF.js's graph executor and through the IR.
  */
-
-const str = (v: string): { s: string } => ({ s: Buffer.from(v).toString('base64') });
-const list = (v: number[]): { list: { i: string[] } } => ({ list: { i: v.map(String) } });
-const strs = (v: string[]): { list: { s: string[] } } => ({ list: { s: v.map((x) => Buffer.from(x).toString('base64')) } });
-const T = { T: { type: 'DT_FLOAT' } };
-
-class GraphBuilder {
-  nodes: TfNode[] = [];
-  specs: { name: string; shape: number[]; dtype: string }[] = [];
-  data: Uint8Array[] = [];
-  private seed = 1;
-
-  node(name: string, op: string, input: string[], attr: Record<string, unknown> = {}): string {
-    this.nodes.push({ name, op, input, attr: { ...T, ...attr } as TfNode['attr'] });
-    return name;
-  }
-
-  weight(name: string, shape: number[], lo = -1, hi = 1): string {
-    const values = randomFloats(shape.reduce((a, b) => a * b, 1), this.seed++, lo, hi);
-    return this.constant(name, shape, values);
-  }
-
-  constant(name: string, shape: number[], values: Float32Array | Int32Array): string {
-    const dtype = values instanceof Int32Array ? 'int32' : 'float32';
-    this.nodes.push({ name, op: 'Const', attr: { value: { tensor: { dtype: dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT', tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } }, dtype: { type: dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' } } as TfNode['attr'] });
-    this.specs.push({ name, shape, dtype });
-    this.data.push(new Uint8Array(values.buffer));
-    return name;
-  }
-
-  ints(name: string, values: number[], shape = [values.length]): string {
-    return this.constant(name, shape, Int32Array.from(values));
-  }
-
-  artifacts(): { modelTopology: object; weightSpecs: object[]; weightData: ArrayBuffer; format: string } {
-    const all = new Uint8Array(this.data.reduce((n, d) => n + d.length, 0));
-    let at = 0;
-    for (const d of this.data) {
-      all.set(d, at);
-      at += d.length;
-    }
-    return { modelTopology: { node: this.nodes, versions: { producer: 1 } }, weightSpecs: this.specs, weightData: all.buffer, format: 'graph-model' };
-  }
-}
 
 function buildGraph(): { g: GraphBuilder; outputs: string[] } {
   const g = new GraphBuilder();
@@ -139,17 +95,17 @@ describe('TF.js graph models against TF.js', () => {
   it('names an unsupported op and its node, and lists the supported ones', async () => {
     const g = new GraphBuilder();
     g.node('x', 'Placeholder', [], { shape: { shape: { dim: [{ size: '1' }, { size: '4' }] } }, dtype: { type: 'DT_FLOAT' } });
-    g.node('topk', 'TopKV2', ['x', g.ints('k', [2], [])]);
+    g.node('nms', 'NonMaxSuppressionV5', ['x']);
     const art = g.artifacts();
     let err: NibbleError | undefined;
     try {
-      await readTfjsModel({ modelJson: { format: 'graph-model', modelTopology: art.modelTopology, weightsManifest: [{ paths: ['w'], weights: art.weightSpecs }] }, weights: { w: new Uint8Array(art.weightData) }, file: 'topk.json' });
+      await readTfjsModel({ modelJson: { format: 'graph-model', modelTopology: art.modelTopology, weightsManifest: [{ paths: ['w'], weights: art.weightSpecs }] }, weights: { w: new Uint8Array(art.weightData) }, file: 'nms.json' });
     } catch (e) {
       if (isNibbleError(e)) err = e;
     }
     expect(err?.code).toBe('E_UNSUPPORTED_OP');
-    expect(err?.message).toContain("node 'topk' uses TensorFlow op TopKV2");
-    expect(err?.place).toMatchObject({ file: 'topk.json', node: 'topk', op: 'TopKV2' });
+    expect(err?.message).toContain("node 'nms' uses TensorFlow op NonMaxSuppressionV5");
+    expect(err?.place).toMatchObject({ file: 'nms.json', node: 'nms', op: 'NonMaxSuppressionV5' });
     expect(err?.hint).toContain('FusedDepthwiseConv2dNative');
     expect(supportedGraphOps()).toEqual(expect.arrayContaining(['Conv2D', 'DepthwiseConv2dNative', '_FusedConv2D', 'FusedDepthwiseConv2dNative', '_FusedMatMul', 'MatMul',
       'BiasAdd', 'Relu', 'Relu6', 'Elu', 'Sigmoid', 'Tanh', 'AddV2', 'Add', 'Sub', 'Mul', 'RealDiv', 'Maximum', 'Minimum', 'ConcatV2', 'Pad', 'MirrorPad', 'MaxPool',

@@ -1,1 +1,1 @@
-export { readTfjsModel } from './read';
+export { readTfjsModel, type ReadTfjsOptions } from './read';

@@ -10,6 +10,11 @@ import { loadWeights, parseManifest } from './weights';
 
 export type TfjsFormat = 'layers-model' | 'graph-model';
 
+export interface ReadTfjsOptions {
+  /** Shapes (TensorFlow's NHWC order, -1 for unknown) for graph-model inputs whose rank the file leaves unknown, or to override theirs. */
+  inputShapes?: Record<string, number[]>;
+}
+
 function detectFormat(json: Record<string, unknown>, file?: string): TfjsFormat {
   const declared = json.format;
   if (declared === 'layers-model' || declared === 'graph-model') return declared;
@@ -27,7 +32,7 @@ function detectFormat(json: Record<string, unknown>, file?: string): TfjsFormat 
  * NCHW activations. `source` is a path (model.json, or the directory holding
  * it and its shards) or the model held in memory.
  */
-export async function readTfjsModel(source: TfjsSource): Promise<Model> {
+export async function readTfjsModel(source: TfjsSource, options: ReadTfjsOptions = {}): Promise<Model> {
   const { json, weights: shards, file } = await resolveSource(source);
   const format = detectFormat(json, file);
   const weights = await loadWeights(parseManifest(json.weightsManifest, file), shards, file);
@@ -46,9 +51,19 @@ export async function readTfjsModel(source: TfjsSource): Promise<Model> {
     return { value: v, layout, shape };
   };
 
-  const lowered = format === 'graph-model'
-    ? lowerGraphModel(em, json, weights, addInput, file)
-    : lowerLayersModel(em, json.modelTopology as Record<string, unknown>, weights, addInput, file);
+  let lowered: ReturnType<typeof lowerLayersModel>;
+  try {
+    lowered = format === 'graph-model'
+      ? lowerGraphModel(em, json, weights, addInput, file, Object.fromEntries(Object.entries(options.inputShapes ?? {}).map(([k, v]) => [k, v.map((d) => (d < 0 ? null : d))])))
+      : lowerLayersModel(em, json.modelTopology as Record<string, unknown>, weights, addInput, file);
+  } catch (e) {
+    // A topology of the wrong shape (a list that is not a list, a null layer: what the fuzzer finds)
+    // surfaces as a TypeError deep in the lowering; the user's file is at fault, so say which file.
+    if (!(e instanceof TypeError)) throw e;
+    throw new NibbleError('E_FILE_FORMAT', `${file ? `${file}: ` : ''}the model topology is malformed (${e.message})`, {
+      file, cause: e, hint: 'give the model.json written by the TensorFlow.js converter, unedited',
+    });
+  }
 
   lowered.outputs.forEach((l, i) => {
     const name = lowered.outputNames[i];
