@@ -210,6 +210,7 @@ function evalNode(node: Node, ins: (Array64 | undefined)[]): Array64 {
     case 'Gemm': return gemm(x, ins[1]!, ins[2], node);
     case 'BatchNormalization': return batchNorm(x, ins.slice(1, 5) as Array64[], node);
     case 'Relu': return { shape: x.shape, data: x.data.map((v) => Math.max(v, 0)) };
+    case 'Clip': { const lo = ins[1]?.data[0] ?? -Infinity, hi = ins[2]?.data[0] ?? Infinity; return { shape: x.shape, data: x.data.map((v) => Math.min(hi, Math.max(lo, v))) }; }
     case 'MaxPool': return maxPool(x, node);
     case 'GlobalAveragePool': return globalAveragePool(x);
     case 'Add': return broadcast(x, ins[1]!, (a, b) => a + b);

@@ -1,0 +1,2 @@
+export { createWasmExecutor, type WasmExecutorOptions, type WasmExecutorStats } from './executor';
+export { registeredOps } from './registry';

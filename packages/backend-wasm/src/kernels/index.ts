@@ -1,0 +1,12 @@
+// Importing this module registers every kernel (one file each).
+import './add';
+import './clip';
+import './conv';
+import './dequantize-linear';
+import './flatten';
+import './gemm';
+import './global-average-pool';
+import './max-min';
+import './max-pool';
+import './quantize-linear';
+import './relu';

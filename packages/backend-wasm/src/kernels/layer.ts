@@ -1,0 +1,85 @@
+import { type Node } from '@nibble/ir';
+import { type CompileContext, channelParams, type PlannedValue, sizeOf } from '../plan';
+import type { ResolvedWeight } from '../weights';
+
+/** Conv geometry (Gemm is a 1x1 conv on a 1x1 image). */
+export interface Geometry {
+  group: number;
+  kh: number; kw: number;
+  sh: number; sw: number;
+  pt: number; pl: number; pb: number; pr: number;
+  dh: number; dw: number;
+}
+
+export const outExtent = (n: number, k: number, s: number, d: number, p0: number, p1: number): number => Math.floor((n + p0 + p1 - d * (k - 1) - 1) / s) + 1;
+
+/**
+ * Emit a conv layer: codes input and integer weights run convCodes (int32
+ * sums per segment of input channels with equal scale, segments combined in
+ * float64: exact under per-channel input scales); anything else runs
+ * convReal (float64). Weight levels are [O, Cg, KH, KW]. The output is a
+ * real value [O, OH, OW].
+ */
+export function emitLayer(ctx: CompileContext, node: Node, x: PlannedValue, w: ResolvedWeight, bias: Float64Array | undefined, geo: Geometry, outShape?: number[]): PlannedValue {
+  const [C, H, W] = x.shape.length === 3 ? x.shape : [sizeOf(x.shape), 1, 1];
+  const [O, Cg, KH, KW] = w.shape;
+  const G = geo.group;
+  if (C !== Cg * G || O % G !== 0) return ctx.fail(node, `input has ${C} channels for group ${G} and weights [${w.shape.join(',')}]`);
+  if (KH !== geo.kh || KW !== geo.kw) return ctx.fail(node, `kernel_shape [${geo.kh},${geo.kw}] differs from the weights' [${KH},${KW}]`);
+  const OH = outExtent(H, KH, geo.sh, geo.dh, geo.pt, geo.pb);
+  const OW = outExtent(W, KW, geo.sw, geo.dw, geo.pl, geo.pr);
+  if (OH < 1 || OW < 1) return ctx.fail(node, `output would be ${OH}x${OW}`);
+  const Og = O / G;
+  const R = Cg * KH * KW;
+  const codes = x.kind === 'codes' && w.integer && !x.clamp;
+  const lanes = codes ? 4 : 2;
+  const Op = Math.ceil(Og / lanes) * lanes;
+  // Weights [G][R][Op]: for each reduction index r = (ic, ky, kx), the group's output channels side by side.
+  const packed = codes ? new Int32Array(G * R * Op) : new Float64Array(G * R * Op);
+  const sw = new Float64Array(G * Op);
+  const bs = new Float64Array(G * Op);
+  const shift = w.shift ? new Float64Array(G * Op) : undefined;
+  for (let o = 0; o < O; o++) {
+    const g = Math.floor(o / Og);
+    const j = o % Og;
+    for (let r = 0; r < R; r++) packed[(g * R + r) * Op + j] = w.levels[o * R + r];
+    sw[g * Op + j] = w.scale[o];
+    bs[g * Op + j] = bias ? bias[o] : 0;
+    if (shift) shift[g * Op + j] = w.shift![o];
+  }
+  const pW = ctx.constant(packed);
+  const pSw = ctx.constant(sw);
+  const pB = ctx.constant(bs);
+  const pShift = shift ? ctx.constant(shift) : 0;
+  const y = ctx.define(node.outputs[0].name, { kind: 'real', shape: outShape ?? [O, OH, OW], channels: O, inner: OH * OW });
+  const k = ctx.k;
+  const dims = [KH, KW, geo.sh, geo.sw, geo.pt, geo.pl, geo.dh, geo.dw, OH, OW];
+  if (codes) {
+    const { scale, zeroPoint } = channelParams(x, C);
+    const segEnd = new Uint8Array(C);
+    for (let c = 0; c < C; c++) segEnd[c] = (c + 1) % Cg === 0 || scale[c + 1] !== scale[c] ? 1 : 0;
+    const pZx = ctx.constant(zeroPoint);
+    const pSx = ctx.constant(scale);
+    const pSeg = ctx.constant(segEnd);
+    ctx.scratch(C * KH * KW * 4);
+    ctx.emit(node, 'convCodes', () => k.convCodes(x.buffer.offset, pZx, pSx, pSeg, C, H, W, pW, pSw, pB, pShift, O, G, Op, ...dims, ctx.scratchOffset, y.buffer.offset));
+  } else {
+    let src = x;
+    if (x.kind === 'codes') src = dequantized(ctx, node, x);
+    ctx.scratch(C * KH * KW * 8);
+    ctx.emit(node, 'convReal', () => k.convReal(src.buffer.offset, C, H, W, pW, pSw, pB, pShift, O, G, Op, ...dims, ctx.scratchOffset, y.buffer.offset));
+  }
+  return y;
+}
+
+/** Codes dequantized into a float64 temporary by a step of their own (for kernels that read real values). */
+export function dequantized(ctx: CompileContext, node: Node, x: PlannedValue): PlannedValue {
+  const n = sizeOf(x.shape);
+  const buffer = ctx.temporary(n);
+  const pS = ctx.constant(x.scale!);
+  const pZ = ctx.constant(x.zeroPoint!);
+  const k = ctx.k;
+  ctx.use(x);
+  ctx.emit(node, 'dequantize', () => k.dequantize(x.buffer.offset, buffer.offset, x.channels, x.inner, pS, pZ));
+  return { name: `${x.name}#real`, kind: 'real', shape: x.shape, buffer, channels: x.channels, inner: x.inner };
+}
