@@ -26,6 +26,7 @@ const DEP_CONSTRAINTS = [
   { sourceTag: 'type:tools', onlyDependOnLibsWithTags: onlyDependOn(...PACKAGES) },
   { sourceTag: 'type:bench', onlyDependOnLibsWithTags: onlyDependOn(...PACKAGES) },
   { sourceTag: 'type:zoo', onlyDependOnLibsWithTags: onlyDependOn(...PACKAGES) },
+  { sourceTag: 'type:fuzz', onlyDependOnLibsWithTags: onlyDependOn(...PACKAGES) },
   // @nibble/testing sits beside the tools: it may use any package, and only tests may use it.
   // (Its own tag too: with the cycles through it ignored below, Nx checks its files' imports
   // of each other as dependencies.)

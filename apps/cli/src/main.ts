@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NibbleError } from 'nibble';
 import { calibrateCommand } from './commands/calibrate';
@@ -21,6 +23,8 @@ function help(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
+    'nibble --version prints the version',
+    '',
     "run 'nibble <command> --help' for a command's options",
   ].join('\n');
 }
@@ -30,8 +34,17 @@ function commandHelp(c: Command): string {
   return [`usage: nibble ${c.name} ${c.usage}`, '', c.summary, ...(opts.length ? ['', 'options:', ...opts] : [])].join('\n');
 }
 
+/** The CLI package's version (apps/cli/package.json). */
+export function version(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 export async function main(argv: string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(argv.includes('--json') ? JSON.stringify({ nibble: version(), node: process.versions.node }) : `nibble ${version()}`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(help());
     return name ? 0 : 2;
@@ -64,6 +77,20 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   }
 }
 
+/**
+ * Ctrl-C and kill end the run at once with 130/143: the handler replaces
+ * the default (die mid-write), and nibble writes files synchronously to a
+ * temporary name, then renames, so nothing half-written is left behind.
+ */
+function exitOnSignals(err: (text: string) => void): void {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      err(`nibble: interrupted (${signal}); no output was written by the unfinished step`);
+      process.exit(code);
+    });
+  }
+}
+
 /** Entry point of the `nibble` binary. */
 export function runCli(): void {
   const io: CommandIO = {
@@ -71,6 +98,7 @@ export function runCli(): void {
     err: (t) => process.stderr.write(`${t}\n`),
     interactive: Boolean(process.stderr.isTTY),
   };
+  exitOnSignals(io.err);
   main(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
   });

@@ -33,6 +33,7 @@ export class ArraySource implements SampleSource {
   readonly length: number;
   readonly fixedSize: ImageSize;
   readonly hasLabels: boolean;
+  readonly floatData: boolean;
   readonly classNames?: readonly string[];
   private readonly layout: StoredLayout;
   private readonly per: number;
@@ -52,6 +53,7 @@ export class ArraySource implements SampleSource {
     this.length = n;
     this.per = this.fixedSize.height * this.fixedSize.width * this.fixedSize.channels;
     this.hasLabels = init.labels !== undefined;
+    this.floatData = !(init.data instanceof Uint8Array);
     this.classNames = init.classNames;
     if (init.labels && init.labels.length !== n) {
       throw new NibbleError('E_DATA', `${file}: ${n} samples but ${init.labels.length} labels`, { file });

@@ -15,6 +15,8 @@ export interface SampleSource {
   readonly hasLabels: boolean;
   /** Every sample's size when known without decoding (arrays); undefined for files. */
   readonly fixedSize?: ImageSize;
+  /** True when samples are stored as floats (float npy, float IDX) rather than 0..255 pixels. */
+  readonly floatData?: boolean;
   /** Sample i as a fresh RawImage (HWC float32) that the caller may modify. */
   raw(i: number): RawImage;
   label(i: number): number;
@@ -55,6 +57,8 @@ export interface Dataset {
   readonly classNames?: readonly string[];
   /** The preprocessing applied to every sample. */
   readonly preprocess: readonly PreprocessStep[];
+  /** Steps of the requested preprocessing left out: scale steps, for float data when scaleFloatData is false. */
+  readonly skippedSteps: readonly PreprocessStep[];
   /** All labels, in index order (-1 when unlabeled). */
   labels(): Int32Array;
   /** The sample indices a pass with these options visits, in order. */
@@ -67,6 +71,14 @@ export interface Dataset {
 export interface DatasetOptions {
   /** Steps as data, or text such as 'mnist' or 'rgb,resize=256,center-crop=224,unit' (default: none). */
   preprocess?: string | readonly PreprocessStep[];
+  /**
+   * Whether `scale` steps apply to float data (float npy or IDX), which is
+   * usually scaled already (default true: steps apply as given). A caller
+   * whose preprocessing was not asked for by the user (a model's metadata, a
+   * dataset preset, both written for 0..255 pixels) passes false, so float
+   * data in [0, 1] is never divided by 255 a second time.
+   */
+  scaleFloatData?: boolean;
 }
 
 /** A Dataset over any SampleSource: preprocessing, shape checks, batching. */
@@ -78,6 +90,7 @@ export class SourceDataset implements Dataset {
   readonly hasLabels: boolean;
   readonly classNames?: readonly string[];
   readonly preprocess: readonly PreprocessStep[];
+  readonly skippedSteps: readonly PreprocessStep[];
   private readonly size: ImageSize;
 
   constructor(private readonly source: SampleSource, description: string, options: DatasetOptions = {}) {
@@ -85,7 +98,10 @@ export class SourceDataset implements Dataset {
     this.length = source.length;
     this.hasLabels = source.hasLabels;
     this.classNames = source.classNames;
-    this.preprocess = resolvePreprocess(options.preprocess);
+    const steps = resolvePreprocess(options.preprocess);
+    const skip = source.floatData === true && options.scaleFloatData === false;
+    this.preprocess = skip ? steps.filter((st) => st.op !== 'scale') : steps;
+    this.skippedSteps = skip ? steps.filter((st) => st.op === 'scale') : [];
     this.layout = outputLayout(this.preprocess);
     if (source.length === 0) {
       throw new NibbleError('E_DATA', `${description}: the dataset has no samples`, { hint: 'check the path and the file contents' });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { basename, dirname, join } from 'path';
 import { gunzipSync } from 'zlib';
 import { NibbleError } from '@nibble/ir';
@@ -47,6 +47,13 @@ export function gunzipIfNeeded(bytes: Uint8Array, path: string): Uint8Array {
 /** Writes a file atomically: a temporary file beside it, then a rename (a string is written as UTF-8). */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new NibbleError('E_FILE_NOT_FOUND', `${path}: cannot write the file (${(e as Error).message})`, {
+      file: path, cause: e, hint: 'check that the directory exists and is writable',
+    });
+  }
 }

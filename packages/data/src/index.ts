@@ -1,14 +1,14 @@
 export { permutation } from './prng';
 export { type Dataset } from './dataset';
 export { datasetFromArrays } from './array-source';
-export { PREPROCESS_PRESETS, parsePreprocess, applyPreprocess, type PreprocessStep } from './preprocess';
+export { PREPROCESS_PRESETS, parsePreprocess, printPreprocess, applyPreprocess, type PreprocessStep } from './preprocess';
 export { resizeBilinear, convertChannels } from './image-ops';
 export { rawImage, type RawImage } from './raw-image';
 export { decodeImage } from './image-decode';
 export { scanImageFolder } from './image-folder';
-export { encodeIdx, readIdxFile } from './idx';
-export { encodeNpy } from './npy';
+export { encodeIdx, parseIdx, readIdxFile } from './idx';
+export { encodeNpy, parseNpy } from './npy';
 export { writeFileAtomic } from './files';
-export { parseDatasetSpec, type DatasetSpec } from './spec';
+export { parseDatasetSpec, specFiles, type DatasetSpec } from './spec';
 export { registerDatasetRoot, registerDefaultRoots, listDatasetRoots, resolveSplit, idxPairIn } from './roots';
 export { openDataset } from './open';

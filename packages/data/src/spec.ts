@@ -41,7 +41,14 @@ function badSpec(text: string, why: string): NibbleError {
 export function parseDatasetSpec(text: string): DatasetSpec {
   const t = text.trim();
   const colon = t.indexOf(':');
-  if (colon <= 0) throw badSpec(text, 'no kind before a colon');
+  if (colon <= 0) {
+    if (NAME.test(t)) {
+      throw new NibbleError('E_BAD_OPTION', `dataset '${text}': a named dataset needs a split after a colon, e.g. ${t}:test`, {
+        option: 'data', hint: `write ${t}:test or ${t}:train (the bundled Fashion-MNIST also has fashion-mnist:calib); a file needs a prefix: idx:, npy: or images:`,
+      });
+    }
+    throw badSpec(text, 'a dataset is kind:place; a file or folder needs a prefix (idx:<file>, npy:<file>, images:<dir>)');
+  }
   const kind = t.slice(0, colon);
   const rest = t.slice(colon + 1).trim();
   if (rest === '') throw badSpec(text, `nothing after '${kind}:'`);

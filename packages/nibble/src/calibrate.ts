@@ -8,7 +8,8 @@ import {
   CALIBRATION_DATA, CALIBRATION_OPTIONS, CALIBRATION_STATS, type CalibrationData, type CalibrationOptions, CalibrationStats,
 } from '@nibble/stats';
 import { DEFAULTS } from './defaults';
-import { preprocessFor } from './datasets';
+import { choosePreprocess } from './datasets';
+import { batchForModel, checkFiniteBatch, checkFiniteWeights, checkHistogramMemory, fixedBatchOf } from './guards';
 
 
 export interface CalibrationDataOptions {
@@ -18,6 +19,11 @@ export interface CalibrationDataOptions {
   seed?: number;
   /** Samples per executor run (default 32). */
   batchSize?: number;
+  /**
+   * The model takes exactly batchSize samples per run (a fixed batch): the
+   * samples are rounded down to a multiple of it, never a short last batch.
+   */
+  exactBatch?: boolean;
 }
 
 export interface CalibrateOptions extends CalibrationDataOptions, Omit<CalibrationOptions, 'values'> {
@@ -35,6 +41,8 @@ export interface CalibrateOptions extends CalibrationDataOptions, Omit<Calibrati
    * computes the next batch; engine threads spinning on every core slow both.
    */
   threads?: number;
+  /** Bytes the up-front estimates (histograms) may reach (default 4 GiB). */
+  memoryLimit?: number;
 }
 
 function positiveInteger(value: number, option: string): number {
@@ -61,19 +69,31 @@ function dataInput(model: Model): string {
  * batches() yields the same batches, as a second pass needs.
  */
 export function datasetCalibrationData(dataset: Dataset, inputName: string, options: CalibrationDataOptions = {}): CalibrationData {
-  const samples = Math.min(positiveInteger(options.samples ?? DEFAULTS.calibrationSamples, 'samples'), dataset.length);
   const batchSize = positiveInteger(options.batchSize ?? DEFAULTS.calibrationBatch, 'batchSize');
+  let samples = Math.min(positiveInteger(options.samples ?? DEFAULTS.calibrationSamples, 'samples'), dataset.length);
+  if (options.exactBatch) {
+    if (samples < batchSize) {
+      throw new NibbleError('E_DATA', `${dataset.description}: the model takes batches of exactly ${batchSize} samples, the calibration has ${samples}`, {
+        option: 'samples', hint: `give --samples ${batchSize} or more (a multiple of ${batchSize})`,
+      });
+    }
+    samples -= samples % batchSize;
+  }
   const order = { shuffle: true, seed: options.seed ?? 0, limit: samples };
   return {
     samples,
     description: dataset.description,
     async *batches() {
-      for await (const b of dataset.batches({ ...order, batchSize })) yield { [inputName]: b.inputs };
+      for await (const b of dataset.batches({ ...order, batchSize })) {
+        checkFiniteBatch(b.inputs, b.indices, dataset.description);
+        yield { [inputName]: b.inputs };
+      }
     },
   };
 }
 
-function checkSampleShape(model: Model, input: string, dataset: Dataset): void {
+/** The dataset's samples fit the model's input (after the batch axis): E_SHAPE naming both and --preprocess otherwise. */
+export function checkSampleShape(model: Model, input: string, dataset: Dataset): void {
   const declared = model.graph.value(input)?.type?.shape;
   if (!declared) return;
   const want = declared.slice(1);
@@ -95,11 +115,21 @@ async function calibrationData(model: Model, options: CalibrateOptions): Promise
   const given = options.data;
   if (typeof given !== 'string' && !isDataset(given)) return given;
   const input = dataInput(model);
-  const dataset = typeof given === 'string'
-    ? await openDataset(given, { preprocess: typeof options.preprocess === 'string' || options.preprocess === undefined ? preprocessFor(given, model, options.preprocess) : options.preprocess })
-    : given;
+  let dataset: Dataset;
+  if (typeof given === 'string') {
+    const explicit = typeof options.preprocess === 'string' || options.preprocess === undefined ? options.preprocess : undefined;
+    const choice = explicit !== undefined || options.preprocess === undefined ? choosePreprocess(given, model, explicit) : undefined;
+    dataset = await openDataset(given, {
+      preprocess: choice ? (choice.source === 'none' ? undefined : choice.text) : options.preprocess,
+      // Preprocessing the user did not ask for is written for 0..255 pixels: float data keeps its scale.
+      scaleFloatData: choice === undefined || choice.source === 'option',
+    });
+  } else {
+    dataset = given;
+  }
   checkSampleShape(model, input, dataset);
-  return datasetCalibrationData(dataset, input, options);
+  const batchSize = batchForModel(model, options.batchSize, DEFAULTS.calibrationBatch);
+  return datasetCalibrationData(dataset, input, { ...options, batchSize, exactBatch: fixedBatchOf(model) !== undefined });
 }
 
 /**
@@ -108,6 +138,8 @@ async function calibrationData(model: Model, options: CalibrateOptions): Promise
  * the CALIBRATION_STATS analysis with onnxruntime as the executor.
  */
 export async function calibrate(model: Model, options: CalibrateOptions): Promise<CalibrationStats> {
+  if (options.histogram) checkHistogramMemory(model, options.histogram.bins ?? 2048, options.memoryLimit);
+  checkFiniteWeights(model);
   const data = await calibrationData(model, options);
   const ctx = createPassContext();
   const { backend } = options;

@@ -1,3 +1,4 @@
+import { MODEL_PREPROCESS_KEY } from './datasets';
 import { cloneModel, constantTensor, inferShapes, NibbleError, type Dim, type Model, type Node, type Tensor } from '@nibble/ir';
 
 export interface LayerCost {
@@ -26,6 +27,8 @@ export interface ModelReport {
   /** Layers whose MACs are unknown because their shapes are dynamic (give input shapes). */
   layersWithUnknownMacs: number;
   layers: LayerCost[];
+  /** The preprocessing the model declares (its nibble.preprocess metadata), or null. */
+  preprocess: string | null;
 }
 
 export interface InspectOptions {
@@ -127,6 +130,7 @@ export function inspectModel(source: Model, options: InspectOptions = {}): Model
   const io = (v: { name: string; type?: { dtype: string; shape?: Dim[] } }) => ({ name: v.name, dtype: v.type?.dtype, shape: v.type?.shape });
   return {
     irVersion: model.irVersion,
+    preprocess: source.metadata.get(MODEL_PREPROCESS_KEY) ?? null,
     opsets: Object.fromEntries([...model.opsetImports].map(([d, v]) => [d || 'ai.onnx', v])),
     inputs: g.inputs.filter((v) => !v.isInitializer).map(io),
     outputs: g.outputs.map(io),

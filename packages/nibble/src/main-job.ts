@@ -1,9 +1,11 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '@nibble/data';
 import { basename, join } from 'node:path';
 import { NibbleError } from '@nibble/ir';
 import { evaluate } from './evaluate';
 import { loadModel } from './load';
 import { quantize, saveQuantized } from './quantize';
+import { writeQuantizeReport } from './report/write';
 
 export interface MainJobOptions {
   /** The float model (default: the bundled Fashion-MNIST ResNet-20). */
@@ -17,6 +19,8 @@ export interface MainJobOptions {
   /** Recipes to compare with float32, in table order. */
   recipes: string[];
   outDir: string;
+  /** Also write an HTML report per recipe beside its model (default true). */
+  htmlReports?: boolean;
   /** Called as work advances: a stage name and its fraction done. */
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -31,6 +35,8 @@ export interface MainJobRow {
   /** The ONNX file the row was measured on. */
   file: string;
   pipeline?: string;
+  /** The HTML report of the quantized row. */
+  report?: string;
 }
 
 export interface MainJobReport {
@@ -41,9 +47,21 @@ export interface MainJobReport {
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+const stemOf = (model: string): string => basename(model).replace(/\.onnx$/i, '');
+
+/** Every file the main job writes, so the caller can check them all before the work starts. */
+export function mainJobOutputs(options: Pick<MainJobOptions, 'model' | 'recipes' | 'outDir' | 'htmlReports'>): string[] {
+  const stem = stemOf(options.model);
+  return [
+    ...options.recipes.flatMap((r) => [
+      join(options.outDir, `${stem}.${r}.onnx`),
+      ...(options.htmlReports === false ? [] : [join(options.outDir, `${stem}.${r}.report.html`)]),
+    ]),
+    join(options.outDir, 'report.json'),
+  ];
 }
 
 /**
@@ -56,7 +74,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
   if (options.recipes.length === 0) throw new NibbleError('E_BAD_OPTION', 'the main job needs at least one recipe', { option: 'recipes' });
   mkdirSync(options.outDir, { recursive: true });
   const float = await loadModel(options.model);
-  const stem = basename(options.model).replace(/\.onnx$/i, '');
+  const stem = stemOf(options.model);
   const progress = (stage: string) => (done: number, total: number) => options.onProgress?.(stage, done, total);
 
   const floatEval = await evaluate(float, { data: options.test, onProgress: progress('eval float32') });
@@ -83,6 +101,8 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
     const file = join(options.outDir, `${stem}.${recipe}.onnx`);
     const { report } = quantized;
     saveQuantized(quantized, file);
+    const html = join(options.outDir, `${stem}.${recipe}.report.html`);
+    if (options.htmlReports !== false) writeQuantizeReport(quantized, html, { model: options.model, out: file });
     const written = await loadModel(file);
     // No preprocessing given: the file's own metadata must carry it, as it does for `nibble eval <file>`.
     const result = await evaluate(written, { data: options.test, onProgress: progress(`eval ${recipe}`) });
@@ -95,6 +115,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
       sizeBytes: readFileSync(file).length,
       file,
       pipeline: report.pipeline,
+      ...(options.htmlReports !== false ? { report: html } : {}),
     });
   }
 

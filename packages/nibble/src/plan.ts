@@ -1,10 +1,10 @@
-import { existsSync, statSync } from 'node:fs';
-import { dirname, extname, resolve } from 'node:path';
 import { type AnyPassInvocation, getRecipe, parsePipeline, printInvocations, printPipeline, resolvePipeline } from '@nibble/core';
 import { NibbleError } from '@nibble/ir';
 import { CALIBRATION_STATS, type CalibrationNeeds } from '@nibble/stats';
 import { DEFAULTS } from './defaults';
 import { ensurePassesRegistered } from './recipes';
+import { constrainPipeline, getTarget } from './targets';
+import { checkOutputPath, type OutputCheck } from './outputs';
 
 /*
  * Everything `quantize` will do, decided before any model or data is read:
@@ -25,12 +25,16 @@ export interface PlanChoice {
   seed?: number;
   /** Calibration batch size (default DEFAULTS.calibrationBatch). */
   batchSize?: number;
+  /** Where the model will run (targets.ts): its constraints join the pipeline's options; default 'sim'. */
+  target?: string;
 }
 
 export interface QuantizePlan {
   /** The recipe's canonical name, when one was named (an alias resolves to it). */
   readonly recipe?: string;
-  /** The pipeline as written (a recipe's expansion), in canonical text. */
+  /** The deployment target (targets.ts), whose constraints are in the pipeline's options. */
+  readonly target: string;
+  /** The pipeline as written (a recipe's expansion) with the target's constraints, in canonical text. */
   readonly pipeline: string;
   /** The same with every option written out: exactly what will run. */
   readonly pipelineFull: string;
@@ -65,7 +69,8 @@ export function planQuantization(choice: PlanChoice): QuantizePlan {
   ensurePassesRegistered();
   const named = recipe !== undefined ? getRecipe(recipe) : undefined;
   // Parsed once; unknown passes and bad options fail here, before any model or data is read.
-  const spec = parsePipeline(named ? named.pipeline : pipeline!);
+  const target = getTarget(choice.target);
+  const spec = constrainPipeline(parsePipeline(named ? named.pipeline : pipeline!), target);
   const invocations = Object.freeze(resolvePipeline(spec));
   let reads = false;
   let needs: CalibrationNeeds = {};
@@ -78,6 +83,7 @@ export function planQuantization(choice: PlanChoice): QuantizePlan {
   }
   return Object.freeze({
     ...(named ? { recipe: named.name } : {}),
+    target: target.name,
     pipeline: printPipeline(spec),
     pipelineFull: printInvocations(invocations, 'all'),
     invocations,
@@ -92,11 +98,23 @@ export function planQuantization(choice: PlanChoice): QuantizePlan {
   });
 }
 
+/** A target's constraints, for the plan's printout. */
+function describeTarget(name: string): string[] {
+  const t = getTarget(name);
+  const constraints = Object.entries(t.constraints).map(([pass, o]) => `${pass}{${Object.entries(o).map(([k, v]) => `${k}=${v}`).join(',')}}`);
+  return [
+    `target: ${t.name} (${t.summary})`,
+    ...(constraints.length > 0 ? [`  constraints: ${constraints.join(' ')}`] : []),
+    `  activations ${t.activationScale}, weights ${t.weights}, containers ${[...t.containers.weights, ...t.containers.activations].join('/')}; narrow grids: ${t.narrowGrids}`,
+  ];
+}
+
 /** The plan as lines of text (what `nibble quantize --dry-run` prints). */
 export function describePlan(plan: QuantizePlan): string[] {
   const c = plan.calibration;
   return [
     ...(plan.recipe ? [`recipe: ${plan.recipe}`] : []),
+    ...describeTarget(plan.target),
     `pipeline: ${plan.pipeline}`,
     'passes:',
     ...plan.invocations.map((inv, i) => `  ${i + 1}. ${inv.pass.format(inv.options, 'all')}`),
@@ -108,14 +126,9 @@ export function describePlan(plan: QuantizePlan): string[] {
 
 /**
  * Where a quantized model may be written: an .onnx path in an existing
- * directory. Checked before any work, so a long run never fails at the end.
+ * directory (and, as checkOutputPath says, not an input nor, when refused,
+ * an existing file). Checked before any work, so a long run never fails at the end.
  */
-export function checkQuantizedOutput(path: string): void {
-  if (extname(path).toLowerCase() !== '.onnx') {
-    throw new NibbleError('E_BAD_OPTION', `${path}: a quantized model is written as ONNX; give a path ending in .onnx`, { file: path, option: 'out' });
-  }
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new NibbleError('E_BAD_OPTION', `${path}: the directory ${dir} does not exist`, { file: path, option: 'out', hint: 'create the directory first, or write somewhere that exists' });
-  }
+export function checkQuantizedOutput(path: string, check: Omit<OutputCheck, 'extension'> = {}): void {
+  checkOutputPath(path, { ...check, extension: { ext: '.onnx', what: 'a quantized model' } });
 }

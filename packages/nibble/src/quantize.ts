@@ -8,11 +8,13 @@ import { cloneModel, type Model, NibbleError, type Value } from '@nibble/ir';
 import { lowerToQdq, qdqContainer, upgradeToQdqOpset, writeFileAtomic, writeOnnx } from '@nibble/onnx';
 import { paramsOfAnnotation } from '@nibble/quant';
 import { createOrtExecutor } from '@nibble/runtime';
-import { CALIBRATION_DATA, CALIBRATION_OPTIONS, type CalibrationData } from '@nibble/stats';
+import { CALIBRATION_DATA, CALIBRATION_OPTIONS, CALIBRATION_STATS, type CalibrationData, type CalibrationStats } from '@nibble/stats';
 import { datasetCalibrationData } from './calibrate';
 import type { PlanChoice } from './plan';
-import { preprocessFor } from './datasets';
+import { choosePreprocess, MODEL_PREPROCESS_KEY, type PreprocessChoice } from './datasets';
+import { batchForModel, checkFiniteWeights, fixedBatchOf } from './guards';
 import { checkQuantizedOutput, planQuantization, type QuantizePlan } from './plan';
+import { getTarget } from './targets';
 
 export interface QuantizeProgress {
   /** 'calibrate' while the float model runs over the calibration data, 'pass' when a pass starts. */
@@ -42,6 +44,8 @@ export interface QuantizeOptions extends PlanChoice {
   instrument?: PassInstrumentation;
   /** How calibration runs the float model (default: onnxruntime-node). */
   executorFactory?: ExecutorFactory;
+  /** Accept a pipeline that quantizes no tensor (the output is then a float copy); an error otherwise. */
+  allowUnquantized?: boolean;
 }
 
 /** One quantized tensor, as its annotation says. */
@@ -64,6 +68,8 @@ export interface TensorQuantReport {
 export interface QuantizeReport {
   /** The recipe, when one was named. */
   recipe?: string;
+  /** The deployment target whose writer made the file (targets.ts). */
+  target: string;
   /** The pipeline that ran as written (a recipe's expansion), in canonical text. */
   pipeline: string;
   /** The same with every option written out. */
@@ -85,6 +91,8 @@ export interface QuantizeReport {
   timings: { totalMs: number; passes: { pass: string; ms: number; analysesMs: number }[] };
   /** What the passes recorded (chosen ranges, achieved bits, ...). */
   facts: ReportEntry[];
+  /** The preprocessing calibration fed the model, written into the output's metadata (absent without a dataset spec). */
+  preprocess?: PreprocessChoice;
   /** Results that may not be what the user expects (a BatchNormalization left unfolded, ...); the CLI prints them. */
   warnings: string[];
 }
@@ -95,6 +103,8 @@ export interface QuantizeResult {
   /** Its QDQ form as an ONNX file's bytes, lowered and serialized once: what saveQuantized writes. */
   onnx: Uint8Array;
   report: QuantizeReport;
+  /** The calibration statistics the passes read (for the HTML report), when calibration ran. */
+  calibration?: CalibrationStats;
 }
 
 /** The pipeline text a recipe or an explicit pipeline names (exactly one of the two), checked against the pass registry. */
@@ -121,13 +131,16 @@ function dataInput(model: Model): string {
 /** A dataset spec opened with the given preprocessing, else the model's declared one, else the named dataset's preset. */
 export async function openDataSource(data: string | Dataset, preprocess?: string, model?: Model): Promise<Dataset> {
   if (typeof data !== 'string') return data;
-  return openDataset(data, { preprocess: preprocessFor(data, model, preprocess) });
+  const choice = choosePreprocess(data, model, preprocess);
+  // Preprocessing the user did not ask for is written for 0..255 pixels: float data keeps its scale.
+  return openDataset(data, { preprocess: choice.source === 'none' ? undefined : choice.text, scaleFloatData: choice.source === 'option' });
 }
 
 async function calibrationDataFor(model: Model, data: DataSource, options: { samples: number; seed: number; batchSize: number; preprocess?: string }): Promise<CalibrationData> {
   if (isCalibrationData(data)) return data;
   const dataset = await openDataSource(data, options.preprocess, model);
-  return datasetCalibrationData(dataset, dataInput(model), options);
+  const batchSize = batchForModel(model, options.batchSize, options.batchSize);
+  return datasetCalibrationData(dataset, dataInput(model), { ...options, batchSize, exactBatch: fixedBatchOf(model) !== undefined });
 }
 
 function isWeight(v: Value): boolean {
@@ -187,10 +200,12 @@ function meanBitsOf(tensors: TensorQuantReport[]): QuantizeReport['meanBits'] {
  */
 export async function quantize(model: Model, options: QuantizeOptions): Promise<QuantizeResult> {
   const t0 = performance.now();
-  const plan = options.plan ?? planQuantization(options);
+  // A fixed-batch model calibrates in its batch unless the caller chose one.
+  const plan = options.plan ?? planQuantization({ ...options, batchSize: options.batchSize ?? fixedBatchOf(model) });
+  checkPlanQuantizes(plan, options.allowUnquantized);
+  checkFiniteWeights(model);
   const position = { index: 0, count: 0, pass: '' };
-  const manager = new PassManager(plan.invocations, {
-    instrument: [
+  const managerInstruments: PassInstrumentation[] = [
       {
         beforePass: (p) => {
           Object.assign(position, { index: p.index + 1, count: p.count, pass: p.pass });
@@ -198,10 +213,13 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
         },
       },
       ...(options.instrument ? [options.instrument] : []),
-    ],
-  });
+  ];
   const work = cloneModel(model);
   upgradeToQdqOpset(work);
+  const preprocess = typeof options.data === 'string' ? choosePreprocess(options.data, model, options.preprocess) : undefined;
+  // The preprocessing calibrated with travels with the model: eval and a second quantize feed it the same way.
+  if (preprocess && preprocess.source !== 'none') work.metadata.set(MODEL_PREPROCESS_KEY, preprocess.text);
+  let stats: CalibrationStats | undefined;
   const sink = new MemoryReportSink();
   const ctx = createPassContext({ reportSink: sink });
   // One engine thread fewer than cores: statistics of one batch overlap the next batch's run.
@@ -215,16 +233,20 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
       onProgress: (p) => options.onProgress?.({ stage: 'calibrate', ...position, samplesDone: p.samplesDone, samplesTotal: p.samplesTotal, dataPass: p.pass }),
     });
   }
-  const run: PipelineRunResult = await manager.run(work.graph, ctx);
+  const run: PipelineRunResult = await new PassManager(plan.invocations, {
+    instrument: [...managerInstruments, { afterPass: () => { stats ??= ctx.getCachedAnalysis(CALIBRATION_STATS); } }],
+  }).run(work.graph, ctx);
   const quantized: Model = { ...work, graph: run.graph };
   const perTensor = tensorReports(quantized);
-  // Lowered and serialized once: the report's size is the file's.
-  const onnx = writeOnnx(lowerToQdq(quantized));
+  if (perTensor.length === 0 && !options.allowUnquantized) throw nothingQuantized(plan.pipeline, 'it ran, and left every tensor in float');
+  // Lowered and serialized once, by the target's writer: the report's size is the file's.
+  const onnx = getTarget(plan.target).write(quantized);
   return {
     model: quantized,
     onnx,
     report: {
       ...(plan.recipe ? { recipe: plan.recipe } : {}),
+      target: plan.target,
       pipeline: plan.pipeline,
       pipelineFull: run.pipeline,
       meanBits: meanBitsOf(perTensor),
@@ -233,9 +255,26 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
       ...(calibration ? { calibration: { samples: calibration.samples, ...(calibration.description ? { data: calibration.description } : {}) } } : {}),
       timings: { totalMs: performance.now() - t0, passes: run.passes.map((r) => ({ pass: r.pass, ms: r.wallMs, analysesMs: r.analysesMs })) },
       facts: sink.entries,
-      warnings: warningsOf(quantized, sink.entries),
+      ...(preprocess ? { preprocess } : {}),
+      warnings: [...(preprocess?.warning ? [preprocess.warning] : []), ...warningsOf(quantized, sink.entries)],
     },
+    ...(stats ? { calibration: stats } : {}),
   };
+}
+
+function nothingQuantized(pipeline: string, why: string): NibbleError {
+  return new NibbleError('E_BAD_OPTION', `the pipeline '${pipeline}' quantizes nothing (${why}): the output would be the float model under a quantized name`, {
+    option: 'pipeline', value: pipeline,
+    hint: 'name a recipe (`nibble recipes`) or end the pipeline with quant-policy and quantize, e.g. "fold-bn,mark-fused-relu,quant-policy,clip-minmax,quantize"; pass --allow-unquantized if a float copy is what you want',
+  });
+}
+
+/** A pipeline without a quantize pass cannot quantize: refused before any model or data is read, unless allowed. */
+export function checkPlanQuantizes(plan: QuantizePlan, allowUnquantized = false): void {
+  if (allowUnquantized) return;
+  if (!plan.invocations.some((inv) => inv.pass.name === 'quantize')) {
+    throw nothingQuantized(plan.pipeline, plan.invocations.length === 0 ? 'it is empty' : 'it has no quantize pass');
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 export { readOnnx, readOnnxFile } from './read';
 export { writeFileAtomic, writeOnnx, writeOnnxFile } from './write';
-export { lowerToQdq, qdqContainer } from './qdq/lower';
+export { lowerToQdq, qdqContainer, type QdqLoweringOptions } from './qdq/lower';
 export { upgradeToQdqOpset } from './qdq/upgrade-opset';
+export { lowerForOrt, targetConstraintError } from './qdq/ort';

@@ -159,6 +159,18 @@ describe("pass 'bias-correct'", () => {
     expect(sink.find('correction')[0].value).toMatchObject({ channels: 16 });
   });
 
+  it('fold=bias with zero-point=false keeps symmetric weights symmetric: the whole shift goes to the bias', async () => {
+    const rand = new SeededRandom(9);
+    const batches = Array.from({ length: 2 }, () => ({ x: new Tensor('float32', [2, 8, 6, 6], Float32Array.from({ length: 2 * 8 * 36 }, () => Math.fround(rand.uniform() + 0.5))) }));
+    const pipe = PIPE.replace(/(^|,)quantize(,|$)/, '$1quantize{symmetric-weights=true}$2');
+    const g = await run(convNet(), `${pipe},bias-correct{fold=bias,zero-point=false}`, batches);
+    const q = g.value('w')!.quant!;
+    expect(Array.from(q.zeroPoint!)).toEqual(new Array(16).fill(0));
+    // The corrected channel means are those of the float weights, through the bias at the input means.
+    const conv = g.node('conv')!;
+    expect(constantTensor(conv.inputs[2])!.toFloat64().some((b, c) => Math.abs(b - c / 8) > 1e-6)).toBe(true);
+  });
+
   it('fold=bias on fully connected layers: Gemm\'s C (scaled by alpha/beta), the Add after a MatMul, or a new Add', async () => {
     const text = `graph fc(%x : f32[4,3]) {
   %wa : f32[2,3] = const [0.3, -0.7, 0.1, 0.9, 0.2, -0.4]

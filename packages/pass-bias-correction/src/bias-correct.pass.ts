@@ -43,6 +43,7 @@ export const biasCorrectPass = definePass({
     mode: { type: 'enum', values: ['mean', 'mean-var'], default: 'mean', description: 'restore the mean, or the mean and the std' },
     form: { type: 'enum', values: ['code', 'paper'], default: 'code', description: 'the reference code\'s formula or the paper\'s (they differ in mean-var only)' },
     fold: { type: 'enum', values: ['exact', 'bias'], default: 'exact', description: 'exact: per-channel Add on the weights; bias: zero point + layer bias (deployable)' },
+    zeroPoint: { type: 'boolean', default: true, description: 'fold=bias: move whole steps of the shift into the zero point; false: keep it (symmetric weights) and fold all of the shift into the bias' },
   },
   // fold=bias reads the layer inputs' means from the float model's statistics, which quantize keeps cached:
   // declared so calibration collects them, never computed here (they would be the quantized graph's).
@@ -90,7 +91,7 @@ function replaceConstant(graph: Graph, node: Node, index: number, t: Tensor): vo
   node.replaceInput(index, graph.addInitializer(graph.uniqueName(base), t));
 }
 
-async function correct(graph: Graph, ctx: PassContext, dq: Node, opts: { mode: BiasCorrectionMode; form: BiasCorrectionForm; fold: 'exact' | 'bias' }): Promise<void> {
+async function correct(graph: Graph, ctx: PassContext, dq: Node, opts: { mode: BiasCorrectionMode; form: BiasCorrectionForm; fold: 'exact' | 'bias'; zeroPoint: boolean }): Promise<void> {
   const out = dq.outputs[0];
   const point = quantPointOf(out);
   const float = out.meta[FLOAT_WEIGHT_KEY] as Tensor;
@@ -104,7 +105,7 @@ async function correct(graph: Graph, ctx: PassContext, dq: Node, opts: { mode: B
   const levels = levelsT.toFloat64();
   const wq = dequantize(levels, shape, params, out.name);
   const corr = weightCorrection(float.toFloat64(), wq, shape, { axis, mode: opts.mode, form: opts.form, name: out.name });
-  const folded = foldCorrection(levels, shape, params, corr, { shiftZeroPoint: opts.fold === 'bias', name: out.name });
+  const folded = foldCorrection(levels, shape, params, corr, { shiftZeroPoint: opts.fold === 'bias' && opts.zeroPoint, name: out.name });
 
   const p = folded.params;
   replaceConstant(graph, dq, 1, scaleTensor(p, out.name));
@@ -113,7 +114,7 @@ async function correct(graph: Graph, ctx: PassContext, dq: Node, opts: { mode: B
   const range = representableRange(p);
   out.quant = { ...out.quant!, axis, bits: p.bits, scale: p.scale, zeroPoint: p.zeroPoint, range: { lo: range.lo.map((x) => x + 0), hi: range.hi.map((x) => x + 0) } };
 
-  const record: BiasCorrectionRecord = { ...opts };
+  const record: BiasCorrectionRecord = { mode: opts.mode, form: opts.form, fold: opts.fold };
   out.meta[BIAS_CORRECTION_KEY] = record;
   let maxBiasDelta = 0;
   if (opts.fold === 'exact') addShift(graph, dq, folded.residual, shape.length, axis, record);

@@ -87,6 +87,23 @@ describe("pass 'quant-policy'", () => {
     expect(activationCandidates(unmarked).map((c) => c.name)).toEqual(['x', 'c1', 'r1', 'c2', 'r2', 's', 'p', 'g', 'f', 'm', 'l', 'y']);
   });
 
+  it('integer-inputs: every input of a weighted layer, averaging pool or residual Add comes from a per-tensor point (the ort target)', async () => {
+    // x (network input), s (the residual Add, reached from GlobalAveragePool through MaxPool, whose output keeps
+    // its input's grid with pools=false) and g (reached from fc through Flatten) are marked at input-bits;
+    // r1 and r2 are covered by c1 and c2 (one-sided: their annotations move past the Relu when lowered).
+    expect(await policy('{per-channel-activations=false,integer-inputs=true,pools=false,w-max-bits=7}')).toEqual([
+      'c1 activation 4 tensor default conv1',
+      'c2 activation 4 tensor default conv2',
+      'g activation 8 tensor default fc',
+      'l activation 8 tensor logits fc',
+      's activation 8 tensor default g',
+      'w1 weight 7 axis0 first-layer conv1',
+      'w2 weight 4 axis0 default conv2',
+      'wfc weight 7 axis1 last-layer fc',
+      'x activation 8 tensor default conv1',
+    ]);
+  });
+
   it('leaves the input, ReLU outputs, the residual Add, pooling and the bare MatMul output unmarked', async () => {
     const { graph } = await runPipeline(parseGraph(NET), 'mark-fused-relu,quant-policy');
     for (const name of ['x', 'r1', 'r2', 's', 'g', 'f', 'm', 'y', 'b1', 'bfc']) expect(quantPointOf(graph.value(name)!)).toBeUndefined();

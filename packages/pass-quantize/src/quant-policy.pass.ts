@@ -34,6 +34,13 @@ export const quantPolicyPass = definePass({
     fcPerTensor: { type: 'boolean', default: true, description: 'fully connected (Gemm/MatMul) outputs per tensor' },
     weights: { type: 'boolean', default: true, description: 'quantize weights at all (false: float weights)' },
     activations: { type: 'boolean', default: true, description: 'quantize activations at all (false: weights only)' },
+    wMaxBits: bitsOption(8, 'cap of every weight width (w-bits, first-last-bits, overrides); 7 keeps int8 products clear of int16 saturation in u8s8 kernels'),
+    pools: { type: 'boolean', default: true, description: 'mark MaxPool outputs at pool-bits; false: a MaxPool output keeps its input\'s grid' },
+    integerInputs: {
+      type: 'boolean', default: false,
+      description: 'every float input of a weighted layer or a residual Add comes from a quantized value (integer kernels need it): else the value its grid-preserving chain starts at is marked per tensor at input-bits',
+    },
+    inputBits: bitsOption(8, 'bit-width of the values integer-inputs marks (per tensor)'),
     keepFloat: { type: 'string[]', default: [], description: 'nodes whose weights and outputs stay float: node-name globs' },
     override: { type: 'string[]', default: [], description: 'per-node widths: pattern:w<bits>:a<bits> items (a later match wins)' },
   },
@@ -70,7 +77,7 @@ export const quantPolicyPass = definePass({
         const edge = first.has(node) || last.has(node);
         const role: QuantRole = o?.w !== undefined ? 'override' : first.has(node) ? 'first-layer' : last.has(node) ? 'last-layer' : 'default';
         mark(layer.weight, {
-          kind: 'weight', bits: o?.w ?? (edge ? opts.firstLastBits : opts.wBits), perChannel: opts.perChannelWeights,
+          kind: 'weight', bits: Math.min(opts.wMaxBits, o?.w ?? (edge ? opts.firstLastBits : opts.wBits)), perChannel: opts.perChannelWeights,
           axis: layer.axis, signed: true, role, layer: node.name, op: node.opType,
         });
         marked.add(layer.weight);
@@ -94,7 +101,7 @@ export const quantPolicyPass = definePass({
         const out = node.outputs[0];
         if (!out || marked.has(out) || !isFloatActivation(out) || matches(keep, node, out)) continue;
         const o = overrideFor(overrides, node, out);
-        const pool = isOnnx(node) && node.opType === 'MaxPool';
+        const pool = isOnnx(node) && node.opType === 'MaxPool' && opts.pools;
         if (!pool && o?.a === undefined) continue;
         const perChannel = !pool && opts.perChannelActivations && (out.type?.shape?.length ?? 0) >= 3;
         mark(out, {
@@ -102,6 +109,13 @@ export const quantPolicyPass = definePass({
           role: o?.a !== undefined ? 'override' : 'pool', layer: node.name, op: node.opType,
         });
         marked.add(out);
+      }
+    }
+
+    if (opts.activations && opts.integerInputs) {
+      for (const { value, node } of unquantizedInputs(graph, layerOutput, marked, keep)) {
+        mark(value, { kind: 'activation', bits: opts.inputBits, perChannel: false, axis: 1, signed: false, role: 'default', layer: node, op: value.producer?.opType ?? 'input' });
+        marked.add(value);
       }
     }
 
@@ -118,6 +132,56 @@ export const quantPolicyPass = definePass({
     return { graph, modified: changed > 0 };
   },
 });
+
+/** Ops whose output holds only values of their input 0, so a per-tensor grid carries through them. */
+const GRID_PRESERVING = new Set(['MaxPool', 'Flatten', 'Reshape', 'Squeeze', 'Unsqueeze', 'Identity', 'Transpose']);
+
+/**
+ * Where the value `v` a kernel reads gets its grid: walking back through
+ * grid-preserving ops, and through a Relu/Clip(min >= 0) whose input is
+ * one-sided (its annotation moves past the Relu when lowered), to the first
+ * marked value; or, when none, the value the walk stopped at.
+ */
+function gridSource(v: Value, marked: ReadonlySet<Value>): { source: Value; covered: boolean } {
+  let x = v;
+  for (;;) {
+    if (marked.has(x)) return { source: x, covered: true };
+    const p = x.producer;
+    const input = p?.inputs[0];
+    if (!p || !input || !isOnnx(p) || !isFloatActivation(input) && !input.isGraphInput) return { source: x, covered: false };
+    const relu = (p.opType === 'Relu' || p.opType === 'Clip') && input.meta.oneSided === true;
+    if (!relu && !GRID_PRESERVING.has(p.opType)) return { source: x, covered: false };
+    x = input;
+  }
+}
+
+/** Pools with integer kernels that average (onnxruntime's QLinearGlobalAveragePool, QLinearAveragePool). */
+const AVERAGING = new Set(['GlobalAveragePool', 'AveragePool']);
+
+/**
+ * The float values that integer kernels would read unquantized: data inputs
+ * of weighted layers and averaging pools, and both inputs of Adds between activations, each
+ * traced to where its grid would start (integer-inputs).
+ */
+function unquantizedInputs(graph: Graph, layerOutput: ReadonlyMap<Node, Value>, marked: ReadonlySet<Value>, keep: readonly NodePattern[]): { value: Value; node: string }[] {
+  const out: { value: Value; node: string }[] = [];
+  const seen = new Set<Value>();
+  const biasAdds = new Set([...layerOutput.values()].map((v) => v.producer).filter((n): n is Node => n !== null && n !== undefined && n.opType === 'Add'));
+  for (const node of graph.nodes) {
+    if (!isOnnx(node) || matches(keep, node, node.outputs[0])) continue;
+    let reads: readonly (Value | null)[] = [];
+    if (layerOutput.has(node) || AVERAGING.has(node.opType)) reads = [node.inputs[0]];
+    else if (node.opType === 'Add' && !biasAdds.has(node) && node.inputs.every((x) => x && !x.isInitializer && !x.const && x.producer?.opType !== 'Constant')) reads = node.inputs;
+    for (const x of reads) {
+      if (!x || (!isFloatActivation(x) && !x.isGraphInput)) continue;
+      const { source, covered } = gridSource(x, marked);
+      if (covered || seen.has(source)) continue;
+      seen.add(source);
+      out.push({ value: source, node: node.name });
+    }
+  }
+  return out;
+}
 
 function allValues(graph: Graph): Value[] {
   return [...graph.initializers, ...graph.inputs, ...graph.nodes.flatMap((n) => n.outputs)];

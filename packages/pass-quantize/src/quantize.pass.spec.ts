@@ -110,6 +110,16 @@ describe("pass 'quantize'", () => {
     }
   }, 30000);
 
+  it('symmetric-weights=true: every weight channel has zero point 0 and its largest |w| at the grid\'s top level', async () => {
+    const g = await classifier('quant-policy{activations=false},clip-minmax{target=weights},quantize{symmetric-weights=true}');
+    for (const { name, float, value } of dequantized(g)) {
+      const p = paramsOfAnnotation(value.quant!, name);
+      expect(p.zeroPoint.every((z) => z === 0)).toBe(true);
+      const top = Math.max(...Array.from(float.data as Float32Array, Math.abs));
+      expect(Math.max(...Array.from(representableRange(p).hi))).toBeGreaterThanOrEqual(Math.fround(top) * (1 - 1e-6));
+    }
+  }, 30000);
+
   it('completes activation annotations: min/max from calibration when no range, lo = 0 one-sided, unsigned container', async () => {
     const graph = parseGraph(THREE_CONVS);
     const ctx = createPassContext();

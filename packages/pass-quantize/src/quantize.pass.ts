@@ -33,17 +33,20 @@ export const quantizePass = definePass({
     'Values already quantized (annotation with a scale) are left as they are. With calibration data given, the',
     'statistics are taken before any weight is rewritten and stay valid afterwards: they describe the float model.',
   ].join('\n'),
+  options: {
+    symmetricWeights: { type: 'boolean', default: false, description: 'weights on symmetric grids (zero point 0, scale max|w| / (2^(bits-1) - 1)): what integer kernels want' },
+  },
   // Moments of the activations without a range; computed by run itself, and only when data was given.
   requires: [requirement(CALIBRATION_STATS, {}, { lazy: true })],
   preserves: [CALIBRATION_STATS],
-  async run(graph, ctx) {
+  async run(graph, ctx, opts) {
     // The statistics must be the float model's: take them (when calibration data is given) before any
     // weight is rewritten; later passes (bias-correct{fold=bias}) read them from the cache.
     if (ctx.services.has(CALIBRATION_DATA)) await ctx.getAnalysis(CALIBRATION_STATS, graph);
     const grids = [];
     for (const { value, point } of markedValues(graph)) {
       if (value.quant?.scale) continue;
-      grids.push({ value, point, ...(await grid(ctx, value, point)) });
+      grids.push({ value, point, ...(await grid(ctx, value, point, opts.symmetricWeights && point.kind === 'weight')) });
     }
     const totals = { weights: 0, activations: 0, floatWeightBytes: 0, quantizedWeightBytes: 0 };
     for (const { value, point, annotation, params } of grids) {
@@ -77,7 +80,7 @@ function extent(v: Value, axis: number | null): number | undefined {
   return typeof d === 'number' ? d : undefined;
 }
 
-async function grid(ctx: PassContext, v: Value, point: QuantPoint): Promise<{ annotation: QuantAnnotation; params: AffineParams }> {
+async function grid(ctx: PassContext, v: Value, point: QuantPoint, symmetric: boolean): Promise<{ annotation: QuantAnnotation; params: AffineParams }> {
   const given = v.quant;
   const axis = given ? given.axis : point.perChannel ? point.axis : null;
   let range = given?.range;
@@ -108,7 +111,7 @@ async function grid(ctx: PassContext, v: Value, point: QuantPoint): Promise<{ an
     const mean = oneSided ? Math.max(stats.mean[c], 0) : stats.mean[c];
     constant[c] = upperBound === undefined ? mean : Math.min(mean, upperBound);
   }
-  const params = paramsFromRange({ lo: range.lo, hi: range.hi, bits, axis, signed: point.signed, name: v.name, ...(constant ? { constant } : {}) });
+  const params = paramsFromRange({ lo: range.lo, hi: range.hi, bits, axis, signed: point.signed, name: v.name, ...(constant ? { constant } : {}), ...(symmetric ? { symmetric } : {}) });
   const annotation: QuantAnnotation = {
     axis,
     bits: params.bits,

@@ -25,6 +25,17 @@ describe('paramsFromRange', () => {
     }
   });
 
+  it('symmetric: zero point 0 (signed view), scale max|lo, hi| / (2^(bits-1) - 1); a 0-bit channel only when positive', () => {
+    const p = paramsFromRange({ lo: [-0.7, -1, 0], hi: [0.35, 2, 0], bits: [4, 8, 4], axis: 0, signed: true, symmetric: true });
+    expect(Array.from(p.zeroPoint)).toEqual([0, 0, 0]);
+    expect(Array.from(p.scale)).toEqual([toFloat32(0.7 / 7), toFloat32(2 / 127), 1]);
+    expect(Array.from(representableRange(p).hi)).toEqual([toFloat32(7 * toFloat32(0.1)), toFloat32(127 * toFloat32(2 / 127)), 7]);
+    expect(paramsFromRange({ lo: -1, hi: 1, bits: 1, signed: true, symmetric: true }).scale[0]).toBe(1);
+    expect(paramsFromRange({ lo: 0.5, hi: 0.5, bits: 0, signed: true, symmetric: true }).zeroPoint[0]).toBe(0);
+    expect(() => paramsFromRange({ lo: -0.5, hi: -0.5, bits: 0, signed: true, symmetric: true })).toThrow(/no symmetric grid/);
+    expect(() => paramsFromRange({ lo: -1, hi: 1, bits: 4, symmetric: true })).toThrow(/symmetric grid is a signed one/);
+  });
+
   it('follows gemmlowp: scale = float32(width / qmax), zp = round(-lo / scale), range widened to hold 0', () => {
     const p = paramsFromRange({ lo: -1, hi: 3, bits: 4 });
     expect(p.scale[0]).toBe(toFloat32(4 / 15));

@@ -61,6 +61,14 @@ export interface RangeSpec {
   constant?: ArrayLike<number> | number;
   /** Tensor name for error messages. */
   name?: string;
+  /**
+   * Symmetric grids (zero point 0 in the signed view, what integer runtimes
+   * want for weights): scale = max(|lo|, |hi|) / (2^(bits-1) - 1), so the
+   * levels -(2^(bits-1) - 1)..2^(bits-1) - 1 cover [-a, a] and the lowest
+   * level -2^(bits-1) lies beyond -a (TFLite's narrow-range convention).
+   * Needs `signed`.
+   */
+  symmetric?: boolean;
 }
 
 const at = (v: ArrayLike<number> | number, c: number): number => (typeof v === 'number' ? v : v[c]);
@@ -131,6 +139,16 @@ function rangeChannel(lo0: number, hi0: number, bits: number, where: string): Un
   return { scale, zeroPoint: zp < 0 ? 0 : zp > qmax ? qmax : zp };
 }
 
+/** The unsigned view of a symmetric grid: zero point 2^(bits-1), which is 0 once signed. */
+function symmetricChannel(lo: number, hi: number, bits: number, where: string): Unsigned {
+  const a = Math.max(Math.abs(lo), Math.abs(hi));
+  const half = signedOffset(bits);
+  if (a === 0) return { scale: 1, zeroPoint: half };
+  const scale = toFloat32(bits === 1 ? a : a / (half - 1));
+  if (!Number.isFinite(scale) || scale === 0) throw tooWide(where, lo, hi);
+  return { scale, zeroPoint: half };
+}
+
 /** Affine parameters for clip ranges [lo, hi] at the given bit-widths (see AffineParams). */
 export function paramsFromRange(spec: RangeSpec): AffineParams {
   const where = spec.name ?? 'tensor';
@@ -144,6 +162,9 @@ export function paramsFromRange(spec: RangeSpec): AffineParams {
   }
   if (axis === null && n !== 1) {
     throw new NibbleError('E_SHAPE', `${where}: per-tensor parameters (axis null) need one range, got ${n}`, { value: where });
+  }
+  if (spec.symmetric && !signed) {
+    throw new NibbleError('E_BAD_OPTION', `${where}: a symmetric grid is a signed one (zero point 0 in int4/int8)`, { value: where, option: 'symmetric' });
   }
   const pick = (v: ArrayLike<number> | number, c: number) => (len(v) === 1 ? at(v, 0) : at(v, c));
   const p: AffineParams = {
@@ -169,7 +190,15 @@ export function paramsFromRange(spec: RangeSpec): AffineParams {
       throw new NibbleError('E_NUMERIC', `${chWhere}: clip range [${lo}, ${hi}] has lo > hi`, { value: where });
     }
     let u: Unsigned;
-    if (bits === 0) u = constantChannel(spec.constant === undefined ? (lo + hi) / 2 : pick(spec.constant, c), chWhere);
+    if (bits === 0) {
+      const value = spec.constant === undefined ? (lo + hi) / 2 : pick(spec.constant, c);
+      u = constantChannel(value, chWhere);
+      if (spec.symmetric && u.zeroPoint !== 0) {
+        throw new NibbleError('E_UNSUPPORTED', `${chWhere}: a 0-bit channel of constant ${value} has no symmetric grid (its one level needs zero point ${u.zeroPoint})`, {
+          value: where, option: 'symmetric', hint: 'give every channel at least 1 bit (alloc-bits{min-bits=1}) or use affine grids',
+        });
+      }
+    } else if (spec.symmetric) u = symmetricChannel(lo, hi, bits, chWhere);
     else if (lo === hi) u = singleValueChannel(lo, bits, chWhere);
     else u = rangeChannel(lo, hi, bits, chWhere);
     p.scale[c] = u.scale;

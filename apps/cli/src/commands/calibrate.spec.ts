@@ -34,7 +34,7 @@ describe('nibble calibrate', () => {
 
   it('writes the statistics of every activation and weight, and a summary', async () => {
     const out = join(dir, 'stats.json');
-    const r = await cli('calibrate', model, '--data', 'fashion-mnist:calib', '--samples', '20', '--batch', '8', '--seed', '1', '--out', out, '--json');
+    const r = await cli('calibrate', model, '--data', 'fashion-mnist:calib', '--samples', '20', '--batch', '8', '--seed', '1', '--out', out, '--json', '--preprocess', 'fashion-mnist');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.out);
@@ -49,7 +49,7 @@ describe('nibble calibrate', () => {
 
   it('prints a readable summary, with histograms on request', async () => {
     const out = join(dir, 'hist.json');
-    const r = await cli('calibrate', model, '--data', 'fashion-mnist:test', '--samples', '8', '--histogram', '64', '--out', out);
+    const r = await cli('calibrate', model, '--data', 'fashion-mnist:test', '--samples', '8', '--histogram', '64', '--out', out, '--force');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/calibrated .*tiny\.onnx on fashion-mnist:test: 8 samples/);
     expect(r.out).toMatch(/wrote .*hist\.json: statistics of 5 activations and 2 weights/);

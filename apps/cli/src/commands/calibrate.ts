@@ -1,10 +1,12 @@
-import { calibrate, type CalibrationProgress, DEFAULTS, loadModel, writeCalibrationStats } from 'nibble';
-import { jsonOption, type Command } from '../shared/command';
-import { batchOption, integerFlag, requiredFlag } from '../shared/flags';
+import {
+  calibrate, type CalibrationProgress, checkOutputPath, choosePreprocess, dataFiles, DEFAULTS, describePreprocess, loadModel, memoryLimitBytes, writeCalibrationStats,
+} from 'nibble';
+import { type CommandIO, forceOption, jsonOption, memoryOption, type Command } from '../shared/command';
+import { batchOption, integerFlag, requiredFlag, stringFlag } from '../shared/flags';
 import { ProgressBar } from '../shared/progress';
 
 /** One bar per pass over the data; the second (exact deviations) is rare. */
-function progressBars(interactive: boolean): { update(p: CalibrationProgress): void; finish(): void } {
+function progressBars(io: CommandIO, silent: boolean): { update(p: CalibrationProgress): void; finish(): void } {
   let bar: ProgressBar | undefined;
   let pass = 0;
   return {
@@ -12,7 +14,7 @@ function progressBars(interactive: boolean): { update(p: CalibrationProgress): v
       if (p.pass !== pass) {
         bar?.finish();
         pass = p.pass;
-        bar = new ProgressBar(p.pass === 1 ? 'calibrating' : 'second pass (exact deviations)', p.samplesTotal, interactive);
+        bar = new ProgressBar(p.pass === 1 ? 'calibrating' : 'second pass (exact deviations)', p.samplesTotal, io, silent);
       }
       bar!.update(p.samplesDone);
     },
@@ -23,7 +25,7 @@ function progressBars(interactive: boolean): { update(p: CalibrationProgress): v
 export const calibrateCommand: Command = {
   name: 'calibrate',
   summary: 'run the float model over calibration data and write the statistics of every activation and weight',
-  usage: '<model> --data <spec> --out <stats.json> [--samples N] [--seed S] [--batch B] [--preprocess P] [--histogram BINS] [--json]',
+  usage: '<model> --data <spec> --out <stats.json> [--force] [--samples N] [--seed S] [--batch B] [--preprocess P] [--histogram BINS] [--memory-limit GiB] [--json] [--quiet]',
   positionals: [1, 1],
   options: {
     data: { type: 'string', valueName: 'spec', description: 'calibration data: fashion-mnist:calib, idx:<images>, images:<dir>, npy:<file>' },
@@ -32,7 +34,9 @@ export const calibrateCommand: Command = {
     seed: { type: 'string', valueName: 'S', description: 'seed of the subset (default 0)' },
     ...batchOption(DEFAULTS.calibrationBatch),
     preprocess: { type: 'string', valueName: 'steps', description: "preprocessing, e.g. 'rgb,resize=224x224,unit' (default: the dataset's preset)" },
-    histogram: { type: 'string', valueName: 'BINS', description: 'also collect histograms with this many bins' },
+    histogram: { type: 'string', valueName: 'BINS', description: 'also collect histograms with this many bins (8 to 1048576; memory is estimated first)' },
+    ...memoryOption,
+    ...forceOption,
     ...jsonOption,
   },
   async run(args, io) {
@@ -44,13 +48,18 @@ export const calibrateCommand: Command = {
     const seed = integerFlag(v.seed, 'seed', 0);
     const batchSize = integerFlag(v.batch, 'batch', 1);
     const bins = integerFlag(v.histogram, 'histogram', 8);
+    const memoryLimit = memoryLimitBytes(stringFlag(v['memory-limit']));
+    // Where the statistics go is checked before the model is read: never over an input, an existing file only with --force.
+    checkOutputPath(out, { inputs: [modelPath, ...dataFiles(data)], refuseExisting: !v.force, extension: { ext: '.json', what: 'calibration statistics' } });
     const model = await loadModel(modelPath);
-    const bars = progressBars(io.interactive && !v.json);
+    const preprocess = choosePreprocess(data, model, stringFlag(v.preprocess));
+    if (preprocess.warning) io.err(`warning: ${preprocess.warning}`);
+    const bars = progressBars(io, Boolean(v.json || v.quiet));
     const t0 = performance.now();
     let stats;
     try {
       stats = await calibrate(model, {
-        data, samples, seed, batchSize, preprocess: typeof v.preprocess === 'string' ? v.preprocess : undefined,
+        data, samples, seed, batchSize, preprocess: stringFlag(v.preprocess), memoryLimit,
         histogram: bins === undefined ? false : { bins }, onProgress: (p) => bars.update(p),
       });
     } finally {
@@ -60,11 +69,12 @@ export const calibrateCommand: Command = {
     const seconds = Math.round((performance.now() - t0) / 10) / 100;
     const summary = {
       model: modelPath, data: stats.data ?? data, samples: stats.samples, passes: stats.passes,
-      activations: stats.activationNames().length, weights: stats.weightNames().length, out, seconds,
+      activations: stats.activationNames().length, weights: stats.weightNames().length, out, seconds, preprocess,
     };
     if (v.json) io.out(JSON.stringify(summary));
     else {
       io.out(`calibrated ${modelPath} on ${summary.data}: ${summary.samples} samples, ${summary.passes} pass${summary.passes > 1 ? 'es' : ''} over the data, ${seconds} s`);
+      io.out(`preprocessing: ${describePreprocess(preprocess)}`);
       io.out(`wrote ${out}: statistics of ${summary.activations} activations and ${summary.weights} weights`);
     }
     return 0;

@@ -1,17 +1,19 @@
-import { DEFAULTS, evaluate, loadModel } from 'nibble';
-import { jsonOption, type Command } from '../shared/command';
+import { createWasmExecutor, DEFAULTS, evaluate, loadModel, memoryLimitBytes, NibbleError } from 'nibble';
+import { jsonOption, memoryOption, type Command } from '../shared/command';
 import { ProgressBar } from '../shared/progress';
 import { batchOption, dataOptions, integerFlag, requiredFlag, stringFlag } from '../shared/flags';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'top-1 accuracy of a model on labelled data, run in onnxruntime (a quantized model as its QDQ simulation)',
-  usage: '<model> --data <spec> [--limit N] [--batch B] [--preprocess P] [--json]',
+  usage: '<model> --data <spec> [--limit N] [--batch B] [--backend ort|wasm] [--preprocess P] [--memory-limit GiB] [--json] [--quiet]',
   positionals: [1, 1],
   options: {
     ...dataOptions,
     ...batchOption(DEFAULTS.evaluationBatch),
     limit: { type: 'string', valueName: 'N', description: 'evaluate the first N samples (default: all)' },
+    backend: { type: 'string', valueName: 'B', description: "what runs the model: 'ort' (onnxruntime, a quantized model as its exact QDQ simulation; the default) or 'wasm' (nibble's integer WebAssembly kernels)" },
+    ...memoryOption,
     ...jsonOption,
   },
   async run(args, io) {
@@ -20,15 +22,21 @@ export const evalCommand: Command = {
     const data = requiredFlag(v.data, 'eval', 'data', 'fashion-mnist:test');
     const limit = integerFlag(v.limit, 'limit', 1);
     const batchSize = integerFlag(v.batch, 'batch', 1);
+    const memoryLimit = memoryLimitBytes(stringFlag(v['memory-limit']));
+    const backend = stringFlag(v.backend) ?? 'ort';
+    if (backend !== 'ort' && backend !== 'wasm') {
+      throw new NibbleError('E_BAD_OPTION', `--backend ${backend}: unknown backend`, { option: 'backend', hint: "use 'ort' (the default) or 'wasm'" });
+    }
     const model = await loadModel(modelPath);
     let bar: ProgressBar | undefined;
     const t0 = performance.now();
     let r;
     try {
       r = await evaluate(model, {
-        data, limit, batchSize, preprocess: stringFlag(v.preprocess),
+        data, limit, batchSize, preprocess: stringFlag(v.preprocess), memoryLimit,
+        ...(backend === 'wasm' ? { executorFactory: createWasmExecutor } : {}),
         onProgress: (done, total) => {
-          bar ??= new ProgressBar('evaluating', total, io.interactive && !v.json);
+          bar ??= new ProgressBar('evaluating', total, io, Boolean(v.json || v.quiet));
           bar.update(done);
         },
       });
@@ -36,10 +44,16 @@ export const evalCommand: Command = {
       bar?.finish();
     }
     const seconds = Math.round((performance.now() - t0) / 10) / 100;
+    if (r.preprocess?.warning) io.err(`warning: ${r.preprocess.warning}`);
     if (v.json) {
-      io.out(JSON.stringify({ top1: r.top1, n: r.n, correct: r.correct, model: modelPath, data: r.data, quantized: r.quantized, seconds }));
+      io.out(JSON.stringify({
+        top1: r.top1, n: r.n, correct: r.correct, model: modelPath, data: r.data, quantized: r.quantized, backend, batchSize: r.batchSize,
+        preprocess: r.preprocess ? { text: r.preprocess.text, source: r.preprocess.source, applied: r.preprocess.applied } : null, seconds,
+      }));
     } else {
-      io.out(`top-1: ${(100 * r.top1).toFixed(2)}% (${r.correct} of ${r.n} samples of ${r.data}${r.quantized ? ', QDQ simulation' : ''}) in ${seconds} s`);
+      if (r.preprocess) io.out(`preprocessing: ${r.preprocess.applied}`);
+      const how = backend === 'wasm' ? ', int4 WebAssembly backend' : r.quantized ? ', QDQ simulation' : '';
+      io.out(`top-1: ${(100 * r.top1).toFixed(2)}% (${r.correct} of ${r.n} samples of ${r.data}${how}) in ${seconds} s`);
     }
     return 0;
   },

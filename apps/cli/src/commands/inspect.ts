@@ -22,6 +22,9 @@ export const inspectCommand: Command = {
       `model: ${path} (IR ${report.irVersion}, opsets ${Object.entries(report.opsets).map(([d, v]) => `${d} ${v}`).join(', ')})`,
       ...report.inputs.map((v) => `input  ${v.name} : ${v.dtype ?? '?'}${shapeText(v.shape)}`),
       ...report.outputs.map((v) => `output ${v.name} : ${v.dtype ?? '?'}${shapeText(v.shape)}`),
+      report.preprocess !== null
+        ? `preprocessing: ${report.preprocess} (from the model's nibble.preprocess metadata; calibrate, quantize and eval apply it)`
+        : 'preprocessing: none declared (calibrate, quantize and eval use --preprocess, else the dataset\'s preset, with a warning)',
       `nodes: ${report.nodes}, parameters: ${report.parameters} (${humanCount(report.parameterBytes)}B), MACs per sample: ${humanCount(report.macs)}` +
         (report.layersWithUnknownMacs ? ` (+ ${report.layersWithUnknownMacs} layers with dynamic shapes: fix them with --shape)` : ''),
       '',

@@ -59,7 +59,7 @@ describe('nibble quantize and nibble eval', () => {
   const out = join(dir, 'tiny-w4a4.onnx');
 
   it('quantizes with a recipe, prints the expansion and what it achieved, and writes a QDQ model onnxruntime runs', async () => {
-    const r = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '64', '--batch', '16', '--recipe', 'paper-w4a4', '--out', out, '--json');
+    const r = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '64', '--batch', '16', '--recipe', 'paper-w4a4', '--out', out, '--json', '--preprocess', 'fashion-mnist');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.out);
@@ -81,7 +81,7 @@ describe('nibble quantize and nibble eval', () => {
   });
 
   it('quantizes with a pipeline and prints a summary for a person', async () => {
-    const r = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '16', '--pipeline', PIPELINE, '--out', out);
+    const r = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '16', '--pipeline', PIPELINE, '--out', out, '--force');
     expect(r.code).toBe(0);
     expect(r.out).toContain(`pipeline: ${PIPELINE}`);
     expect(r.out).not.toContain('recipe:');
@@ -101,12 +101,12 @@ describe('nibble quantize and nibble eval', () => {
     expect(JSON.parse(mse.out).calibration.needs).toEqual({ histograms: true, layerInputs: false });
     const fold = await cli('quantize', 'm.onnx', '--pipeline', 'quant-policy,quantize,bias-correct{fold=bias}', '--dry-run', '--json');
     expect(JSON.parse(fold.out).calibration.needs).toEqual({ histograms: false, layerInputs: true });
-    const none = await cli('quantize', 'm.onnx', '--pipeline', 'fold-bn,fold-constants', '--dry-run');
+    const none = await cli('quantize', 'm.onnx', '--pipeline', 'fold-bn,fold-constants', '--dry-run', '--allow-unquantized');
     expect(none.out).toContain('calibration: none');
   });
 
   it('--timing and --print-ir-after report on stderr, stdout unchanged', async () => {
-    const r = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '8', '--pipeline', PIPELINE, '--out', out, '--timing', '--print-ir-after', 'quant-policy');
+    const r = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '8', '--pipeline', PIPELINE, '--out', out, '--force', '--timing', '--print-ir-after', 'quant-policy');
     expect(r.code).toBe(0);
     expect(r.out).toContain(`pipeline: ${PIPELINE}`);
     expect(r.err.match(/^\/\/ after /gm)).toHaveLength(1);
@@ -114,7 +114,7 @@ describe('nibble quantize and nibble eval', () => {
     expect(r.err).toMatch(/^graph tiny\(%x : f32\[N,1,28,28\]\) \{$/m);
     expect(r.err).toMatch(/ms +[0-9.]+% +6\/6 quantize/);
     expect(r.err).toMatch(/ms 100\.0% +total/);
-    const all = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '8', '--pipeline', PIPELINE, '--out', out, '--print-ir-after', 'all');
+    const all = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '8', '--pipeline', PIPELINE, '--out', out, '--force', '--print-ir-after', 'all');
     expect(all.err.match(/^\/\/ after /gm)).toHaveLength(6);
     const bad = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--pipeline', PIPELINE, '--out', out, '--print-ir-after', 'quantise');
     expect(bad.code).toBe(2);
@@ -146,8 +146,14 @@ describe('nibble quantize and nibble eval', () => {
     expect(q.n).toBe(n);
     expect(q.top1).toBeGreaterThanOrEqual(0);
     expect(q.top1).toBeLessThanOrEqual(1);
+    // The int4 WebAssembly backend runs the same file to the same predictions.
+    const wasm = JSON.parse((await cli('eval', out, '--data', spec, '--backend', 'wasm', '--json')).out);
+    expect(wasm).toMatchObject({ n, correct: q.correct, backend: 'wasm' });
+    const badBackend = await cli('eval', out, '--data', spec, '--backend', 'gpu');
+    expect(badBackend.code).toBe(2);
+    expect(badBackend.err).toContain("use 'ort' (the default) or 'wasm'");
     const text = await cli('eval', model, '--data', spec);
-    expect(text.out).toMatch(/^top-1: 100\.00% \(40 of 40 samples/);
+    expect(text.out).toMatch(/^top-1: 100\.00% \(40 of 40 samples/m);
   });
 
   it('user errors exit 2 with what to do', async () => {
@@ -155,7 +161,7 @@ describe('nibble quantize and nibble eval', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain("did you mean 'w4a4-all'");
     expect(unknown.err).toContain('w8a4-baseline');
-    const both = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--recipe', 'w4a4-all', '--pipeline', PIPELINE, '--out', out);
+    const both = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--recipe', 'w4a4-all', '--pipeline', PIPELINE, '--out', out, '--force');
     expect(both.code).toBe(2);
     expect(both.err).toContain('not both');
     const neither = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--out', out);

@@ -1,13 +1,14 @@
 import {
-  checkQuantizedOutput, DEFAULTS, describePlan, getPass, loadModel, planQuantization, printGraph, quantize, type QuantizeProgress, type QuantizeReport, saveQuantized,
+  batchForModel, checkOutputPath, checkPlanQuantizes, checkQuantizedOutput, dataFiles, DEFAULTS, describePlan, describePreprocess, getPass, loadModel, planQuantization,
+  printGraph, quantize, type QuantizeProgress, type QuantizeReport, saveQuantized, writeQuantizeReport,
 } from 'nibble';
-import { jsonOption, type Command } from '../shared/command';
+import { type CommandIO, forceOption, jsonOption, type Command } from '../shared/command';
 import { batchOption, dataOptions, integerFlag, requiredFlag, stringFlag } from '../shared/flags';
 import { humanCount } from '../shared/format';
 import { ProgressBar } from '../shared/progress';
 
 /** A bar for the calibration (one per pass over the data) and one for the passes; one at a time. */
-function progress(interactive: boolean): { update(p: QuantizeProgress): void; finish(): void } {
+function progress(io: CommandIO, silent: boolean): { update(p: QuantizeProgress): void; finish(): void } {
   let bar: ProgressBar | undefined;
   let key = '';
   return {
@@ -17,8 +18,8 @@ function progress(interactive: boolean): { update(p: QuantizeProgress): void; fi
         bar?.finish();
         key = k;
         bar = p.stage === 'calibrate'
-          ? new ProgressBar(p.dataPass === 2 ? 'calibrating (second pass)' : 'calibrating', p.samplesTotal ?? 0, interactive)
-          : new ProgressBar('passes', p.count, interactive);
+          ? new ProgressBar(p.dataPass === 2 ? 'calibrating (second pass)' : 'calibrating', p.samplesTotal ?? 0, io, silent)
+          : new ProgressBar('passes', p.count, io, silent);
       }
       bar!.update(p.stage === 'calibrate' ? p.samplesDone ?? 0 : p.index);
     },
@@ -35,6 +36,7 @@ function summaryLines(report: QuantizeReport, out: string, seconds: number): str
   return [
     ...(report.recipe ? [`recipe: ${report.recipe}`] : []),
     `pipeline: ${report.pipeline}`,
+    ...(report.preprocess ? [`preprocessing: ${describePreprocess(report.preprocess)}; written into ${out}`] : []),
     ...(report.calibration ? [`calibration: ${report.calibration.samples} samples${report.calibration.data ? ` of ${report.calibration.data}` : ''}`] : []),
     `mean bits: weights ${bits(report.meanBits.weights)} (per parameter, ${weights} tensors), activations ${bits(report.meanBits.activations)} (per channel, ${acts} tensors)`,
     `size: ${humanCount(float)}B float -> ${humanCount(quantized)}B quantized (QDQ ONNX, ${(float / quantized).toFixed(2)}x smaller)`,
@@ -55,7 +57,7 @@ function timingTable(r: QuantizeReport): string {
 
 function planJson(plan: ReturnType<typeof planQuantization>): Record<string, unknown> {
   return {
-    recipe: plan.recipe ?? null, pipeline: plan.pipeline, pipelineFull: plan.pipelineFull,
+    recipe: plan.recipe ?? null, target: plan.target, pipeline: plan.pipeline, pipelineFull: plan.pipelineFull,
     passes: plan.invocations.map((inv) => inv.pass.format(inv.options, 'all')), calibration: plan.calibration,
   };
 }
@@ -63,7 +65,7 @@ function planJson(plan: ReturnType<typeof planQuantization>): Record<string, unk
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize a float model with a recipe or a pipeline and write it as a QDQ ONNX model (int4/uint4 where it fits)',
-  usage: '<model> --data <spec> (--recipe <name> | --pipeline "<passes>") --out <file.onnx> [--samples N] [--seed S] [--batch B] [--preprocess P] [--dry-run] [--timing] [--print-ir-after <pass|all>] [--json]',
+  usage: '<model> --data <spec> (--recipe <name> | --pipeline "<passes>") --out <file.onnx> [--target sim|ort] [--report file.html] [--force] [--samples N] [--seed S] [--batch B] [--preprocess P] [--dry-run] [--timing] [--print-ir-after <pass|all>] [--allow-unquantized] [--json] [--quiet]',
   positionals: [1, 1],
   options: {
     recipe: { type: 'string', valueName: 'name', description: 'a named recipe (nibble recipes lists them), e.g. w4a4-all' },
@@ -73,19 +75,25 @@ export const quantizeCommand: Command = {
     ...batchOption(DEFAULTS.calibrationBatch),
     samples: { type: 'string', valueName: 'N', description: `calibration samples, a seeded random subset (default ${DEFAULTS.calibrationSamples} or the dataset size)` },
     seed: { type: 'string', valueName: 'S', description: `seed of the subset (default ${DEFAULTS.seed})` },
+    target: { type: 'string', valueName: 'sim|ort', description: 'where the file runs: sim (exact simulation, default) or ort (onnxruntime integer kernels; its constraints join the pipeline)' },
     'dry-run': { type: 'boolean', description: 'print the plan (passes with every option, what calibration collects) and stop: no model or data is read' },
     timing: { type: 'boolean', description: 'print each pass\'s wall time and share of the run on stderr' },
     'print-ir-after': { type: 'string', valueName: 'pass|all', description: 'print the graph as IR text on stderr after each run of that pass (or after every pass)' },
+    'allow-unquantized': { type: 'boolean', description: 'accept a pipeline that quantizes nothing (the output is then a float copy); an error otherwise' },
+    report: { type: 'string', valueName: 'file.html', description: 'also write a self-contained HTML report: pipeline, per-layer ranges and bits, histograms' },
+    ...forceOption,
     ...jsonOption,
   },
   async run(args, io) {
     const [modelPath] = args.positionals;
     const v = args.values;
     // Everything the user can get wrong is checked before the model is read: one plan, used as it is.
-    const plan = planQuantization({
-      recipe: stringFlag(v.recipe), pipeline: stringFlag(v.pipeline),
+    const choice = {
+      recipe: stringFlag(v.recipe), pipeline: stringFlag(v.pipeline), target: stringFlag(v.target),
       samples: integerFlag(v.samples, 'samples', 1), seed: integerFlag(v.seed, 'seed', 0), batchSize: integerFlag(v.batch, 'batch', 1),
-    });
+    };
+    let plan = planQuantization(choice);
+    checkPlanQuantizes(plan, Boolean(v['allow-unquantized']));
     const printAfter = stringFlag(v['print-ir-after']);
     if (printAfter !== undefined && printAfter !== 'all') getPass(printAfter);
     if (v['dry-run']) {
@@ -94,14 +102,22 @@ export const quantizeCommand: Command = {
     }
     const out = requiredFlag(v.out, 'quantize', 'out', 'model-w4a4.onnx');
     const data = requiredFlag(v.data, 'quantize', 'data', 'fashion-mnist:calib');
-    checkQuantizedOutput(out);
+    const inputs = [modelPath, ...dataFiles(data)];
+    checkQuantizedOutput(out, { inputs, refuseExisting: !v.force });
+    const reportPath = stringFlag(v.report);
+    if (reportPath !== undefined) {
+      checkOutputPath(reportPath, { inputs: [...inputs, out], refuseExisting: !v.force, option: 'report', extension: { ext: '.html', what: 'the report' } });
+    }
     const model = await loadModel(modelPath);
-    const bar = progress(io.interactive && !v.json);
+    // A model with a fixed batch calibrates in it (a --batch it cannot take is an error naming both).
+    const batch = batchForModel(model, choice.batchSize, DEFAULTS.calibrationBatch, modelPath);
+    if (plan.calibration && plan.calibration.batchSize !== batch) plan = planQuantization({ ...choice, batchSize: batch });
+    const bar = progress(io, Boolean(v.json || v.quiet));
     const t0 = performance.now();
     let result;
     try {
       result = await quantize(model, {
-        plan, data, preprocess: stringFlag(v.preprocess),
+        plan, data, preprocess: stringFlag(v.preprocess), allowUnquantized: Boolean(v['allow-unquantized']),
         onProgress: (p) => bar.update(p),
         ...(printAfter ? {
           instrument: {
@@ -115,6 +131,7 @@ export const quantizeCommand: Command = {
       bar.finish();
     }
     saveQuantized(result, out);
+    if (reportPath !== undefined) writeQuantizeReport(result, reportPath, { model: modelPath, out });
     const seconds = Math.round((performance.now() - t0) / 10) / 100;
     const r = result.report;
     for (const w of r.warnings) io.err(`warning: ${w}`);
@@ -122,10 +139,10 @@ export const quantizeCommand: Command = {
     if (v.json) {
       io.out(JSON.stringify({
         model: modelPath, out, recipe: r.recipe ?? null, pipeline: r.pipeline, pipelineFull: r.pipelineFull, meanBits: r.meanBits,
-        sizeBytes: r.sizeBytes, calibration: r.calibration ?? null, seconds, warnings: r.warnings, perTensor: r.perTensor,
+        sizeBytes: r.sizeBytes, calibration: r.calibration ?? null, preprocess: r.preprocess ?? null, report: reportPath ?? null, seconds, warnings: r.warnings, perTensor: r.perTensor,
       }, null, 2));
     } else {
-      io.out(summaryLines(r, out, seconds).join('\n'));
+      io.out([...summaryLines(r, out, seconds), ...(reportPath ? [`report: ${reportPath}`] : [])].join('\n'));
     }
     return 0;
   },

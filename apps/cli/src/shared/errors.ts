@@ -13,6 +13,8 @@ export function reportError(e: unknown, err: (text: string) => void, json: boole
     else err(`nibble: error: ${e.describe()}`);
     return NOT_USER_ERRORS.has(e.code) ? 1 : 2;
   }
-  err(`nibble: internal error (please report it): ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  // A bug is still JSON under --json: a program reading stderr never gets a stack trace it cannot parse.
+  if (json) err(JSON.stringify({ error: { code: 'E_INTERNAL', message: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined, hint: 'this is a bug in nibble; please report it with the command line' } }));
+  else err(`nibble: internal error (please report it): ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
   return 1;
 }

@@ -2,15 +2,28 @@ import { NibbleError } from 'nibble';
 import type { OptionSpec } from './command';
 
 /** An integer flag, checked: a user error (exit 2) names the flag. */
-export function integerFlag(value: unknown, option: string, min: number): number | undefined {
+export function integerFlag(value: unknown, option: string, min: number, max: number = FLAG_MAX[option] ?? Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
   const text = String(value);
   const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) {
-    throw new NibbleError('E_BAD_OPTION', `--${option} must be an integer >= ${min}, got '${text}'`, { option });
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new NibbleError('E_BAD_OPTION', `--${option} must be an integer in [${min}, ${max}], got '${text}'`, {
+      option, hint: n > max && Number.isFinite(n) ? FLAG_MAX_WHY[option] ?? `at most ${max}` : undefined,
+    });
   }
   return n;
 }
+
+/** Bounds on every size option: far above any real use, far below what exhausts memory or time. */
+export const FLAG_MAX: Readonly<Record<string, number>> = {
+  batch: 4096, samples: 10_000_000, limit: 100_000_000, seed: 0xffffffff, histogram: 1 << 20,
+};
+
+const FLAG_MAX_WHY: Readonly<Record<string, string>> = {
+  batch: 'a batch holds every activation of its samples at once; larger batches do not calibrate or evaluate better',
+  samples: 'calibration statistics settle within a few thousand samples',
+  histogram: 'histogram memory is bins x channels x 8 bytes per activation; 2048 bins serve every clipping pass',
+};
 
 export function requiredFlag(value: unknown, command: string, option: string, example: string): string {
   if (typeof value !== 'string' || value.trim() === '') {

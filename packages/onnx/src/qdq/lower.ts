@@ -27,14 +27,29 @@ export interface QdqContainer {
   bits: number;
 }
 
-export function qdqContainer(p: AffineParams): QdqContainer {
-  const dtype = containerDType(p) as QdqContainer['dtype'];
+/** How a target's QDQ differs from the exact simulation's (the defaults). */
+export interface QdqLoweringOptions {
+  /** The narrowest container of an activation (8: uint4 grids are held in uint8, as integer kernels need). */
+  minContainerBits?: 4 | 8;
+  /**
+   * Where a grid narrower than its container is clamped: 'before' the
+   * QuantizeLinear (the simulation), or 'after' its DequantizeLinear,
+   * followed by a second QuantizeLinear/DequantizeLinear pair of the same
+   * parameters, so the producer and its QuantizeLinear stay adjacent and
+   * fuse into an integer kernel that saturates to the container.
+   */
+  clamp?: 'before' | 'after';
+}
+
+export function qdqContainer(p: AffineParams, minBits = 4): QdqContainer {
+  let dtype = containerDType(p) as QdqContainer['dtype'];
+  if (minBits === 8 && (dtype === 'int4' || dtype === 'uint4')) dtype = dtype === 'int4' ? 'int8' : 'uint8';
   return { dtype, bits: Number(dtype.replace(/^u?int/, '')) };
 }
 
-/** Whether some channel has fewer levels than its container, so the QDQ pair needs a clamp in front. */
-export function needsChannelClamp(p: AffineParams): boolean {
-  const { bits } = qdqContainer(p);
+/** Whether some channel has fewer levels than its container, so the QDQ pair needs a clamp. */
+export function needsChannelClamp(p: AffineParams, minBits = 4): boolean {
+  const { bits } = qdqContainer(p, minBits);
   return p.bits.some((b) => b < bits);
 }
 
@@ -127,16 +142,36 @@ function takeOverOutput(g: Graph, from: Value, to: Value): void {
 }
 
 /** Insert [Max -> Min ->] QuantizeLinear -> DequantizeLinear after v and route every reader of v through it. */
-function lowerActivation(g: Graph, { value: v, params: p }: Target, position: number): number {
+function lowerActivation(g: Graph, { value: v, params: p }: Target, position: number, options: QdqLoweringOptions): number {
   const { axis, rank } = channelAxis(v, p);
-  const container = qdqContainer(p);
+  const minBits = options.minContainerBits ?? 4;
+  const container = qdqContainer(p, minBits);
   const readers = [...v.uses];
   const wasOutput = v.isGraphOutput;
   const floatType = v.type && { dtype: v.type.dtype, shape: v.type.shape && [...v.type.shape] };
   let pos = position;
   const add = (spec: Parameters<Graph['addNode']>[0]): Node => g.addNode(spec, pos++);
   let x = v;
-  if (needsChannelClamp(p)) {
+  const clamp = needsChannelClamp(p, minBits) ? options.clamp ?? 'before' : undefined;
+  // Made at the first QuantizeLinear, so the simulation's initializers keep their order (and its files their bytes).
+  let scale: Value | undefined;
+  let zeroPoint: Value | undefined;
+  const qdq = (input: Value, suffix: string): Value => {
+    scale ??= addConst(g, `${v.name}_scale`, scaleTensor(p, v.name));
+    zeroPoint ??= addConst(g, `${v.name}_zero_point`, zeroPointTensor(p, container.dtype, v.name));
+    const q = add({
+      opType: 'QuantizeLinear', name: g.uniqueName(`${v.name}_quantize${suffix}`), inputs: [input, scale, zeroPoint], outputs: [g.uniqueName(`${v.name}_q${suffix}`)], attributes: axisAttrs(axis),
+    });
+    q.outputs[0].type = { dtype: container.dtype, shape: floatType?.shape && [...floatType.shape] };
+    const dq = add({
+      opType: 'DequantizeLinear', name: g.uniqueName(`${v.name}_dequantize${suffix}`), inputs: [q.outputs[0], scale, zeroPoint], outputs: [g.uniqueName(`${v.name}_dq${suffix}`)], attributes: axisAttrs(axis),
+    });
+    dq.outputs[0].type = floatType;
+    return dq.outputs[0];
+  };
+  // Clamping a grid point to bounds that are grid points gives a grid point: the second pair re-quantizes exactly.
+  if (clamp === 'after') x = qdq(x, '_wide');
+  if (clamp !== undefined) {
     const { lo, hi } = representableRange(p);
     // Bounds broadcast against v: [C, 1, ..., 1] for the axis, a scalar per tensor.
     const boundShape = axis === null ? [] : [p.scale.length, ...new Array<number>(rank! - axis - 1).fill(1)];
@@ -147,17 +182,7 @@ function lowerActivation(g: Graph, { value: v, params: p }: Target, position: nu
     min.outputs[0].type = floatType;
     x = min.outputs[0];
   }
-  const scale = addConst(g, `${v.name}_scale`, scaleTensor(p, v.name));
-  const zeroPoint = addConst(g, `${v.name}_zero_point`, zeroPointTensor(p, container.dtype, v.name));
-  const q = add({
-    opType: 'QuantizeLinear', name: g.uniqueName(`${v.name}_quantize`), inputs: [x, scale, zeroPoint], outputs: [g.uniqueName(`${v.name}_q`)], attributes: axisAttrs(axis),
-  });
-  q.outputs[0].type = { dtype: container.dtype, shape: floatType?.shape && [...floatType.shape] };
-  const dq = add({
-    opType: 'DequantizeLinear', name: g.uniqueName(`${v.name}_dequantize`), inputs: [q.outputs[0], scale, zeroPoint], outputs: [g.uniqueName(`${v.name}_dq`)], attributes: axisAttrs(axis),
-  });
-  const out = dq.outputs[0];
-  out.type = floatType;
+  const out = qdq(x, '');
   for (const u of readers) u.node.replaceInput(u.index, out);
   if (wasOutput) takeOverOutput(g, v, out);
   // The annotation moves to the DequantizeLinear output, which marks it lowered: lowering again changes nothing.
@@ -181,7 +206,7 @@ function ranksKnown(ts: Target[]): boolean {
  * meaning with session.disable_quant_qdq; its default QDQ rewrites may round
  * a float bias to input_scale * weight_scale.)
  */
-export function lowerToQdq(model: Model): Model {
+export function lowerToQdq(model: Model, options: QdqLoweringOptions = {}): Model {
   const m = cloneModel(model);
   upgradeToQdqOpset(m);
   const g = m.graph;
@@ -198,7 +223,7 @@ export function lowerToQdq(model: Model): Model {
   for (const a of activations) {
     const producer = a.value.producer;
     const at = producer ? g.indexOf(producer) + 1 : position;
-    const end = lowerActivation(g, a, at);
+    const end = lowerActivation(g, a, at, options);
     if (!producer) position = end;
   }
   g.verify();

@@ -1,0 +1,121 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { isNibbleError } from '@nibble/ir';
+import { lowerForOrt, lowerToQdq, readOnnx, readOnnxFile, writeOnnx } from '@nibble/onnx';
+import { createOrtExecutor } from '@nibble/runtime';
+import type { CalibrationData } from '@nibble/stats';
+import { buildSmallConvNet, smallNetInputs } from '@nibble/testing';
+import { evaluate } from './evaluate';
+import { planQuantization } from './plan';
+import { quantize } from './quantize';
+import { getTarget, listTargets } from './targets';
+
+function calibration(n: number): CalibrationData {
+  const x = smallNetInputs(n, 1);
+  return { samples: n, description: 'synthetic', async *batches() { yield { x }; } };
+}
+
+/** Op counts of onnxruntime's optimized graph (level extended: its QDQ fusions) of an ONNX file's bytes. */
+async function optimizedOps(bytes: Uint8Array): Promise<Record<string, number>> {
+  const file = join(tmpdir(), `nibble-targets-${process.pid}-${Math.random().toString(36).slice(2)}.onnx`);
+  writeFileSync(file, bytes);
+  try {
+    await ort.InferenceSession.create(file, { graphOptimizationLevel: 'extended', optimizedModelFilePath: `${file}.opt`, logSeverityLevel: 3 });
+    const counts: Record<string, number> = {};
+    for (const n of readOnnx(readFileSync(`${file}.opt`), { checkOps: false }).graph.nodes) counts[n.opType] = (counts[n.opType] ?? 0) + 1;
+    return counts;
+  } finally {
+    rmSync(file, { force: true });
+    rmSync(`${file}.opt`, { force: true });
+  }
+}
+
+describe('deployment targets', () => {
+  const model = buildSmallConvNet();
+
+  it('lists sim (the default) and ort as data', () => {
+    expect(listTargets().map((t) => t.name)).toEqual(['sim', 'ort']);
+    expect(getTarget().name).toBe('sim');
+    expect(getTarget('ort')).toMatchObject({ activationScale: 'per-tensor', weights: 'symmetric', containers: { weights: ['int8'], activations: ['uint8'] } });
+    expect(() => getTarget('coreml')).toThrow(/unknown target 'coreml'.*/);
+  });
+
+  it('sim writes the bytes of the plain QDQ lowering, with or without naming the target', async () => {
+    const plain = await quantize(model, { recipe: 'w4a4-all', data: calibration(16) });
+    const sim = await quantize(model, { recipe: 'w4a4-all', data: calibration(16), target: 'sim' });
+    expect(plain.report.pipeline).toBe(sim.report.pipeline);
+    expect(Buffer.compare(Buffer.from(plain.onnx), Buffer.from(sim.onnx))).toBe(0);
+    expect(Buffer.compare(Buffer.from(plain.onnx), Buffer.from(writeOnnx(lowerToQdq(plain.model))))).toBe(0);
+  });
+
+  it('puts the target\'s constraints into the plan and refuses a pipeline option that contradicts them', () => {
+    const plan = planQuantization({ recipe: 'w4a4-all', target: 'ort' });
+    expect(plan.target).toBe('ort');
+    expect(plan.pipeline).toContain('quant-policy{w-bits=4,a-bits=4,per-channel-activations=false,integer-inputs=true,pools=false,w-max-bits=7}');
+    expect(plan.pipeline).toContain('quantize{symmetric-weights=true}');
+    expect(plan.pipeline).toContain('bias-correct{mode=mean,fold=bias,zero-point=false}');
+    expect(() => planQuantization({ pipeline: 'quant-policy{per-channel-activations=true},quantize', target: 'ort' }))
+      .toThrow(/per-channel-activations=true\} conflicts with target ort/);
+  });
+
+  it('ort: onnxruntime fuses every layer of the small net into integer kernels, and runs it', async () => {
+    const q = await quantize(model, { recipe: 'w4a8-baseline', data: calibration(32), target: 'ort' });
+    const ops = await optimizedOps(q.onnx);
+    // conv1..conv4, the residual Add, GlobalAveragePool and the Gemm; MaxPool runs on uint8 between them.
+    expect(ops).toMatchObject({ QLinearConv: 4, QLinearAdd: 1, QLinearGlobalAveragePool: 1, QGemm: 1, MaxPool: 1 });
+    expect(ops.Conv).toBeUndefined();
+    // Only the network input is quantized and only the logits dequantized in float.
+    expect(ops).toMatchObject({ QuantizeLinear: 1, DequantizeLinear: 1 });
+    const file = readOnnx(q.onnx);
+    const x = smallNetInputs(8, 2);
+    const integer = await evaluateLogits(file, x, false);
+    const simulated = await evaluateLogits(lowerToQdq(q.model, { minContainerBits: 8 }), x, true);
+    const scale = Math.max(...Array.from(simulated, Math.abs));
+    // Requantization in the integer kernels rounds differently by at most a level here and there.
+    for (let i = 0; i < simulated.length; i++) expect(Math.abs(integer[i] - simulated[i])).toBeLessThan(0.05 * scale);
+  });
+
+  it('ort refuses an IR quantized without its constraints, naming the node and the constraint', async () => {
+    const refusal = (m: Parameters<typeof lowerForOrt>[0]): string => {
+      try {
+        lowerForOrt(m);
+      } catch (e) {
+        expect(isNibbleError(e) && e.code).toBe('E_UNSUPPORTED');
+        return (e as Error).message;
+      }
+      throw new Error('expected a refusal');
+    };
+    const affine = await quantize(model, { recipe: 'w4a8-baseline', data: calibration(16) });
+    expect(refusal(affine.model)).toMatch(/^target ort: node 'conv1' \(Conv\), value 'conv1\.weight_bn': .*\(constraint: symmetric weights/);
+    const pipeline = 'fold-bn,mark-fused-relu,quant-policy{w-max-bits=7},clip-minmax,quantize{symmetric-weights=true}';
+    const perChannel = await quantize(model, { pipeline, data: calibration(16) });
+    expect(refusal(perChannel.model)).toMatch(/^target ort: node 'conv1' \(Conv\), value 'conv1': .*per channel.*\(constraint: per-tensor activation scales\)/);
+  });
+});
+
+async function evaluateLogits(m: Parameters<typeof writeOnnx>[0], x: ReturnType<typeof smallNetInputs>, exactQdq: boolean): Promise<Float32Array> {
+  const ex = await createOrtExecutor(m, { exactQdq });
+  try {
+    const out = await ex.run({ x });
+    return Float32Array.from(out[ex.outputNames[0]].toFloat64());
+  } finally {
+    await ex.dispose();
+  }
+}
+
+describe('ort target on a zoo model', () => {
+  it('agrees with the simulation of its constrained scheme on 200 Fashion-MNIST test images (fmnist-resnet20, w4a8-baseline)', async () => {
+    const float = readOnnxFile(join(__dirname, '..', '..', '..', 'models', 'fmnist-resnet20.onnx'));
+    const q = await quantize(float, { recipe: 'w4a8-baseline', data: 'fashion-mnist:calib', samples: 64, target: 'ort' });
+    const sim = await evaluate(lowerToQdq(q.model, { minContainerBits: 8 }), { data: 'fashion-mnist:test', limit: 200, keepLogits: true });
+    const integer = await evaluate(readOnnx(q.onnx), { data: 'fashion-mnist:test', limit: 200, keepLogits: true, exactQdq: false });
+    const k = sim.classes!;
+    const top = (l: Float32Array, i: number) => l.subarray(i * k, (i + 1) * k).reduce((b, v, c, a) => (v > a[b] ? c : b), 0);
+    let differ = 0;
+    for (let i = 0; i < 200; i++) if (top(sim.logits!, i) !== top(integer.logits!, i)) differ++;
+    // Measured on the 10k split: 99.9% identical top-1 (docs/accuracy.md, "Deployment targets"); 200 images allow 2.
+    expect(differ).toBeLessThanOrEqual(2);
+  });
+});

@@ -1,0 +1,124 @@
+import type { PipelineSpec } from '@nibble/core';
+import { type Model, NibbleError } from '@nibble/ir';
+import { lowerForOrt, lowerToQdq, writeOnnx } from '@nibble/onnx';
+
+/*
+ * Where a quantized model will run, as data: what the runtime's integer
+ * kernels can hold (activation scales per tensor or per channel, weight
+ * grids, containers, which ops run as integers, how a grid narrower than
+ * its container is kept), the pass options that make the pipeline quantize
+ * within those limits, and the writer of the file. `sim` is the exact
+ * simulation nibble has always written; `ort` is ONNX QDQ that
+ * onnxruntime's default optimizations run in its integer kernels.
+ */
+
+/** Pass options a target imposes: option text by pass name (kebab-case keys, as in pipeline text). */
+export type TargetConstraints = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+export interface Target {
+  readonly name: string;
+  readonly summary: string;
+  readonly format: 'onnx';
+  /** The file extension the output path must have. */
+  readonly extension: string;
+  readonly activationScale: 'per-tensor' | 'per-channel';
+  readonly weights: 'symmetric' | 'affine';
+  /** Integer containers the file stores, weights and activations. */
+  readonly containers: { readonly weights: readonly string[]; readonly activations: readonly string[] };
+  /** Ops the runtime executes on integers (the rest run in float between Q/DQ pairs). */
+  readonly integerOps: readonly string[];
+  /** How a grid narrower than its container (4-bit levels in int8) keeps its levels. */
+  readonly narrowGrids: string;
+  /** Options the target sets on the passes of any pipeline it runs. */
+  readonly constraints: TargetConstraints;
+  /** Documentation of what the constraints cost, per line. */
+  readonly notes: readonly string[];
+  /** The file's bytes, from the quantized IR (validated before they are returned). */
+  write(model: Model, file?: string): Uint8Array;
+}
+
+const SIM: Target = {
+  name: 'sim',
+  summary: 'exact QDQ simulation: per-channel activation scales, 1-8 bit grids in int4/int8 containers (onnxruntime runs it in float)',
+  format: 'onnx',
+  extension: '.onnx',
+  activationScale: 'per-channel',
+  weights: 'affine',
+  containers: { weights: ['int4', 'int8'], activations: ['uint4', 'uint8'] },
+  integerOps: [],
+  narrowGrids: 'clamped (Max/Min) before QuantizeLinear',
+  constraints: {},
+  notes: ['runs in onnxruntime with disable_quant_qdq (exact simulation); no runtime executes it in integers'],
+  write: (model, file) => writeOnnx(lowerToQdq(model), { file }),
+};
+
+const ORT: Target = {
+  name: 'ort',
+  summary: 'ONNX QDQ that onnxruntime (CPU and web/wasm) fuses into integer kernels: per-tensor uint8 activations, per-channel symmetric int8 weights',
+  format: 'onnx',
+  extension: '.onnx',
+  activationScale: 'per-tensor',
+  weights: 'symmetric',
+  containers: { weights: ['int8'], activations: ['uint8'] },
+  integerOps: ['Conv', 'Gemm', 'MatMul', 'Add', 'MaxPool', 'GlobalAveragePool'],
+  narrowGrids: 'kernel saturates to uint8, then DequantizeLinear -> Max/Min -> QuantizeLinear (float) restores the 2^bits levels',
+  constraints: {
+    // Per-tensor scales everywhere; every input of an integer kernel quantized; MaxPool keeps its input's grid.
+    // Weights at most 7 bits: onnxruntime's u8s8 kernels on AVX2 without VNNI add pairs of u8 x s8 products in int16
+    // (vpmaddubsw), which saturates for 8-bit weights (255 x 127 x 2 > 32767): measured 96.9% top-1 agreement at 8 bits, 99.9% at 7.
+    'quant-policy': { 'per-channel-activations': 'false', 'integer-inputs': 'true', pools: 'false', 'w-max-bits': '7' },
+    quantize: { 'symmetric-weights': 'true' },
+    // 0-bit weight channels are constants, which a zero point of 0 cannot hold unless positive.
+    'alloc-bits': { 'min-bits': '1', 'max-bits': '7' },
+    'bias-correct': { fold: 'bias', 'zero-point': 'false' },
+  },
+  notes: [
+    'activation scales per tensor: per-channel allocation of activations does not apply (alloc-bits skips per-tensor values)',
+    'network input, residual Add outputs and GlobalAveragePool outputs quantized per tensor at input-bits (8): integer kernels read integers',
+    'weights symmetric (zero point 0, TFLite\'s convention; asymmetric int8 weights not measured in onnxruntime), at most 7 bits (int16 saturation of u8s8 kernels on AVX2); int4 levels stored in int8 (onnxruntime runs int4 weights in float)',
+    'bias correction folded into the bias (fold=bias, zero points kept)',
+  ],
+  write: (model, file) => writeOnnx(lowerForOrt(model), { file }),
+};
+
+const TARGETS = new Map<string, Target>([[SIM.name, SIM], [ORT.name, ORT]]);
+
+export const DEFAULT_TARGET = SIM.name;
+
+export function listTargets(): readonly Target[] {
+  return [...TARGETS.values()];
+}
+
+export function getTarget(name: string = DEFAULT_TARGET): Target {
+  const t = TARGETS.get(name);
+  if (!t) {
+    throw new NibbleError('E_BAD_OPTION', `unknown target '${name}'`, { option: 'target', hint: `choose one of: ${[...TARGETS.keys()].join(', ')}` });
+  }
+  return t;
+}
+
+/**
+ * The pipeline with the target's constraints in force: each constrained
+ * pass gets the target's option values. An option the pipeline sets
+ * explicitly to another value is refused, naming the pass, the option and
+ * the target, rather than silently replaced.
+ */
+export function constrainPipeline(spec: PipelineSpec, target: Target): PipelineSpec {
+  const passes = spec.passes.map((p) => {
+    const wanted = target.constraints[p.name];
+    if (!wanted) return p;
+    const options: PipelineSpec['passes'][number]['options'] = p.options.map((o) => ({ ...o }));
+    for (const [key, value] of Object.entries(wanted)) {
+      const given = options.find((o) => o.key === key);
+      if (given && given.value !== value) {
+        throw new NibbleError('E_BAD_OPTION', `${p.name}{${key}=${String(given.value)}} conflicts with target ${target.name}, which needs ${key}=${value}`, {
+          option: key,
+          hint: `drop the option from the pipeline, or quantize for target sim (${target.name}: ${target.summary})`,
+        });
+      }
+      if (!given) options.push({ key, value });
+    }
+    return { ...p, options };
+  });
+  return { passes, ...(spec.source !== undefined ? { source: spec.source } : {}) };
+}

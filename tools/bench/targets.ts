@@ -1,0 +1,116 @@
+/*
+ * Deployment targets on the zoo models (issue 11): for each model and recipe,
+ * top-1 on the Fashion-MNIST test split of
+ *   - sim: the recipe as the paper runs it (per-channel activations), simulated;
+ *   - ort-sim: the same recipe under the ort target's constraints, simulated;
+ *   - ort: the ort file as onnxruntime-node runs it with default optimizations
+ *     (integer kernels), and the agreement of its top-1 with ort-sim;
+ * and the op counts of onnxruntime's optimized graph of the ort file.
+ *
+ *   npx tsx tools/bench/targets.ts [--limit N] [--samples N] [--no-write]
+ *
+ * Writes the section `targets` of docs/accuracy.md.
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Model } from '@nibble/ir';
+import { lowerToQdq, readOnnx } from '@nibble/onnx';
+import { evaluate, loadModel, quantize } from 'nibble';
+import * as ort from 'onnxruntime-node';
+import { writeDocSection } from './shared/doc-section';
+
+const MODELS = ['fmnist-resnet20', 'fmnist-vgg', 'fmnist-mobilenetv2'];
+const CANONICAL = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu';
+const RECIPES: { label: string; recipe?: string; pipeline?: string }[] = [
+  { label: 'w8a8 (min/max)', pipeline: `${CANONICAL},quant-policy{w-bits=8,a-bits=8},clip-minmax,quantize` },
+  { label: 'w4a8-baseline', recipe: 'w4a8-baseline' },
+  { label: 'w4a4-all', recipe: 'w4a4-all' },
+];
+
+function flag(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+/** Op counts of onnxruntime's optimized graph (level extended: the QDQ fusions, no layout transforms). */
+export async function fusedOps(bytes: Uint8Array): Promise<Record<string, number>> {
+  const file = join(tmpdir(), `nibble-ort-${process.pid}-${Date.now()}.onnx`);
+  const optimized = `${file}.opt.onnx`;
+  writeFileSync(file, bytes);
+  try {
+    await ort.InferenceSession.create(file, { graphOptimizationLevel: 'extended', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
+    const counts: Record<string, number> = {};
+    for (const n of readOnnx(readFileSync(optimized), { checkOps: false }).graph.nodes) {
+      const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    return counts;
+  } finally {
+    rmSync(file, { force: true });
+    rmSync(optimized, { force: true });
+  }
+}
+
+function argmax(logits: Float32Array, classes: number, i: number): number {
+  let best = 0;
+  for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+  return best;
+}
+
+async function main(): Promise<void> {
+  const limit = flag('limit', 10000);
+  const samples = flag('samples', 512);
+  const rows: string[] = [];
+  const fusion: string[] = [];
+  for (const name of MODELS) {
+    const model: Model = await loadModel(`models/${name}.onnx`);
+    const fp32 = await evaluate(model, { data: 'fashion-mnist:test', limit });
+    for (const r of RECIPES) {
+      const choice = { ...(r.recipe ? { recipe: r.recipe } : { pipeline: r.pipeline }), data: 'fashion-mnist:calib', samples };
+      const sim = await quantize(model, choice);
+      const simTop1 = await evaluate(sim.model, { data: 'fashion-mnist:test', limit });
+      const q = await quantize(model, { ...choice, target: 'ort' });
+      const constrained = await evaluate(q.model, { data: 'fashion-mnist:test', limit });
+      // The same simulation with uint8 containers (4-bit grids clamped before QuantizeLinear): the ort file's arithmetic.
+      const wide = await evaluate(lowerToQdq(q.model, { minContainerBits: 8 }), { data: 'fashion-mnist:test', limit, keepLogits: true });
+      const file = readOnnx(q.onnx);
+      const integer = await evaluate(file, { data: 'fashion-mnist:test', limit, keepLogits: true, exactQdq: false });
+      const classes = wide.classes!;
+      let agree = 0;
+      for (let i = 0; i < integer.n; i++) if (argmax(wide.logits!, classes, i) === argmax(integer.logits!, classes, i)) agree++;
+      const ops = await fusedOps(q.onnx);
+      const pct = (x: number) => (100 * x).toFixed(2);
+      rows.push(`| ${name} | ${r.label} | ${pct(fp32.top1)} | ${pct(simTop1.top1)} | ${pct(constrained.top1)} | ${pct(wide.top1)} | ${pct(integer.top1)} | ${pct(agree / integer.n)} | ${q.onnx.length} / ${sim.onnx.length} |`);
+      fusion.push(`| ${name} | ${r.label} | ${Object.entries(ops).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
+      console.log(rows.at(-1));
+      console.log(fusion.at(-1));
+    }
+  }
+  const md = [
+    `Top-1 (%) on the first ${limit} images of the Fashion-MNIST test split; calibration ${samples} images of fashion-mnist:calib.`,
+    'sim: the recipe as written (per-channel activations), simulated exactly; ort-sim: the same recipe under the ort target\'s',
+    'constraints (per-tensor activations, integer inputs, symmetric weights, bias folded), simulated exactly; ort: the ort file',
+    'run by onnxruntime-node 1.30 with default session options (QDQ fused into integer kernels); ort-sim8: ort-sim lowered with uint8',
+    'containers (4-bit grids clamped before QuantizeLinear), the same arithmetic; agree: identical top-1 of ort vs ort-sim8.',
+    '',
+    '| model | recipe | fp32 | sim | ort-sim | ort-sim8 | ort (integer) | agree | bytes ort / sim |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    'Operators of onnxruntime\'s optimized graph of each ort file (level extended, `optimizedModelFilePath`):',
+    '',
+    '| model | recipe | ops after optimization |',
+    '|---|---|---|',
+    ...fusion,
+    '',
+    `Command: \`npx tsx tools/bench/targets.ts${limit !== 10000 ? ` --limit ${limit}` : ''}${samples !== 512 ? ` --samples ${samples}` : ''}\``,
+  ].join('\n');
+  if (!process.argv.includes('--no-write')) writeDocSection('docs/accuracy.md', 'targets', `## Deployment targets: sim vs ort (issue 11)\n\n${md}`);
+  console.log(md);
+}
+
+void main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
