@@ -124,6 +124,18 @@ describe('a quantized model gives the same bits at any batch size', () => {
     }
   }, 120_000);
 
+  it('the root cause\'s trigger (4-bit activations, per tensor, followed by 8-bit ones of the same shape: zoo ResNet-20 under the ort target\'s constraints, simulated): batch 1 = 7 = 64 = 100, arena off', async () => {
+    // With uint4 containers this file gave 12.7 % / 48 % / 52 % top-1 at batch 1 / 7 / 64 and aborted
+    // onnxruntime with the arena off: its planner reused a freed uint4 buffer for a uint8 tensor.
+    const float = readOnnxFile(zooModel('fmnist-resnet20'));
+    const { model } = await quantize(float, { recipe: 'w4a4-all', target: 'ort', data: 'fashion-mnist:calib', samples: 32 });
+    const x = await testImages(float, 100);
+    for (const arena of [true, false]) {
+      const r = await measureBatchInvariance(model, x, { batchSizes: [7, 64], arena });
+      expect(r.differing).toEqual({ 1: 0, 7: 0, 64: 0 });
+    }
+  }, 120_000);
+
   it.each(['fmnist-resnet20', 'fmnist-vgg', 'fmnist-mobilenetv2'])('zoo model %s, w4a4-all on 32 images: batch 1 = 7 = 64 = 100', async (name) => {
     const float = readOnnxFile(zooModel(name));
     const { model } = await quantize(float, { recipe: 'w4a4-all', data: 'fashion-mnist:calib', samples: 32 });

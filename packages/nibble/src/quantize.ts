@@ -161,7 +161,7 @@ function tensorReports(model: Model): TensorQuantReport[] {
     out.push({
       name: v.name, kind: weight ? 'weight' : 'activation', axis: q.axis, channels: bits.length,
       meanBits: bits.reduce((a, b) => a + b, 0) / bits.length, minBits: Math.min(...bits), maxBits: Math.max(...bits),
-      container: qdqContainer(p).dtype, elements, ...(q.rangeSource ? { rangeSource: q.rangeSource } : {}),
+      container: qdqContainer(p, weight ? 4 : 8).dtype, elements, ...(q.rangeSource ? { rangeSource: q.rangeSource } : {}),
     });
   }
   return out;

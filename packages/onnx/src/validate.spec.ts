@@ -228,6 +228,19 @@ describe('rule 4: declared types agree with constants and inputs', () => {
   });
 });
 
+describe('rule 5: no 4-bit tensor computed at run time', () => {
+  it('refuses an int4/uint4 QuantizeLinear output (onnxruntime 1.30 writes past such buffers), accepts 4-bit weights', () => {
+    for (const dtype of ['int4', 'uint4'] as const) {
+      const e = problems(qdq({ scale: Tensor.scalar('float32', 1), zp: Tensor.scalar(dtype, 0), qType: { dtype } }));
+      expect(e.message).toContain(`QuantizeLinear writes a ${dtype} tensor at run time`);
+      expect(e.place).toMatchObject({ node: 'q' });
+      expect(e.hint).toContain('8-bit container');
+    }
+    // A DequantizeLinear of a constant int4 weight is not a planned buffer: fine.
+    expect(() => validateOnnxModel(qdq({ x: Tensor.from('int4', [3], [1, 2, 3]), scale: Tensor.scalar('float32', 1), zp: Tensor.scalar('int4', 0) }))).not.toThrow();
+  });
+});
+
 describe('the error', () => {
   it('names the file, lists the first problems and counts the rest', () => {
     const g = new Graph('many');

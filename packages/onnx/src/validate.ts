@@ -127,6 +127,14 @@ function checkQdq(node: Node, opset: number, add: (p: Problem) => void): void {
     at(zp ?? (isQ ? y : x), `quantized type ${qType} is not allowed at opset ${opset}${qOpset ? ` (needs opset >= ${qOpset})` : ''}`,
       qOpset ? `upgrade the model to opset ${qOpset} (upgradeToQdqOpset) or use int8/uint8` : 'use an int4/uint4/int8/uint8 container');
   }
+  // Rule 5: no 4-bit tensor computed at run time. onnxruntime 1.30's CPU allocation planner reuses a
+  // freed int4/uint4 buffer (ceil(n/2) bytes) for a later 8-bit tensor of n elements, whose kernel then
+  // writes past it (heap corruption, batch-dependent results; docs/batch-invariance.md). 4-bit weights
+  // are constants, never planned buffers, and stay int4.
+  if (isQ && (qType === 'int4' || qType === 'uint4')) {
+    at(y, `QuantizeLinear writes a ${qType} tensor at run time, which onnxruntime 1.30 may overwrite past its end`,
+      'hold the 4-bit grid in an 8-bit container behind a clamp (lowerToQdq does so by default: minContainerBits 8)');
+  }
   const outputDtype = isQ && zp && opset >= 21 ? node.getInt('output_dtype', 0) : 0;
   if (outputDtype !== 0 && ONNX_QUANT_CODES[outputDtype] !== qType) {
     at(zp, `output_dtype ${outputDtype} disagrees with the zero point's type ${qType}`, 'drop output_dtype: the zero point already fixes the type');

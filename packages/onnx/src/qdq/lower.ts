@@ -29,7 +29,16 @@ export interface QdqContainer {
 
 /** How a target's QDQ differs from the exact simulation's (the defaults). */
 export interface QdqLoweringOptions {
-  /** The narrowest container of an activation (8: uint4 grids are held in uint8, as integer kernels need). */
+  /**
+   * The narrowest container of an activation (default 8: a 4-bit grid is
+   * held in uint8/int8 behind a clamp, which computes the same levels).
+   * 4 writes int4/uint4 QuantizeLinear outputs, which onnxruntime 1.30
+   * mishandles: its CPU allocation planner reuses a freed 4-bit buffer
+   * (ceil(n/2) bytes) for a later 8-bit tensor of the same element count, and
+   * the 8-bit kernel writes n bytes into it: heap corruption, results that
+   * depend on the batch size (docs/batch-invariance.md). validateOnnxModel
+   * refuses such files.
+   */
   minContainerBits?: 4 | 8;
   /**
    * Where a grid narrower than its container is clamped: 'before' the
@@ -144,7 +153,7 @@ function takeOverOutput(g: Graph, from: Value, to: Value): void {
 /** Insert [Max -> Min ->] QuantizeLinear -> DequantizeLinear after v and route every reader of v through it. */
 function lowerActivation(g: Graph, { value: v, params: p }: Target, position: number, options: QdqLoweringOptions): number {
   const { axis, rank } = channelAxis(v, p);
-  const minBits = options.minContainerBits ?? 4;
+  const minBits = options.minContainerBits ?? 8;
   const container = qdqContainer(p, minBits);
   const readers = [...v.uses];
   const wasOutput = v.isGraphOutput;
