@@ -5,8 +5,20 @@ import { rawImage, type RawImage } from './raw-image';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** Decoder memory cap: a corrupt header must not make us allocate gigabytes. */
-const MAX_JPEG_MEMORY_MB = 1024;
+/**
+ * What a calibration image may be: 64 megapixels (8000 x 8000) and the
+ * decoder memory that takes. A damaged header claiming more must be refused
+ * from the header, before a decoder allocates for it (a fuzzed JPEG header
+ * once took 13 s and 1.6 GB under a 1 GB cap on memory alone).
+ */
+export const MAX_IMAGE_PIXELS = 64_000_000;
+const MAX_JPEG_MEMORY_MB = 512;
+
+function tooLarge(path: string, kind: string, width: number, height: number): NibbleError {
+  return new NibbleError('E_FILE_FORMAT', `${path}: the ${kind} header claims ${width} x ${height} pixels, more than the ${MAX_IMAGE_PIXELS / 1e6} megapixels nibble decodes`, {
+    file: path, hint: 'the file is damaged, or far larger than a calibration image needs: resize it first',
+  });
+}
 
 /**
  * Decodes a PNG or JPEG (recognised by content) into a RawImage with 1 channel
@@ -22,6 +34,13 @@ export function decodeImage(bytes: Uint8Array, path: string): RawImage {
 }
 
 function decodePng(bytes: Uint8Array, path: string): RawImage {
+  // IHDR is the first chunk: width and height, big-endian, at bytes 16 and 20.
+  if (bytes.length >= 24) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const width = view.getUint32(16);
+    const height = view.getUint32(20);
+    if (width * height > MAX_IMAGE_PIXELS) throw tooLarge(path, 'PNG', width, height);
+  }
   let png: { width: number; height: number; data: Uint8Array; colorType?: number };
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -35,7 +54,7 @@ function decodePng(bytes: Uint8Array, path: string): RawImage {
 function decodeJpg(bytes: Uint8Array, path: string): RawImage {
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    img = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: MAX_JPEG_MEMORY_MB });
+    img = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: MAX_JPEG_MEMORY_MB, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 });
   } catch (e) {
     throw undecodable(path, 'JPEG', e);
   }

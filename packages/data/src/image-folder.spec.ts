@@ -43,6 +43,19 @@ describe('image folders', () => {
     expect(Array.from(b.labels)).toEqual([1, 2, 0]);
   });
 
+  it('refuses an image whose header claims more than 64 megapixels before decoding it', () => {
+    const png = Uint8Array.from(grayPng(3, 2, 100));
+    new DataView(png.buffer).setUint32(16, 60_000);
+    new DataView(png.buffer).setUint32(20, 60_000);
+    expect(() => decodeImage(png, 'big.png')).toThrow(expect.objectContaining({ code: 'E_FILE_FORMAT', message: expect.stringContaining('60000 x 60000 pixels') }));
+    const jpg = Uint8Array.from(flatJpeg(8, 8, [10, 20, 30]));
+    const sof = jpg.findIndex((b, k) => b === 0xff && (jpg[k + 1] === 0xc0 || jpg[k + 1] === 0xc2));
+    expect(sof).toBeGreaterThan(0);
+    new DataView(jpg.buffer).setUint16(sof + 5, 60_000);
+    new DataView(jpg.buffer).setUint16(sof + 7, 60_000);
+    expect(() => decodeImage(jpg, 'big.jpg')).toThrow(expect.objectContaining({ code: 'E_FILE_FORMAT', place: expect.objectContaining({ file: 'big.jpg' }) }));
+  });
+
   it('reads grayscale PNGs as one channel and converts channel orders', async () => {
     const dir = join(tmp.dir, 'gray');
     write(join(dir, 'g.png'), grayPng(3, 2, 100));
