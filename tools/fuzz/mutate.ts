@@ -6,25 +6,10 @@
  * offset fields, truncation, spliced and repeated chunks.
  */
 
-/** mulberry32: small, fast, and the same numbers on every machine. */
-export class Prng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
+import { SeededRandom } from '@nibble/ir';
 
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-}
+/** The fuzzer's random source: the project's SeededRandom (the same numbers on every machine). */
+export type Prng = SeededRandom;
 
 const INTERESTING_32 = [0, 1, -1, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, -0x80000000, 0x40000000, 3, 4, 8, 16];
 
@@ -32,23 +17,23 @@ const INTERESTING_32 = [0, 1, -1, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xfff
 export function mutateBytes(seed: Uint8Array, rand: Prng, options: { inPlace?: boolean } = {}): Uint8Array {
   // A copy (Buffer.slice would be a view, and mutants would pile up in the seed).
   let b = new Uint8Array(seed);
-  const count = 1 + rand.int(4);
+  const count = 1 + rand.nextInt(4);
   for (let m = 0; m < count; m++) {
-    if (b.length === 0) b = new Uint8Array([rand.int(256)]);
-    const at = rand.int(b.length);
+    if (b.length === 0) b = new Uint8Array([rand.nextInt(256)]);
+    const at = rand.nextInt(b.length);
     // In place: offsets stay valid, so the mutant reaches the reader's deeper checks instead of its length checks.
-    switch (options.inPlace ? [0, 1, 2, 7][rand.int(4)] : rand.int(8)) {
-      case 0: b[at] ^= 1 << rand.int(8); break;
-      case 1: b[at] = rand.int(256); break;
+    switch (options.inPlace ? [0, 1, 2, 7][rand.nextInt(4)] : rand.nextInt(8)) {
+      case 0: b[at] ^= 1 << rand.nextInt(8); break;
+      case 1: b[at] = rand.nextInt(256); break;
       case 2: { // a boundary integer over a 4-byte field (lengths, offsets, counts)
-        const v = INTERESTING_32[rand.int(INTERESTING_32.length)];
+        const v = INTERESTING_32[rand.nextInt(INTERESTING_32.length)];
         const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-        if (at + 4 <= b.length) view.setInt32(at, v, rand.int(2) === 0);
+        if (at + 4 <= b.length) view.setInt32(at, v, rand.nextInt(2) === 0);
         break;
       }
       case 3: b = b.slice(0, at); break; // truncation
       case 4: { // delete a chunk
-        const n = 1 + rand.int(Math.min(64, b.length - at));
+        const n = 1 + rand.nextInt(Math.min(64, b.length - at));
         const out = new Uint8Array(b.length - n);
         out.set(b.subarray(0, at));
         out.set(b.subarray(at + n), at);
@@ -56,7 +41,7 @@ export function mutateBytes(seed: Uint8Array, rand: Prng, options: { inPlace?: b
         break;
       }
       case 5: { // repeat a chunk in place
-        const n = 1 + rand.int(Math.min(64, b.length - at));
+        const n = 1 + rand.nextInt(Math.min(64, b.length - at));
         const out = new Uint8Array(b.length + n);
         out.set(b.subarray(0, at + n));
         out.set(b.subarray(at, at + n), at + n);
@@ -65,17 +50,17 @@ export function mutateBytes(seed: Uint8Array, rand: Prng, options: { inPlace?: b
         break;
       }
       case 6: { // random bytes inserted
-        const n = 1 + rand.int(16);
+        const n = 1 + rand.nextInt(16);
         const out = new Uint8Array(b.length + n);
         out.set(b.subarray(0, at));
-        for (let i = 0; i < n; i++) out[at + i] = rand.int(256);
+        for (let i = 0; i < n; i++) out[at + i] = rand.nextInt(256);
         out.set(b.subarray(at), at + n);
         b = out;
         break;
       }
       default: { // a chunk copied over another place
-        const n = 1 + rand.int(Math.min(32, b.length - at));
-        const to = rand.int(b.length);
+        const n = 1 + rand.nextInt(Math.min(32, b.length - at));
+        const to = rand.nextInt(b.length);
         b.copyWithin(to, at, Math.min(b.length, at + n));
       }
     }
@@ -86,7 +71,7 @@ export function mutateBytes(seed: Uint8Array, rand: Prng, options: { inPlace?: b
 /** A mutant of a JSON value: a field deleted, retyped or set to a boundary value, or an array shortened. */
 export function mutateJson(value: unknown, rand: Prng): unknown {
   const copy = JSON.parse(JSON.stringify(value)) as unknown;
-  const count = 1 + rand.int(3);
+  const count = 1 + rand.nextInt(3);
   for (let m = 0; m < count; m++) {
     const slots: { parent: Record<string, unknown> | unknown[]; key: string | number }[] = [];
     const walk = (v: unknown): void => {
@@ -96,19 +81,19 @@ export function mutateJson(value: unknown, rand: Prng): unknown {
     };
     walk(copy);
     if (slots.length === 0) return copy;
-    const { parent, key } = slots[rand.int(slots.length)];
+    const { parent, key } = slots[rand.nextInt(slots.length)];
     const choices: unknown[] = [null, 0, -1, 1e9, 2 ** 40, 'x', '', [], {}, true, [1e9, 1e9], -0.5, NaN];
-    switch (rand.int(3)) {
+    switch (rand.nextInt(3)) {
       case 0:
         if (Array.isArray(parent)) parent.splice(key as number, 1);
         else delete parent[key as string];
         break;
-      case 1: (parent as Record<string | number, unknown>)[key] = choices[rand.int(choices.length)]; break;
+      case 1: (parent as Record<string | number, unknown>)[key] = choices[rand.nextInt(choices.length)]; break;
       default: {
         const v = (parent as Record<string | number, unknown>)[key];
-        if (typeof v === 'number') (parent as Record<string | number, unknown>)[key] = [0, -v, v * 1000, v + 1, v - 1][rand.int(5)];
-        else if (Array.isArray(v)) v.length = rand.int(v.length + 1);
-        else if (typeof v === 'string') (parent as Record<string | number, unknown>)[key] = v.slice(0, rand.int(v.length + 1));
+        if (typeof v === 'number') (parent as Record<string | number, unknown>)[key] = [0, -v, v * 1000, v + 1, v - 1][rand.nextInt(5)];
+        else if (Array.isArray(v)) v.length = rand.nextInt(v.length + 1);
+        else if (typeof v === 'string') (parent as Record<string | number, unknown>)[key] = v.slice(0, rand.nextInt(v.length + 1));
       }
     }
   }
@@ -118,15 +103,15 @@ export function mutateJson(value: unknown, rand: Prng): unknown {
 /** A mutant of text: characters deleted, repeated, replaced by pipeline punctuation or random ASCII. */
 export function mutateText(text: string, rand: Prng): string {
   let t = text;
-  const count = 1 + rand.int(4);
+  const count = 1 + rand.nextInt(4);
   const PUNCT = ['{', '}', ',', '=', ';', ' ', '"', "'", '\\', '-', '1e309', '-1', '0', 'NaN', '\u0000', '{}', ',,', '=='];
   for (let m = 0; m < count; m++) {
-    const at = rand.int(t.length + 1);
-    switch (rand.int(4)) {
-      case 0: t = t.slice(0, at) + t.slice(at + 1 + rand.int(8)); break;
-      case 1: t = t.slice(0, at) + PUNCT[rand.int(PUNCT.length)] + t.slice(at); break;
-      case 2: t = t.slice(0, at) + String.fromCharCode(32 + rand.int(95)) + t.slice(at + 1); break;
-      default: { const n = 1 + rand.int(12); t = t.slice(0, at) + t.slice(at, at + n) + t.slice(at); }
+    const at = rand.nextInt(t.length + 1);
+    switch (rand.nextInt(4)) {
+      case 0: t = t.slice(0, at) + t.slice(at + 1 + rand.nextInt(8)); break;
+      case 1: t = t.slice(0, at) + PUNCT[rand.nextInt(PUNCT.length)] + t.slice(at); break;
+      case 2: t = t.slice(0, at) + String.fromCharCode(32 + rand.nextInt(95)) + t.slice(at + 1); break;
+      default: { const n = 1 + rand.nextInt(12); t = t.slice(0, at) + t.slice(at, at + n) + t.slice(at); }
     }
   }
   return t;

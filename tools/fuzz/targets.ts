@@ -5,12 +5,12 @@ import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import { parsePipeline, resolvePipeline } from '@nibble/core';
 import { decodeImage, encodeIdx, encodeNpy, parseDatasetSpec, parseIdx, parseNpy, parsePreprocess } from '@nibble/data';
-import { attr, createModel, Graph, isNibbleError, Tensor } from '@nibble/ir';
+import { attr, createModel, Graph, isNibbleError, SeededRandom, Tensor } from '@nibble/ir';
 import { readOnnx, writeOnnx } from '@nibble/onnx';
 import { readTfjsModel } from '@nibble/tfjs';
 import { readTfliteFile } from '@nibble/tflite';
 import { ensurePassesRegistered, recipesInOrder } from 'nibble';
-import { mutateBytes, mutateJson, mutateText, Prng } from './mutate';
+import { mutateBytes, mutateJson, mutateText, type Prng } from './mutate';
 
 /*
  * The fuzz targets: each reads one hostile input the way nibble reads a
@@ -74,7 +74,7 @@ export function targets(): Target[] {
       name: 'tflite',
       run: (r) => {
         const path = join(dir, `m${n++ % 4}.tflite`);
-        writeFileSync(path, mutateBytes(tfliteSeed, r, { inPlace: r.int(4) !== 0 }));
+        writeFileSync(path, mutateBytes(tfliteSeed, r, { inPlace: r.nextInt(4) !== 0 }));
         readTfliteFile(path);
       },
     },
@@ -82,20 +82,20 @@ export function targets(): Target[] {
       name: 'tfjs',
       run: async (r) => {
         // Half the mutants damage the topology, half the weight bytes.
-        if (r.int(2) === 0) await readTfjsModel({ modelJson: mutateJson(tfjsJson, r), weights: tfjsWeights, file: 'fuzz/model.json' });
-        else await readTfjsModel({ modelJson: tfjsJson, weights: mutateBytes(tfjsWeights.subarray(0, 4096 + r.int(8192)), r), file: 'fuzz/model.json' });
+        if (r.nextInt(2) === 0) await readTfjsModel({ modelJson: mutateJson(tfjsJson, r), weights: tfjsWeights, file: 'fuzz/model.json' });
+        else await readTfjsModel({ modelJson: tfjsJson, weights: mutateBytes(tfjsWeights.subarray(0, 4096 + r.nextInt(8192)), r), file: 'fuzz/model.json' });
       },
     },
-    { name: 'idx', run: (r) => { parseIdx(mutateBytes(idxSeeds[r.int(idxSeeds.length)], r), 'fuzz.idx'); } },
-    { name: 'npy', run: (r) => { parseNpy(mutateBytes(npySeeds[r.int(npySeeds.length)], r), 'fuzz.npy'); } },
-    { name: 'image', run: (r) => { decodeImage(mutateBytes(imageSeeds[r.int(imageSeeds.length)], r), 'fuzz.img'); } },
+    { name: 'idx', run: (r) => { parseIdx(mutateBytes(idxSeeds[r.nextInt(idxSeeds.length)], r), 'fuzz.idx'); } },
+    { name: 'npy', run: (r) => { parseNpy(mutateBytes(npySeeds[r.nextInt(npySeeds.length)], r), 'fuzz.npy'); } },
+    { name: 'image', run: (r) => { decodeImage(mutateBytes(imageSeeds[r.nextInt(imageSeeds.length)], r), 'fuzz.img'); } },
     {
       name: 'pipeline',
       run: (r) => {
-        const k = r.int(3);
-        if (k === 0) resolvePipeline(parsePipeline(mutateText(pipelines[r.int(pipelines.length)], r)));
-        else if (k === 1) parseDatasetSpec(mutateText(texts[r.int(texts.length)], r));
-        else parsePreprocess(mutateText(pre[r.int(pre.length)], r));
+        const k = r.nextInt(3);
+        if (k === 0) resolvePipeline(parsePipeline(mutateText(pipelines[r.nextInt(pipelines.length)], r)));
+        else if (k === 1) parseDatasetSpec(mutateText(texts[r.nextInt(texts.length)], r));
+        else parsePreprocess(mutateText(pre[r.nextInt(pre.length)], r));
       },
     },
   ];
@@ -124,7 +124,7 @@ export interface TargetFigures {
 export async function fuzzTarget(t: Target, seed: number, count: number, from = 0): Promise<TargetFigures> {
   const fig: TargetFigures = { target: t.name, inputs: 0, accepted: 0, rejected: 0, codes: {}, findings: [], maxMs: 0 };
   for (let i = from; i < from + count; i++) {
-    const rand = new Prng((seed * 1_000_003 + i) >>> 0);
+    const rand = new SeededRandom((seed * 1_000_003 + i) >>> 0);
     const t0 = performance.now();
     try {
       await t.run(rand, i);

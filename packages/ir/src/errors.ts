@@ -65,3 +65,13 @@ export class NibbleError extends Error {
 export function isNibbleError(e: unknown): e is NibbleError {
   return e instanceof NibbleError;
 }
+
+/**
+ * `e` as raised while reading `file`: a NibbleError that names no file gets
+ * the file in its message and place (every reader's errors name the file
+ * the user gave); anything else is returned as it is.
+ */
+export function errorInFile(e: unknown, file: string | undefined): unknown {
+  if (!isNibbleError(e) || !file || e.place.file) return e;
+  return new NibbleError(e.code, `${file}: ${e.message}`, { ...e.place, file, hint: e.hint, cause: e.cause });
+}

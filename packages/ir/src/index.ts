@@ -1,4 +1,4 @@
-export { isNibbleError, NibbleError } from './errors';
+export { errorInFile, isNibbleError, NibbleError } from './errors';
 export { type DType, dtypeFromOnnx, DTYPES, integerRange } from './dtype';
 export { float16BitsToNumber, numberToFloat16Bits } from './float16';
 export { packedByteLength } from './nibbles';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { checkSupportedOps, Graph, isNibbleError, Model, NibbleError } from '@nibble/ir';
+import { checkSupportedOps, Graph, isNibbleError, Model, NibbleError, errorInFile } from '@nibble/ir';
 import { modelFromMsg } from './onnx-import';
 import { decodeModel } from './proto-decode';
 import { ProtoReader } from './wire';
@@ -16,10 +16,7 @@ export interface ReadOnnxOptions {
 
 /** Re-throw `e` as a NibbleError that names the file. */
 export function withFile(e: unknown, file: string | undefined): NibbleError {
-  if (isNibbleError(e)) {
-    if (!file || e.place.file) return e;
-    return new NibbleError(e.code, `${file}: ${e.message}`, { ...e.place, file, hint: e.hint, cause: e.cause });
-  }
+  if (isNibbleError(e)) return errorInFile(e, file) as NibbleError;
   if (e instanceof RangeError && /call stack/i.test(e.message)) {
     return new NibbleError('E_FILE_FORMAT', `${file ? `${file}: ` : ''}the model nests subgraphs too deeply to read`, {
       file,

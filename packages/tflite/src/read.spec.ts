@@ -113,6 +113,15 @@ describe('readTflite', () => {
     expect(e.message).toContain("'image' is quantized");
   });
 
+  it('names the file in every error raised while lowering it', () => {
+    const m = convModel();
+    m.tensors[0] = { name: 'image', shape: [1, 4, 4, 2], type: 'INT8', quantization: { scale: [0.1], zeroPoint: [0] } };
+    const e = catchError(() => readTflite(buildTflite(m), { file: 'models/q.tflite' }));
+    expect(e.code).toBe('E_UNSUPPORTED');
+    expect(e.message.startsWith("models/q.tflite: ")).toBe(true);
+    expect(e.place.file).toBe('models/q.tflite');
+  });
+
   it('gives E_TRUNCATED or E_FILE_FORMAT for every truncation of a model, never a crash', () => {
     const bytes = buildTflite(convModel());
     const codes = new Set<string>();

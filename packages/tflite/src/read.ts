@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
   createModel, Graph, GraphBuilder, IO_TRANSPOSES_KEY, layoutShape, type Model, NHWC_TO_NCHW, NibbleError, SOURCE_FORMAT_KEY, SOURCE_LAYOUT_KEY, type Tensor,
-  type Value, type ValueLayout,
-} from '@nibble/ir';
+  type Value, type ValueLayout, errorInFile } from '@nibble/ir';
 import type { Lowered, LowerContext } from './context';
 import { decodeConstant, dequantizeAffine, float16ToFloat32, irDtype, tensorBytes } from './constants';
 import { densify } from './densify';
@@ -16,8 +15,12 @@ export interface ReadTfliteOptions {
 
 /** Read a float32 TFLite flatbuffer into the IR: ONNX operators, NCHW activations. */
 export function readTflite(bytes: Uint8Array, options: ReadTfliteOptions = {}): Model {
-  const tfl = parseTfliteFile(bytes, options.file);
-  return new Importer(tfl, tfl.subgraphs[0], options.file).run();
+  try {
+    const tfl = parseTfliteFile(bytes, options.file);
+    return new Importer(tfl, tfl.subgraphs[0], options.file).run();
+  } catch (e) {
+    throw errorInFile(e, options.file);
+  }
 }
 
 /** Read a .tflite file (see readTflite). */

@@ -67,7 +67,12 @@ export class GraphBuilder {
   /** The IR value holding `t` in `layout`, inserting (once) the Transpose or constant copy that takes. */
   as(t: LoweredTensor, layout: ValueLayout): Value {
     if (t.layout === layout) return t.value;
-    if (t.shape.length !== 4) throw new NibbleError('E_INTERNAL', `layout change of rank-${t.shape.length} value '${t.value.name}'`);
+    // Only images change layout; a file that feeds another rank to an image op is malformed (found by fuzzing TFLite).
+    if (t.shape.length !== 4) {
+      throw new NibbleError('E_SHAPE', `'${t.value.name}' is rank ${t.shape.length}, but an image op reads it in ${layout.toUpperCase()} layout (rank 4)`, {
+        value: t.value.name, hint: 'the model file is damaged or gives this op an input of the wrong rank; re-export it',
+      });
+    }
     const memo = this.converted.get(t.value);
     if (memo) return memo;
     const perm = layout === 'nchw' ? NHWC_TO_NCHW : NCHW_TO_NHWC;
