@@ -8,6 +8,7 @@ import {
   CALIBRATION_DATA, CALIBRATION_OPTIONS, CALIBRATION_STATS, type CalibrationData, type CalibrationOptions, CalibrationStats,
 } from '@nibble/stats';
 import { DEFAULTS } from './defaults';
+import { checkInteger } from './option-checks';
 import { choosePreprocess } from './datasets';
 import { batchForModel, checkFiniteBatch, checkFiniteWeights, checkHistogramMemory, fixedBatchOf } from './guards';
 
@@ -45,13 +46,6 @@ export interface CalibrateOptions extends CalibrationDataOptions, Omit<Calibrati
   memoryLimit?: number;
 }
 
-function positiveInteger(value: number, option: string): number {
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new NibbleError('E_BAD_OPTION', `${option} must be a positive integer, got ${value}`, { option });
-  }
-  return value;
-}
-
 /** The model's one data input (initializers listed as inputs are not data). */
 function dataInput(model: Model): string {
   const inputs = model.graph.inputs.filter((v) => !v.isInitializer);
@@ -69,8 +63,8 @@ function dataInput(model: Model): string {
  * batches() yields the same batches, as a second pass needs.
  */
 export function datasetCalibrationData(dataset: Dataset, inputName: string, options: CalibrationDataOptions = {}): CalibrationData {
-  const batchSize = positiveInteger(options.batchSize ?? DEFAULTS.calibrationBatch, 'batchSize');
-  let samples = Math.min(positiveInteger(options.samples ?? DEFAULTS.calibrationSamples, 'samples'), dataset.length);
+  const batchSize = checkInteger(options.batchSize ?? DEFAULTS.calibrationBatch, 'batchSize');
+  let samples = Math.min(checkInteger(options.samples ?? DEFAULTS.calibrationSamples, 'samples'), dataset.length);
   if (options.exactBatch) {
     if (samples < batchSize) {
       throw new NibbleError('E_DATA', `${dataset.description}: the model takes batches of exactly ${batchSize} samples, the calibration has ${samples}`, {

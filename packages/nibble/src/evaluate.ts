@@ -4,6 +4,7 @@ import { type Model, NibbleError, Tensor } from '@nibble/ir';
 import { lowerToQdq } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
 import { DEFAULTS } from './defaults';
+import { checkInteger } from './option-checks';
 import { checkSampleShape } from './calibrate';
 import { choosePreprocess, describePreprocess, type PreprocessChoice } from './datasets';
 import { batchForModel, checkBatchMemory, checkFiniteBatch, fixedBatchOf } from './guards';
@@ -50,11 +51,6 @@ export interface EvaluateResult {
   classes?: number;
 }
 
-function positive(v: number | undefined, option: string): void {
-  if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) {
-    throw new NibbleError('E_BAD_OPTION', `${option} must be a positive integer, got ${v}`, { option });
-  }
-}
 
 /** A file nibble (or another quantizer) wrote in QDQ form: Q/DQ operators instead of annotations. */
 function hasQdqOperators(model: Model): boolean {
@@ -93,8 +89,8 @@ function argmaxRows(t: Tensor, n: number): { pred: Int32Array; classes: number; 
  * to the input_scale x weight_scale grid and move a level here and there.
  */
 export async function evaluate(model: Model, options: EvaluateOptions): Promise<EvaluateResult> {
-  positive(options.limit, 'limit');
-  positive(options.batchSize, 'batchSize');
+  checkInteger(options.limit, 'limit');
+  checkInteger(options.batchSize, 'batchSize');
   const choice = typeof options.data === 'string' ? choosePreprocess(options.data, model, options.preprocess) : undefined;
   const dataset = await openDataSource(options.data, options.preprocess, model);
   if (!dataset.hasLabels) {

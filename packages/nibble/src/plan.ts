@@ -2,6 +2,7 @@ import { type AnyPassInvocation, getRecipe, parsePipeline, printInvocations, pri
 import { NibbleError } from '@nibble/ir';
 import { CALIBRATION_STATS, type CalibrationNeeds } from '@nibble/stats';
 import { DEFAULTS } from './defaults';
+import { checkInteger } from './option-checks';
 import { ensurePassesRegistered } from './recipes';
 import { constrainPipeline, getTarget } from './targets';
 import { checkOutputPath, type OutputCheck } from './outputs';
@@ -48,11 +49,6 @@ export interface QuantizePlan {
   } | null;
 }
 
-function positiveInteger(v: number | undefined, option: string, min: number): void {
-  if (v !== undefined && (!Number.isSafeInteger(v) || v < min)) {
-    throw new NibbleError('E_BAD_OPTION', `${option} must be an integer >= ${min}, got ${v}`, { option });
-  }
-}
 
 /** The recipe or pipeline (exactly one), resolved against the pass registry, with calibration needs and defaults. */
 export function planQuantization(choice: PlanChoice): QuantizePlan {
@@ -63,9 +59,9 @@ export function planQuantization(choice: PlanChoice): QuantizePlan {
       hint: 'name a recipe (`nibble recipes` lists them with their expansions) or write a pipeline of passes',
     });
   }
-  positiveInteger(choice.samples, 'samples', 1);
-  positiveInteger(choice.seed, 'seed', 0);
-  positiveInteger(choice.batchSize, 'batchSize', 1);
+  checkInteger(choice.samples, 'samples', 1);
+  checkInteger(choice.seed, 'seed', 0);
+  checkInteger(choice.batchSize, 'batchSize', 1);
   ensurePassesRegistered();
   const named = recipe !== undefined ? getRecipe(recipe) : undefined;
   // Parsed once; unknown passes and bad options fail here, before any model or data is read.
