@@ -12,7 +12,7 @@ export interface ValueChannels {
   histogram?(c: number): BinnedDensity;
 }
 
-/** BinnedDensity bins for a weight channel: weights are small, and the clip searches integrate the bins exactly. */
+/** Histogram bins for a weight channel: weights are small, and the clip searches integrate the bins exactly. */
 export const WEIGHT_HISTOGRAM_BINS = 1024;
 
 function asMath(h: StatsHistogram): BinnedDensity {
