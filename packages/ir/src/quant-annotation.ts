@@ -20,3 +20,11 @@ export interface QuantAnnotation {
   /** Which pass chose the range, for reports (e.g. 'clip-aciq{dist=laplace}'). */
   rangeSource?: string;
 }
+
+/**
+ * Where `quantize` keeps a weight's float tensor: on the meta of the
+ * DequantizeLinear output that replaced it. Bias correction compares the
+ * two, and reports measure the weight's quantization error from it; pass
+ * packages may not import each other, so the key lives here.
+ */
+export const FLOAT_WEIGHT_KEY = 'floatWeight';

@@ -16,6 +16,7 @@ export {
 } from './quantize';
 export { checkQuantizedOutput, describePlan, planQuantization, type PlanChoice, type QuantizePlan } from './plan';
 export { evaluate } from './evaluate';
+export { argmax, compareLogits, klDivergence, logSoftmax, sqnrDb, type Agreement } from './agreement';
 export { DEFAULT_TARGET, getTarget, listTargets, type Target } from './targets';
 export { mainJobOutputs, runMainJob, type MainJobRow } from './main-job';
 export { createWasmExecutor } from '@nibble/backend-wasm';

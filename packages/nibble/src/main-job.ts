@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '@nibble/data';
 import { basename, join } from 'node:path';
 import { NibbleError } from '@nibble/ir';
+import { compareLogits } from './agreement';
 import { evaluate } from './evaluate';
 import { loadModel } from './load';
 import { quantize, saveQuantized } from './quantize';
@@ -14,6 +15,8 @@ export interface MainJobOptions {
   calibration: string;
   /** Evaluation data spec. */
   test: string;
+  /** Evaluate the first N test samples only (default: all). */
+  testLimit?: number;
   samples: number;
   seed: number;
   /** Recipes to compare with float32, in table order. */
@@ -37,6 +40,10 @@ export interface MainJobRow {
   pipeline?: string;
   /** The HTML report of the quantized row. */
   report?: string;
+  /** Against float32 on the same samples: top-1 agreement (fraction), mean KL in nats, logit SQNR in dB. */
+  agreement?: number;
+  meanKl?: number;
+  sqnrLogitsDb?: number;
 }
 
 export interface MainJobReport {
@@ -77,7 +84,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
   const stem = stemOf(options.model);
   const progress = (stage: string) => (done: number, total: number) => options.onProgress?.(stage, done, total);
 
-  const floatEval = await evaluate(float, { data: options.test, onProgress: progress('eval float32') });
+  const floatEval = await evaluate(float, { data: options.test, limit: options.testLimit, keepLogits: true, onProgress: progress('eval float32') });
   const rows: MainJobRow[] = [{
     name: 'float32',
     top1: floatEval.top1,
@@ -101,11 +108,17 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
     const file = join(options.outDir, `${stem}.${recipe}.onnx`);
     const { report } = quantized;
     saveQuantized(quantized, file);
-    const html = join(options.outDir, `${stem}.${recipe}.report.html`);
-    if (options.htmlReports !== false) writeQuantizeReport(quantized, html, { model: options.model, out: file });
     const written = await loadModel(file);
     // No preprocessing given: the file's own metadata must carry it, as it does for `nibble eval <file>`.
-    const result = await evaluate(written, { data: options.test, onProgress: progress(`eval ${recipe}`) });
+    const result = await evaluate(written, { data: options.test, limit: options.testLimit, keepLogits: true, onProgress: progress(`eval ${recipe}`) });
+    const against = compareLogits(floatEval.logits!, result.logits!, result.classes!);
+    const html = join(options.outDir, `${stem}.${recipe}.report.html`);
+    if (options.htmlReports !== false) {
+      writeQuantizeReport(quantized, html, { model: options.model, out: file }, {
+        data: options.test, n: result.n, floatTop1: floatEval.top1, quantizedTop1: result.top1,
+        agree: against.agree, meanKl: against.meanKl, sqnrLogitsDb: against.sqnrLogitsDb,
+      });
+    }
     rows.push({
       name: recipe,
       top1: result.top1,
@@ -116,6 +129,7 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
       file,
       pipeline: report.pipeline,
       ...(options.htmlReports !== false ? { report: html } : {}),
+      agreement: against.agree / against.n, meanKl: against.meanKl, sqnrLogitsDb: against.sqnrLogitsDb,
     });
   }
 

@@ -1,13 +1,10 @@
 import { definePass, type PassContext, requirement } from '@nibble/core';
-import { attr, constantTensor, type Graph, NibbleError, type Node, quantPointOf, Tensor, type Value } from '@nibble/ir';
+import { attr, constantTensor, FLOAT_WEIGHT_KEY, type Graph, NibbleError, type Node, quantPointOf, Tensor, type Value } from '@nibble/ir';
 import { type AffineParams, dequantize, paramsOfAnnotation, representableRange, scaleTensor, zeroPointTensor } from '@nibble/quant';
 import { CALIBRATION_STATS } from '@nibble/stats';
 import { foldResidualIntoBias } from './layer-bias';
 import { type BiasCorrectionForm, type BiasCorrectionMode, weightCorrection } from './math/correction';
 import { foldCorrection } from './math/fold';
-
-/** Where quantize keeps a weight's float tensor (docs/quantized-ir.md). */
-const FLOAT_WEIGHT_KEY = 'floatWeight';
 
 /** What bias-correct records on a corrected weight (and on the Add carrying the shift, with fold=exact). */
 export const BIAS_CORRECTION_KEY = 'biasCorrection';

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { createPassContext, getPass, MemoryReportSink, runPipeline, SOURCE_MODEL } from '@nibble/core';
-import { constantTensor, type Graph, parseGraph, printGraph, type Tensor } from '@nibble/ir';
+import { constantTensor, FLOAT_WEIGHT_KEY, type Graph, parseGraph, printGraph, type Tensor } from '@nibble/ir';
 import { readOnnxFile } from '@nibble/onnx';
 import { dequantize, fakeQuantize, paramsOfAnnotation, representableRange } from '@nibble/quant';
 import { fakeCalibration, laplaceActivations } from '@nibble/testing';
 import '@nibble/pass-allocation';
 import '@nibble/pass-clipping';
 import '@nibble/pass-graph';
-import { FLOAT_WEIGHT_KEY, quantizePass } from './quantize.pass';
+import { quantizePass } from './quantize.pass';
 import './index';
 
 const lines = (...l: string[]): string => `${l.join('\n')}\n`;

@@ -1,15 +1,12 @@
 import { definePass, type PassContext, printOptionValue, requirement } from '@nibble/core';
 import {
-  attr, constantTensor, type Graph, markedValues, NibbleError, type QuantAnnotation, type QuantPoint, readerBoundsOf, setQuantPoint, type Tensor, type Value,
+  attr, constantTensor, FLOAT_WEIGHT_KEY, type Graph, markedValues, NibbleError, type QuantAnnotation, type QuantPoint, readerBoundsOf, setQuantPoint, type Tensor, type Value,
 } from '@nibble/ir';
 import {
   type AffineParams, containerDType, paramsFromRange, quantize, representableRange, scaleTensor, toIntegerTensor, zeroPointTensor,
 } from '@nibble/quant';
 import { CALIBRATION_DATA, CALIBRATION_STATS } from '@nibble/stats';
 import { type ChannelRange, channelRange } from './value-stats';
-
-/** Where quantize keeps a weight's float tensor (on the DequantizeLinear output) for bias-correct. */
-export const FLOAT_WEIGHT_KEY = 'floatWeight';
 
 /** rangeSource of a range quantize had to choose itself (no clipping pass ran on the value). */
 export const QUANTIZE_MINMAX_SOURCE = 'quantize{min/max}';

@@ -29,7 +29,7 @@ import type { Model } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
 import { loadModel, workspaceRoot } from 'nibble';
 import { writeDocSection } from '../shared/doc-section';
-import { argmax, compareLogits, logSoftmax, type Agreement } from './agreement';
+import { argmax, compareLogits, logSoftmax, type Agreement } from 'nibble';
 import { exportNsfwjsModel, NSFWJS_CLASSES } from './export-nsfwjs';
 
 const ROOT = workspaceRoot();

@@ -73,8 +73,11 @@ export const startCommand: Command = {
     io.out(`calibration: ${report.calibration.samples} images of ${report.calibration.data} (seed ${report.calibration.seed}); test: ${report.test}`);
     io.out('');
     io.out(table(
-      ['model', 'top-1 %', 'weight bits', 'activation bits', 'size', 'file'],
-      report.rows.map((r: MainJobRow) => [r.name, (100 * r.top1).toFixed(2), bits(r.meanBitsWeights), bits(r.meanBitsActivations), `${humanCount(r.sizeBytes)}B`, r.file]),
+      ['model', 'top-1 %', 'agrees with float %', 'weight bits', 'activation bits', 'size', 'file'],
+      report.rows.map((r: MainJobRow) => [
+        r.name, (100 * r.top1).toFixed(2), r.agreement === undefined ? '-' : (100 * r.agreement).toFixed(2),
+        bits(r.meanBitsWeights), bits(r.meanBitsActivations), `${humanCount(r.sizeBytes)}B`, r.file,
+      ]),
     ));
     for (const r of report.rows) if (r.pipeline) io.out(`\n${r.name}: ${r.pipeline}`);
     io.out(`\nreport: ${outDir}/report.json`);

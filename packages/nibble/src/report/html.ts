@@ -29,6 +29,23 @@ function bitsText(bits: number[]): string {
   return lo === hi ? String(lo) : `${mean.toFixed(2)} (${lo}-${hi})`;
 }
 
+function pct(x: number): string {
+  return `${(100 * x).toFixed(2)} %`;
+}
+
+/** Accuracy against float: what a user checks first, beside the size. */
+function evaluationRows(e: NonNullable<ReportData['evaluation']>): string {
+  const delta = 100 * (e.quantizedTop1 - e.floatTop1);
+  return `<dt>accuracy</dt><dd id="accuracy">top-1 ${pct(e.quantizedTop1)} quantized, ${pct(e.floatTop1)} float (${delta >= 0 ? '+' : ''}${delta.toFixed(2)} pp) on ${e.n} samples of <code>${esc(e.data)}</code></dd>` +
+    `<dt>against float</dt><dd>top-1 agreement ${pct(e.agree / e.n)} (${e.n - e.agree} of ${e.n} differ), mean KL ${e.meanKl.toFixed(4)} nats, logit SQNR ${e.sqnrLogitsDb === Infinity ? 'exact' : `${e.sqnrLogitsDb.toFixed(1)} dB`}</dd>\n`;
+}
+
+function sqnrText(t: ReportTensor): string {
+  if (t.sqnrDb === null) return '-';
+  const v = t.sqnrDb === Infinity ? 'exact' : t.sqnrDb.toFixed(1);
+  return t.sqnrFrom === 'histogram' ? `<span title="estimated from the calibration histogram">~${v}</span>` : v;
+}
+
 /** A bar from the observed range with the clip range over it, on one shared scale. */
 function rangeBar(t: ReportTensor): string {
   const [clo, chi] = t.clip;
@@ -106,7 +123,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{c
 export function renderReportHtml(d: ReportData): string {
   const rows = d.tensors.map((t, i) => `<tr><td class="n">${i + 1}</td><td><code>${esc(t.name)}</code></td><td>${t.kind}</td><td>${esc(t.op)} <span class="ax">${esc(t.node)}</span></td>` +
     `<td>${esc(t.shape)}</td><td>${t.container}</td><td class="n">${bitsText(t.bits)}</td><td class="n">${num(t.clip[0])} .. ${num(t.clip[1])}</td>` +
-    `<td class="n">${t.observed ? `${num(t.observed[0])} .. ${num(t.observed[1])}` : '-'}</td><td>${rangeBar(t)}</td><td><span class="ax">${esc(t.rangeSource)}</span></td></tr>`).join('\n');
+    `<td class="n">${t.observed ? `${num(t.observed[0])} .. ${num(t.observed[1])}` : '-'}</td><td>${rangeBar(t)}</td><td class="n">${sqnrText(t)}</td><td><span class="ax">${esc(t.rangeSource)}</span></td></tr>`).join('\n');
   const mixed = d.tensors.filter((t) => t.bits.length > 1);
   const strips = mixed.map((t) => `<div class="card"><h3>${esc(t.name)} <span class="ax">${t.kind}, ${t.bits.length} channels, ${bitsText(t.bits)} bits</span></h3>${channelStrip(t.bits)}</div>`).join('\n');
   const hists = d.tensors.filter((t) => t.histogram).map((t) =>
@@ -127,7 +144,7 @@ ${d.recipe ? `<dt>recipe</dt><dd>${esc(d.recipe)}</dd>` : ''}
 <dt>calibration</dt><dd>${d.calibration ? esc(d.calibration) : 'none'}</dd>
 <dt>size</dt><dd>${bytes(d.sizes.float)} float &rarr; ${bytes(d.sizes.quantized)} quantized (${(d.sizes.float / d.sizes.quantized).toFixed(2)}x smaller)</dd>
 <dt>mean bits</dt><dd>weights ${num(d.meanBits.weights)}, activations ${num(d.meanBits.activations)}</dd>
-</dl>
+${d.evaluation ? evaluationRows(d.evaluation) : ''}</dl>
 <details><summary>pipeline with every option</summary><code>${esc(d.pipelineFull)}</code></details>
 ${d.warnings.length ? `<h2>Warnings</h2><ul>${d.warnings.map((w) => `<li class="warn">${esc(w)}</li>`).join('')}</ul>` : ''}
 <h2>Activation histograms</h2>
@@ -135,8 +152,8 @@ ${hists ? `<p class="ax">square-root counts; red dashed: clip range; grey dotted
 <h2>Bits per channel</h2>
 ${strips ? `<p class="key">${keyBits}</p><div class="grid">${strips}</div>` : '<p>Every tensor is quantized per tensor.</p>'}
 <h2>Layers</h2>
-<p class="ax">clip: the range the quantizer keeps (red box); observed: what calibration saw (grey bar).</p>
-<table id="layers"><thead><tr><th>#</th><th>tensor</th><th>kind</th><th>layer</th><th>shape</th><th>type</th><th>bits</th><th>clip range</th><th>observed min .. max</th><th></th><th>range from</th></tr></thead>
+<p class="ax">clip: the range the quantizer keeps (red box); observed: what calibration saw (grey bar). SQNR: signal over quantization noise, exact for weights, estimated from the calibration histogram for activations (marked ~; - where no histogram was collected).</p>
+<table id="layers"><thead><tr><th>#</th><th>tensor</th><th>kind</th><th>layer</th><th>shape</th><th>type</th><th>bits</th><th>clip range</th><th>observed min .. max</th><th></th><th>SQNR dB</th><th>range from</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

@@ -1,5 +1,5 @@
-import type { Model, Value } from '@nibble/ir';
-import { paramsOfAnnotation } from '@nibble/quant';
+import { FLOAT_WEIGHT_KEY, type Model, readerBoundsOf, type Tensor, type Value } from '@nibble/ir';
+import { type AffineParams, dequantize, fakeQuantize, paramsOfAnnotation } from '@nibble/quant';
 import type { CalibrationStats, Histogram } from '@nibble/stats';
 import type { QuantizeResult } from '../quantize';
 
@@ -31,7 +31,27 @@ export interface ReportTensor {
   /** What calibration (or the constant) held. */
   observed: [number, number] | null;
   rangeSource: string;
+  /**
+   * Signal-to-quantization-noise ratio in dB (10 log10 of sum x^2 over sum
+   * (x - x^)^2): exact for weights (the float tensor against its grid),
+   * estimated for activations from the calibration histograms (bin centres
+   * through the grid); null where neither is available.
+   */
+  sqnrDb: number | null;
+  sqnrFrom: 'weights' | 'histogram' | null;
   histogram?: ReportHistogram;
+}
+
+/** The quantized model against its float original on labelled data (when the caller evaluated both). */
+export interface ReportEvaluation {
+  data: string;
+  n: number;
+  floatTop1: number;
+  quantizedTop1: number;
+  /** Top-1 agreement of the two, mean KL(p_float || p_quant) in nats, and the logits' SQNR. */
+  agree: number;
+  meanKl: number;
+  sqnrLogitsDb: number;
 }
 
 export interface ReportData {
@@ -49,6 +69,7 @@ export interface ReportData {
   totalMs: number;
   tensors: ReportTensor[];
   warnings: string[];
+  evaluation?: ReportEvaluation;
 }
 
 const COMPUTE = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
@@ -91,7 +112,65 @@ function observedOf(v: Value, weight: boolean, stats: CalibrationStats | undefin
   }
 }
 
-export function reportData(result: QuantizeResult, files: { model: string; out: string }): ReportData {
+type ReaderBounds = ReturnType<typeof readerBoundsOf>;
+
+const toDb = (signal: number, noise: number): number => (noise === 0 ? Infinity : 10 * Math.log10(signal / noise));
+
+/** A weight's SQNR: its float tensor (kept by quantize) against the levels its DequantizeLinear reads. */
+function weightSqnr(v: Value): number | null {
+  const float = v.meta[FLOAT_WEIGHT_KEY] as Tensor | undefined;
+  const levels = v.producer?.opType === 'DequantizeLinear' ? v.producer.inputs[0]?.const : undefined;
+  if (!float || !levels || levels.size !== float.size) return null;
+  const x = float.toFloat64();
+  const xq = dequantize(levels.toFloat64(), levels.shape, paramsOfAnnotation(v.quant!, v.name), v.name);
+  let signal = 0;
+  let noise = 0;
+  for (let i = 0; i < x.length; i++) {
+    signal += x[i] * x[i];
+    noise += (x[i] - xq[i]) ** 2;
+  }
+  return toDb(signal, noise);
+}
+
+/**
+ * SQNR of the values a set of histograms counts (one histogram per channel
+ * of `p`, or one for a per-tensor grid), every bin's count taken at its
+ * centre through the channel's grid: calibration's estimate of an
+ * activation's quantization noise, without a second pass over the data.
+ */
+export function histogramSqnr(histograms: readonly Histogram[], p: AffineParams, name = 'tensor', reader: ReaderBounds = { oneSided: false }): number | null {
+  if (histograms.length !== p.scale.length) return null;
+  let signal = 0;
+  let noise = 0;
+  for (let c = 0; c < p.scale.length; c++) {
+    const h = histograms[c];
+    // A value a fused ReLU (or a ReLU6-like Clip) reads is what it reads: negatives are zeros, not noise.
+    const centres = Float64Array.from({ length: h.bins }, (_, k) => {
+      const x = h.edge(k) + h.binWidth / 2;
+      const y = reader.oneSided ? Math.max(x, 0) : x;
+      return reader.upperBound === undefined ? y : Math.min(y, reader.upperBound);
+    });
+    const one: AffineParams = { scale: p.scale.subarray(c, c + 1), zeroPoint: p.zeroPoint.subarray(c, c + 1), bits: p.bits.subarray(c, c + 1), axis: null, signed: p.signed };
+    const xq = fakeQuantize(centres, [h.bins], one, name);
+    for (let k = 0; k < h.bins; k++) {
+      signal += h.counts[k] * centres[k] * centres[k];
+      noise += h.counts[k] * (centres[k] - xq[k]) ** 2;
+    }
+  }
+  return signal > 0 ? toDb(signal, noise) : null;
+}
+
+/** An activation's SQNR from calibration: per-channel grids read per-channel histograms, a per-tensor grid the per-tensor one. */
+function activationSqnr(v: Value, stats: CalibrationStats | undefined): number | null {
+  if (!stats?.has(v.name)) return null;
+  const p = paramsOfAnnotation(v.quant!, v.name);
+  const s = stats.get(v.name);
+  const histograms = p.scale.length === 1 ? [s.perTensor.histogram] : s.perChannel?.histograms;
+  if (!histograms || histograms.some((h) => !h)) return null;
+  return histogramSqnr(histograms as Histogram[], p, v.name, readerBoundsOf(v));
+}
+
+export function reportData(result: QuantizeResult, files: { model: string; out: string }, evaluation?: ReportEvaluation): ReportData {
   const model: Model = result.model;
   const r = result.report;
   const stats = result.calibration;
@@ -105,11 +184,12 @@ export function reportData(result: QuantizeResult, files: { model: string; out: 
     const layer = weight ? (v.uses.find((u) => COMPUTE.has(u.node.opType)) ?? v.uses[0])?.node : v.producer;
     const shape = weight ? (v.const ?? v.producer?.inputs[0]?.const)?.shape : v.type?.shape;
     const histogram = !weight && stats?.has(v.name) ? histogramOf(stats.get(v.name).perTensor.histogram) : undefined;
+    const sqnrDb = weight ? weightSqnr(v) : activationSqnr(v, stats);
     tensors.push({
       name: v.name, kind: t.kind, node: layer?.name || '(input)', op: layer?.opType ?? 'input',
       shape: shape ? `[${shape.map((d) => d ?? '?').join(',')}]` : '?', container: t.container,
       bits: Array.from(paramsOfAnnotation(v.quant, v.name).bits), clip: clipRange(v), observed: observedOf(v, weight, stats),
-      rangeSource: t.rangeSource ?? '', ...(histogram ? { histogram } : {}),
+      rangeSource: t.rangeSource ?? '', sqnrDb, sqnrFrom: sqnrDb === null ? null : weight ? 'weights' : 'histogram', ...(histogram ? { histogram } : {}),
     });
   }
   return {
@@ -119,6 +199,6 @@ export function reportData(result: QuantizeResult, files: { model: string; out: 
     calibration: r.calibration ? `${r.calibration.samples} samples${r.calibration.data ? ` of ${r.calibration.data}` : ''}` : null,
     sizes: r.sizeBytes, meanBits: r.meanBits,
     passes: r.timings.passes.map((p) => ({ pass: p.pass, ms: p.ms + p.analysesMs })), totalMs: r.timings.totalMs,
-    tensors, warnings: r.warnings,
+    tensors, warnings: r.warnings, ...(evaluation ? { evaluation } : {}),
   };
 }

@@ -1,11 +1,11 @@
 import { writeFileAtomic } from '@nibble/data';
 import type { QuantizeResult } from '../quantize';
 import { renderReportHtml } from './html';
-import { reportData } from './model';
+import { reportData, type ReportEvaluation } from './model';
 
-/** Writes the self-contained HTML report of a quantize run (atomically). */
-export function writeQuantizeReport(result: QuantizeResult, path: string, files: { model: string; out: string }): void {
-  writeFileAtomic(path, renderReportHtml(reportData(result, files)));
+/** Writes the self-contained HTML report of a quantize run (atomically), with the accuracy against float when given. */
+export function writeQuantizeReport(result: QuantizeResult, path: string, files: { model: string; out: string }, evaluation?: ReportEvaluation): void {
+  writeFileAtomic(path, renderReportHtml(reportData(result, files, evaluation)));
 }
 
-export { renderReportHtml, reportData };
+export { renderReportHtml, reportData, type ReportEvaluation };

@@ -1,3 +1,5 @@
+import { NibbleError } from '@nibble/ir';
+
 /*
  * How close a quantized classifier stays to its float original on the same
  * inputs, without labels: top-1 agreement, KL divergence of the class
@@ -58,7 +60,9 @@ export function sqnrDb(reference: ArrayLike<number>, test: ArrayLike<number>): n
 
 export function compareLogits(floatLogits: ArrayLike<number>, quantLogits: ArrayLike<number>, classes: number): Agreement {
   if (floatLogits.length !== quantLogits.length || floatLogits.length % classes !== 0) {
-    throw new Error(`logits of ${floatLogits.length} and ${quantLogits.length} values do not make rows of ${classes} classes`);
+    throw new NibbleError('E_SHAPE', `logits of ${floatLogits.length} and ${quantLogits.length} values do not make rows of ${classes} classes`, {
+      hint: 'compare the outputs of the same model input, float and quantized, as [n, classes] rows',
+    });
   }
   const n = floatLogits.length / classes;
   const pf = new Float64Array(floatLogits.length);
