@@ -4,6 +4,7 @@ export { describePass, getPass, listPasses, optionTextName, type AnyPass, type O
 export { type CalibrationProgress } from '@nibble/stats';
 export { loadModel, saveModel } from './load';
 export { inspectModel } from './inspect';
+export { specializeInputShapes, withInputShapes } from './input-shapes';
 export { defaultModelPath, workspaceRoot, DEFAULTS } from './defaults';
 export { calibrate, datasetCalibrationData, writeCalibrationStats } from './calibrate';
 export { checkOutputPath, dataFiles, type OutputCheck } from './outputs';

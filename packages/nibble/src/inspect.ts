@@ -1,5 +1,6 @@
+import { cloneModel, constantTensor, inferShapes, type Dim, type Model, type Node, type Tensor } from '@nibble/ir';
 import { MODEL_PREPROCESS_KEY } from './datasets';
-import { cloneModel, constantTensor, inferShapes, NibbleError, type Dim, type Model, type Node, type Tensor } from '@nibble/ir';
+import { withInputShapes } from './input-shapes';
 
 export interface LayerCost {
   node: string;
@@ -86,25 +87,6 @@ function layerMacs(node: Node): number | null {
       return 0;
   }
   return Number.isFinite(macs) ? macs : null;
-}
-
-function withInputShapes(model: Model, shapes: Record<string, number[]>): Model {
-  const copy = cloneModel(model);
-  for (const [name, dims] of Object.entries(shapes)) {
-    const v = copy.graph.inputs.find((x) => x.name === name && !x.isInitializer);
-    if (!v) {
-      throw new NibbleError('E_BAD_OPTION', `input shape given for '${name}', which is not an input of the model`, {
-        option: 'shape',
-        hint: `the model's inputs: ${copy.graph.inputs.filter((x) => !x.isInitializer).map((x) => x.name).join(', ')}`,
-      });
-    }
-    const rank = v.type?.shape?.length;
-    if (rank !== undefined && rank !== dims.length) {
-      throw new NibbleError('E_BAD_OPTION', `input '${name}' has rank ${rank}; the shape given has ${dims.length} dims`, { option: 'shape' });
-    }
-    v.type = { dtype: v.type?.dtype ?? 'float32', shape: [...dims] };
-  }
-  return copy;
 }
 
 /** What `nibble inspect` prints: interface, op histogram, parameters, MACs per layer. */

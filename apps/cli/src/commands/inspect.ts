@@ -1,5 +1,6 @@
-import { inspectModel, loadModel, NibbleError } from 'nibble';
+import { inspectModel, loadModel } from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
+import { shapeFlags, shapeOption } from '../shared/flags';
 import { humanCount, shapeText, table } from '../shared/format';
 
 export const inspectCommand: Command = {
@@ -9,11 +10,11 @@ export const inspectCommand: Command = {
   positionals: [1, 1],
   options: {
     ...jsonOption,
-    shape: { type: 'string', multiple: true, valueName: 'input=d0,d1,...', description: 'fix a dynamic input shape so MACs can be counted' },
+    ...shapeOption('fix a dynamic input shape so MACs can be counted'),
   },
   async run(args, io) {
     const path = args.positionals[0];
-    const report = inspectModel(await loadModel(path), { inputShapes: parseShapes(args.values.shape as string[] | undefined) });
+    const report = inspectModel(await loadModel(path), { inputShapes: shapeFlags(args.values.shape) });
     if (args.values.json) {
       io.out(JSON.stringify({ model: path, ...report }, null, 2));
       return 0;
@@ -36,16 +37,3 @@ export const inspectCommand: Command = {
     return 0;
   },
 };
-
-function parseShapes(specs: string[] | undefined): Record<string, number[]> | undefined {
-  if (!specs?.length) return undefined;
-  const out: Record<string, number[]> = {};
-  for (const spec of specs) {
-    const m = /^([^=]+)=(\d+(?:,\d+)*)$/.exec(spec.trim());
-    if (!m) {
-      throw new NibbleError('E_BAD_OPTION', `--shape '${spec}' is not of the form input=d0,d1,...`, { option: 'shape', hint: 'e.g. --shape x=1,3,48,192' });
-    }
-    out[m[1]] = m[2].split(',').map(Number);
-  }
-  return out;
-}

@@ -44,3 +44,23 @@ export const dataOptions: Record<string, OptionSpec> = {
 export function batchOption(defaultBatch: number): Record<string, OptionSpec> {
   return { batch: { type: 'string', valueName: 'B', description: `samples per run of the model (default ${defaultBatch})` } };
 }
+
+/** `--shape input=d0,d1,...`, repeatable: input shapes the user fixes (inspect, convert). */
+export const shapeOption = (description: string): Record<string, OptionSpec> => ({
+  shape: { type: 'string', multiple: true, valueName: 'input=d0,d1,...', description },
+});
+
+export function shapeFlags(value: unknown): Record<string, number[]> | undefined {
+  const specs = value as string[] | undefined;
+  if (!specs?.length) return undefined;
+  const out: Record<string, number[]> = {};
+  for (const spec of specs) {
+    const m = /^([^=]+)=(\d+(?:,\d+)*)$/.exec(spec.trim());
+    if (!m) {
+      throw new NibbleError('E_BAD_OPTION', `--shape '${spec}' is not of the form input=d0,d1,...`, { option: 'shape', hint: 'e.g. --shape x=1,3,48,192' });
+    }
+    if (out[m[1]]) throw new NibbleError('E_BAD_OPTION', `--shape names input '${m[1]}' twice`, { option: 'shape' });
+    out[m[1]] = m[2].split(',').map(Number);
+  }
+  return out;
+}
