@@ -17,7 +17,7 @@ const byId = (id: string): PublishedModel => {
 };
 
 const TFJS = ['human-centernet', 'human-movenet-lightning', 'human-blazeface', 'human-iris'];
-const TFLITE = ['pose-pose_detection', 'hands-palm_detection_lite', 'face_mesh-face_landmark', 'objectron-object_detection_3d_cup', 'objectron-object_detection_ssd_mobilenetv2_oidv4_fp16'];
+const TFLITE = ['pose-pose_detection', 'pose-pose_landmark_lite', 'hands-palm_detection_lite', 'face_mesh-face_landmark', 'objectron-object_detection_3d_cup', 'objectron-object_detection_ssd_mobilenetv2_oidv4_fp16'];
 
 async function expectMatch(id: string): Promise<void> {
   const errors = await checkPublished(byId(id));

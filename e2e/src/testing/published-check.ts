@@ -39,8 +39,8 @@ export async function importPublished(m: PublishedModel): Promise<Model> {
   return m.kind === 'tflite' ? readTfliteFile(path) : readTfjsModel(path);
 }
 
-/** The input the check feeds: a photo for an RGB image (0..255 for int32 inputs), else seeded noise. */
-export function sourceInput(model: Model): SourceInput {
+/** The input the check feeds: a photo for an RGB image in [0, 1] (0..255 for int32 inputs and where the model's library feeds raw pixels), else seeded noise. */
+export function sourceInput(model: Model, pixelScale: 1 | 255 = 1): SourceInput {
   const v = model.graph.inputs[0];
   const perm = (JSON.parse(model.metadata.get(IO_TRANSPOSES_KEY) ?? '{}') as { inputs?: Record<string, number[]> }).inputs?.[v.name];
   const ir = (v.type?.shape ?? []).map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : NaN));
@@ -51,9 +51,10 @@ export function sourceInput(model: Model): SourceInput {
   const size = shape.reduce((a, b) => a * b, 1);
   let data: Float32Array;
   if (shape.length === 4 && shape[3] === 3) {
-    const steps = parsePreprocess(`rgb,resize=${shape[2]}x${shape[1]}`);
+    const steps = parsePreprocess(`rgb,resize=${shape[2]}x${shape[1]},unit`);
     data = applyPreprocess(steps, decodeImage(readFileSync(fixturePhoto('astronaut.jpg')), 'astronaut.jpg')).data;
     if (dtype === 'int32') data = data.map((x) => Math.round(x * 255));
+    else if (pixelScale === 255) data = data.map((x) => x * 255);
     if (data.length !== size) throw new Error(`photo resized to ${data.length} values, expected ${size}`);
   } else {
     data = randomFloats(size, 17, 0, 1);
@@ -105,7 +106,7 @@ function tfliteReference(path: string, x: SourceInput): Reference {
 export async function checkPublished(m: PublishedModel, model?: Model): Promise<OutputError[]> {
   const imported = model ?? (await importPublished(m));
   const path = publishedModelPath(m);
-  const x = sourceInput(imported);
+  const x = sourceInput(imported, m.pixelScale);
   const outputNames = imported.graph.outputs.map((o) => o.name);
   const ref = m.kind === 'tflite' ? tfliteReference(path, x) : await tfjsReference(path, x, outputNames);
   const transposes = (JSON.parse(imported.metadata.get(IO_TRANSPOSES_KEY) ?? '{}') as { outputs?: Record<string, number[]> }).outputs ?? {};

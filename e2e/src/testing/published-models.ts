@@ -22,6 +22,12 @@ export interface PublishedModel {
   task: 'classification' | 'detection' | 'landmarks' | 'pose' | 'segmentation';
   /** The .data file holding the model, when it is a packed asset. */
   packedIn?: string;
+  /**
+   * Pixel scale of a float image input: 1 (the default, [0, 1]) or 255 where
+   * the library that ships the model feeds raw pixels (then low-confidence
+   * outputs, not the import, would decide the comparison).
+   */
+  pixelScale?: 1 | 255;
 }
 
 /** The folder of an installed package (some export no package.json, so resolve.paths is walked instead). */
@@ -30,8 +36,8 @@ function pkgDir(pkg: string): string {
   throw new Error(`${pkg} is not installed (a devDependency: run npm ci)`);
 }
 
-const human = (name: string, task: PublishedModel['task']): PublishedModel => ({
-  id: `human-${name}`, pkg: '@vladmandic/human', entry: `models/${name}.json`, kind: 'tfjs-graph', task,
+const human = (name: string, task: PublishedModel['task'], pixelScale?: 255): PublishedModel => ({
+  id: `human-${name}`, pkg: '@vladmandic/human', entry: `models/${name}.json`, kind: 'tfjs-graph', task, ...(pixelScale ? { pixelScale } : {}),
 });
 const mp = (pkg: string, entry: string, task: PublishedModel['task'], packedIn?: string): PublishedModel => ({
   id: `${pkg.replace('@mediapipe/', '')}-${entry.split('/').pop()!.replace('.tflite', '')}`, pkg, entry, kind: 'tflite', task, packedIn,
@@ -40,7 +46,8 @@ const mp = (pkg: string, entry: string, task: PublishedModel['task'], packedIn?:
 export const PUBLISHED_MODELS: PublishedModel[] = [
   human('antispoof', 'classification'),
   human('blazeface', 'detection'),
-  human('centernet', 'detection'),
+  // human's src/object/centernet.ts feeds the resized frame as it is (0..255).
+  human('centernet', 'detection', 255),
   human('emotion', 'classification'),
   human('facemesh', 'landmarks'),
   human('faceres', 'classification'),
