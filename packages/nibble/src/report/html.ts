@@ -113,7 +113,7 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;co
 h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:24px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 code{font:12px ui-monospace,monospace;background:#f4f4f4;padding:2px 4px;border-radius:3px;word-break:break-all}
 table{border-collapse:collapse;font-size:12px}th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle}
-th{background:#fafafa;position:sticky;top:0}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{background:#fafafa;position:sticky;top:0}#layers td:nth-child(2){min-width:190px;max-width:380px}#layers td:nth-child(2) code{word-break:normal;overflow-wrap:anywhere}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{color:#666}dd{margin:0}
 .grid{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #e3e3e3;border-radius:6px;padding:8px}.card h3{font-size:12px;margin:0 0 4px;font-weight:600}
 .lbl{font:11px ui-monospace,monospace;fill:#333}.ax{font:10px system-ui,sans-serif;fill:#666}.warn{color:#a15c00}

@@ -1,4 +1,4 @@
-import { FLOAT_WEIGHT_KEY, type Model, readerBoundsOf, type Tensor, type Value } from '@nibble/ir';
+import { FLOAT_WEIGHT_KEY, type Model, type Node, readerBoundsOf, type Tensor, type Value } from '@nibble/ir';
 import { type AffineParams, dequantize, fakeQuantize, paramsOfAnnotation } from '@nibble/quant';
 import type { CalibrationStats, Histogram } from '@nibble/stats';
 import type { QuantizeResult } from '../quantize';
@@ -73,6 +73,22 @@ export interface ReportData {
 }
 
 const COMPUTE = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
+
+/**
+ * The layer a weight feeds: its Conv/Gemm/MatMul, looked for through the
+ * elementwise steps passes put between them (bias correction's Add or Mul).
+ */
+function layerReading(v: Value): Node | undefined {
+  let frontier: Value[] = [v];
+  for (let hop = 0; hop < 3 && frontier.length; hop++) {
+    const compute = frontier.flatMap((x) => x.uses).find((u) => COMPUTE.has(u.node.opType));
+    if (compute) return compute.node;
+    frontier = frontier.flatMap((x) => x.uses).filter((u) => PASS_THROUGH.has(u.node.opType)).flatMap((u) => u.node.outputs);
+  }
+  return v.uses[0]?.node;
+}
+
+const PASS_THROUGH = new Set(['Add', 'Mul', 'Sub', 'Identity', 'Reshape', 'Cast']);
 
 function clipRange(v: Value): [number, number] {
   const p = paramsOfAnnotation(v.quant!, v.name);
@@ -181,7 +197,7 @@ export function reportData(result: QuantizeResult, files: { model: string; out: 
     const t = byName.get(v.name);
     if (!t || !v.quant) continue;
     const weight = t.kind === 'weight';
-    const layer = weight ? (v.uses.find((u) => COMPUTE.has(u.node.opType)) ?? v.uses[0])?.node : v.producer;
+    const layer = weight ? layerReading(v) : v.producer;
     const shape = weight ? (v.const ?? v.producer?.inputs[0]?.const)?.shape : v.type?.shape;
     const histogram = !weight && stats?.has(v.name) ? histogramOf(stats.get(v.name).perTensor.histogram) : undefined;
     const sqnrDb = weight ? weightSqnr(v) : activationSqnr(v, stats);
