@@ -29,6 +29,10 @@ function bitsText(bits: number[]): string {
   return lo === hi ? String(lo) : `${mean.toFixed(2)} (${lo}-${hi})`;
 }
 
+function bitsPerValue(x: number | null): string {
+  return x === null ? 'not measured (no histograms collected)' : `${x.toFixed(2)} bits per value`;
+}
+
 function pct(x: number): string {
   return `${(100 * x).toFixed(2)} %`;
 }
@@ -123,7 +127,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{c
 export function renderReportHtml(d: ReportData): string {
   const rows = d.tensors.map((t, i) => `<tr><td class="n">${i + 1}</td><td><code>${esc(t.name)}</code></td><td>${t.kind}</td><td>${esc(t.op)} <span class="ax">${esc(t.node)}</span></td>` +
     `<td>${esc(t.shape)}</td><td>${t.container}</td><td class="n">${bitsText(t.bits)}</td><td class="n">${num(t.clip[0])} .. ${num(t.clip[1])}</td>` +
-    `<td class="n">${t.observed ? `${num(t.observed[0])} .. ${num(t.observed[1])}` : '-'}</td><td>${rangeBar(t)}</td><td class="n">${sqnrText(t)}</td><td><span class="ax">${esc(t.rangeSource)}</span></td></tr>`).join('\n');
+    `<td class="n">${t.observed ? `${num(t.observed[0])} .. ${num(t.observed[1])}` : '-'}</td><td>${rangeBar(t)}</td><td class="n">${sqnrText(t)}</td><td class="n">${t.entropyBits === null ? '-' : t.entropyBits.toFixed(2)}</td><td><span class="ax">${esc(t.rangeSource)}</span></td></tr>`).join('\n');
   const mixed = d.tensors.filter((t) => t.bits.length > 1);
   const strips = mixed.map((t) => `<div class="card"><h3>${esc(t.name)} <span class="ax">${t.kind}, ${t.bits.length} channels, ${bitsText(t.bits)} bits</span></h3>${channelStrip(t.bits)}</div>`).join('\n');
   const hists = d.tensors.filter((t) => t.histogram).map((t) =>
@@ -144,6 +148,7 @@ ${d.recipe ? `<dt>recipe</dt><dd>${esc(d.recipe)}</dd>` : ''}
 <dt>calibration</dt><dd>${d.calibration ? esc(d.calibration) : 'none'}</dd>
 <dt>size</dt><dd>${bytes(d.sizes.float)} float &rarr; ${bytes(d.sizes.quantized)} quantized (${(d.sizes.float / d.sizes.quantized).toFixed(2)}x smaller)</dd>
 <dt>mean bits</dt><dd>weights ${num(d.meanBits.weights)}, activations ${num(d.meanBits.activations)}</dd>
+<dt>entropy of the codes</dt><dd id="entropy">weights ${bitsPerValue(d.meanEntropyBits.weights)}, activations ${bitsPerValue(d.meanEntropyBits.activations)} <span class="ax">(what an entropy coder would need per value; activations on the calibration histograms)</span></dd>
 ${d.evaluation ? evaluationRows(d.evaluation) : ''}</dl>
 <details><summary>pipeline with every option</summary><code>${esc(d.pipelineFull)}</code></details>
 ${d.warnings.length ? `<h2>Warnings</h2><ul>${d.warnings.map((w) => `<li class="warn">${esc(w)}</li>`).join('')}</ul>` : ''}
@@ -153,7 +158,7 @@ ${hists ? `<p class="ax">square-root counts; red dashed: clip range; grey dotted
 ${strips ? `<p class="key">${keyBits}</p><div class="grid">${strips}</div>` : '<p>Every tensor is quantized per tensor.</p>'}
 <h2>Layers</h2>
 <p class="ax">clip: the range the quantizer keeps (red box); observed: what calibration saw (grey bar). SQNR: signal over quantization noise, exact for weights, estimated from the calibration histogram for activations (marked ~; - where no histogram was collected).</p>
-<table id="layers"><thead><tr><th>#</th><th>tensor</th><th>kind</th><th>layer</th><th>shape</th><th>type</th><th>bits</th><th>clip range</th><th>observed min .. max</th><th></th><th>SQNR dB</th><th>range from</th></tr></thead>
+<table id="layers"><thead><tr><th>#</th><th>tensor</th><th>kind</th><th>layer</th><th>shape</th><th>type</th><th>bits</th><th>clip range</th><th>observed min .. max</th><th></th><th>SQNR dB</th><th>entropy bits</th><th>range from</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

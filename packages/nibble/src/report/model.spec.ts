@@ -70,6 +70,12 @@ describe('report SQNR', () => {
       expect(t.sqnrFrom).toBe('weights');
       expect(t.sqnrDb!).toBeCloseTo(ref, 9);
     }
+    // The stored levels carry at most their width, and real weights crowd round zero.
+    for (const t of weights) expect(t.entropyBits!).toBeLessThanOrEqual(Math.max(...t.bits) + 1e-12);
+    expect(data.meanEntropyBits.weights!).toBeGreaterThan(1.5);
+    expect(data.meanEntropyBits.weights!).toBeLessThan(result.report.meanBits.weights!);
+    expect(data.meanEntropyBits.activations!).toBeGreaterThan(0.5);
+    expect(data.meanEntropyBits.activations!).toBeLessThan(result.report.meanBits.activations!);
     // 4-bit weights: between the 1-bit and the 8-bit regime (6 dB per bit).
     const mean = weights.reduce((s, t) => s + t.sqnrDb!, 0) / weights.length;
     expect(mean).toBeGreaterThan(12);

@@ -2,6 +2,7 @@ import { FLOAT_WEIGHT_KEY, type Model, type Node, readerBoundsOf, type Tensor, t
 import { type AffineParams, dequantize, fakeQuantize, paramsOfAnnotation } from '@nibble/quant';
 import type { CalibrationStats, Histogram } from '@nibble/stats';
 import type { QuantizeResult } from '../quantize';
+import { histogramCodeEntropy, levelEntropy } from './entropy';
 
 /*
  * What the HTML report shows, gathered from a quantize result as plain data
@@ -39,6 +40,8 @@ export interface ReportTensor {
    */
   sqnrDb: number | null;
   sqnrFrom: 'weights' | 'histogram' | null;
+  /** Shannon entropy of the integer codes in bits per value (weights: exact; activations: on the calibration histograms). */
+  entropyBits: number | null;
   histogram?: ReportHistogram;
 }
 
@@ -70,6 +73,8 @@ export interface ReportData {
   tensors: ReportTensor[];
   warnings: string[];
   evaluation?: ReportEvaluation;
+  /** Entropy of the codes, in bits per value: weights weighted by their sizes, activations by their channels (as meanBits). */
+  meanEntropyBits: { weights: number | null; activations: number | null };
 }
 
 const COMPUTE = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
@@ -176,14 +181,45 @@ export function histogramSqnr(histograms: readonly Histogram[], p: AffineParams,
   return signal > 0 ? toDb(signal, noise) : null;
 }
 
-/** An activation's SQNR from calibration: per-channel grids read per-channel histograms, a per-tensor grid the per-tensor one. */
-function activationSqnr(v: Value, stats: CalibrationStats | undefined): number | null {
+/** Entropy of a weight's stored levels (exact). */
+function weightEntropy(v: Value): number | null {
+  const levels = v.producer?.opType === 'DequantizeLinear' ? v.producer.inputs[0]?.const : undefined;
+  if (!levels) return null;
+  const p = paramsOfAnnotation(v.quant!, v.name);
+  return levelEntropy(levels.toFloat64(), levels.shape, p.axis, p.scale.length).mean;
+}
+
+/** Entropy of an activation's codes on the calibration data, from the histograms that match its grid. */
+function activationEntropy(v: Value, stats: CalibrationStats | undefined): number | null {
+  const h = activationHistograms(v, stats);
+  return h ? histogramCodeEntropy(h, paramsOfAnnotation(v.quant!, v.name)) : null;
+}
+
+/** The histograms an activation's grid reads: per channel for a per-channel grid, the per-tensor one otherwise. */
+function activationHistograms(v: Value, stats: CalibrationStats | undefined): Histogram[] | null {
   if (!stats?.has(v.name)) return null;
   const p = paramsOfAnnotation(v.quant!, v.name);
   const s = stats.get(v.name);
   const histograms = p.scale.length === 1 ? [s.perTensor.histogram] : s.perChannel?.histograms;
-  if (!histograms || histograms.some((h) => !h)) return null;
-  return histogramSqnr(histograms as Histogram[], p, v.name, readerBoundsOf(v));
+  return !histograms || histograms.some((h) => !h) ? null : (histograms as Histogram[]);
+}
+
+/** An activation's SQNR from calibration: per-channel grids read per-channel histograms, a per-tensor grid the per-tensor one. */
+function activationSqnr(v: Value, stats: CalibrationStats | undefined): number | null {
+  const h = activationHistograms(v, stats);
+  return h ? histogramSqnr(h, paramsOfAnnotation(v.quant!, v.name), v.name, readerBoundsOf(v)) : null;
+}
+
+/** Model-wide entropy per value: weights weighted by element counts, activations by channels (as the quantize report's mean bits). */
+function meanEntropy(tensors: ReportTensor[], perTensor: QuantizeResult['report']['perTensor']): ReportData['meanEntropyBits'] {
+  const elements = new Map(perTensor.map((t) => [t.name, t.elements ?? 0]));
+  const mean = (kind: ReportTensor['kind'], weightOf: (t: ReportTensor) => number): number | null => {
+    const rows = tensors.filter((t) => t.kind === kind);
+    if (rows.length === 0 || rows.some((t) => t.entropyBits === null)) return null;
+    const w = rows.reduce((s, t) => s + weightOf(t), 0);
+    return w > 0 ? rows.reduce((s, t) => s + t.entropyBits! * weightOf(t), 0) / w : null;
+  };
+  return { weights: mean('weight', (t) => elements.get(t.name) ?? 0), activations: mean('activation', (t) => t.bits.length) };
 }
 
 export function reportData(result: QuantizeResult, files: { model: string; out: string }, evaluation?: ReportEvaluation): ReportData {
@@ -201,11 +237,13 @@ export function reportData(result: QuantizeResult, files: { model: string; out: 
     const shape = weight ? (v.const ?? v.producer?.inputs[0]?.const)?.shape : v.type?.shape;
     const histogram = !weight && stats?.has(v.name) ? histogramOf(stats.get(v.name).perTensor.histogram) : undefined;
     const sqnrDb = weight ? weightSqnr(v) : activationSqnr(v, stats);
+    const entropyBits = weight ? weightEntropy(v) : activationEntropy(v, stats);
     tensors.push({
       name: v.name, kind: t.kind, node: layer?.name || '(input)', op: layer?.opType ?? 'input',
       shape: shape ? `[${shape.map((d) => d ?? '?').join(',')}]` : '?', container: t.container,
       bits: Array.from(paramsOfAnnotation(v.quant, v.name).bits), clip: clipRange(v), observed: observedOf(v, weight, stats),
-      rangeSource: t.rangeSource ?? '', sqnrDb, sqnrFrom: sqnrDb === null ? null : weight ? 'weights' : 'histogram', ...(histogram ? { histogram } : {}),
+      rangeSource: t.rangeSource ?? '', sqnrDb, sqnrFrom: sqnrDb === null ? null : weight ? 'weights' : 'histogram', entropyBits,
+      ...(histogram ? { histogram } : {}),
     });
   }
   return {
@@ -215,6 +253,6 @@ export function reportData(result: QuantizeResult, files: { model: string; out: 
     calibration: r.calibration ? `${r.calibration.samples} samples${r.calibration.data ? ` of ${r.calibration.data}` : ''}` : null,
     sizes: r.sizeBytes, meanBits: r.meanBits,
     passes: r.timings.passes.map((p) => ({ pass: p.pass, ms: p.ms + p.analysesMs })), totalMs: r.timings.totalMs,
-    tensors, warnings: r.warnings, ...(evaluation ? { evaluation } : {}),
+    tensors, warnings: r.warnings, ...(evaluation ? { evaluation } : {}), meanEntropyBits: meanEntropy(tensors, r.perTensor),
   };
 }
