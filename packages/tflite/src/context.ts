@@ -26,6 +26,8 @@ export interface LowerContext {
   constant(i: number): Tensor | null;
   /** Like constant(i), but a typed error naming the operator when input i is not constant. */
   requireConstant(i: number, role: string): Tensor;
+  /** A constant input that must hold integers (shapes, axes, paddings, permutations), as numbers. */
+  requireIntegers(i: number, role: string): number[];
   setOutput(i: number, value: Value, layout: ValueLayout): void;
   error(message: string, hint?: string): NibbleError;
 }

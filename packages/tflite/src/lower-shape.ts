@@ -41,7 +41,7 @@ export function lowerReshape(ctx: LowerContext): void {
 }
 
 export function lowerTranspose(ctx: LowerContext): void {
-  const perm = ctx.requireConstant(1, 'permutation').toNumbers();
+  const perm = ctx.requireIntegers(1, 'permutation');
   const x = ctx.input(0);
   const out = ctx.outputTensor(0).shape;
   ctx.setOutput(0, ctx.em.node('Transpose', [ctx.em.as(x, 'plain')], { perm: attr.ints(perm) }, ctx.name, [...out], x.value.type?.dtype), 'plain');
@@ -51,7 +51,7 @@ export function lowerTranspose(ctx: LowerContext): void {
 export function lowerPad(ctx: LowerContext): void {
   const x = ctx.input(0);
   const rank = x.shape.length;
-  const p = ctx.requireConstant(1, 'paddings').toNumbers();
+  const p = ctx.requireIntegers(1, 'paddings');
   if (p.length !== 2 * rank) throw ctx.error(`paddings hold ${p.length} values for a rank-${rank} input`);
   const order = x.layout === 'nchw' ? NHWC_TO_NCHW : [...Array(rank).keys()];
   const pads = [...order.map((a) => p[2 * a]), ...order.map((a) => p[2 * a + 1])];
@@ -75,7 +75,7 @@ export const REDUCE_OPS = Object.keys(REDUCE);
 export function lowerReduce(ctx: LowerContext): void {
   let x = ctx.input(0);
   const rank = x.shape.length;
-  const axes = [...new Set(ctx.requireConstant(1, 'axes').toNumbers().map((a) => (a < 0 ? a + rank : a)))].sort();
+  const axes = [...new Set(ctx.requireIntegers(1, 'axes').map((a) => (a < 0 ? a + rank : a)))].sort();
   if (axes.some((a) => a < 0 || a >= rank)) throw ctx.error(`axes [${axes.join(',')}] are outside rank ${rank}`);
   const keep = ctx.options?.bool(F.ReducerOptions.keepDims) ?? false;
   // Without keepdims the result is plain only if the axes left keep TFLite's order.

@@ -133,11 +133,16 @@ function readSubgraph(t: Table, codes: TfliteOperatorCode[]): TfliteSubgraph {
   });
   const inputs = t.numbers(F.SubGraph.inputs, 'i32');
   const outputs = t.numbers(F.SubGraph.outputs, 'i32');
-  const check = (i: number, where: string): void => {
-    if (i < -1 || i >= tensors.length) throw t.fb.formatError(`${where} names tensor ${i}, but ${sg} has ${tensors.length}`);
+  // -1 marks an omitted optional operator input; every other reference must name a tensor.
+  const check = (i: number, where: string, optional = false): void => {
+    if (i < (optional ? -1 : 0) || i >= tensors.length) throw t.fb.formatError(`${where} names tensor ${i}, but ${sg} has ${tensors.length}`);
   };
   for (const i of [...inputs, ...outputs]) check(i, `${sg} inputs/outputs`);
-  for (const op of operators) for (const i of [...op.inputs, ...op.outputs]) check(i, `${sg} operator ${op.index} (${op.code.name})`);
+  for (const op of operators) {
+    const where = `${sg} operator ${op.index} (${op.code.name})`;
+    op.inputs.forEach((i) => check(i, where, true));
+    op.outputs.forEach((i) => check(i, `${where} output`));
+  }
   return { name: t.string(F.SubGraph.name), tensors, inputs, outputs, operators };
 }
 

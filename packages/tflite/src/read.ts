@@ -112,6 +112,8 @@ class Importer {
   private constant(i: number): Tensor | null {
     const have = this.constants.get(i);
     if (have) return have;
+    // An omitted optional input (-1, or absent from a short list) holds nothing.
+    if (!(i >= 0)) return null;
     const t = this.sg.tensors[i];
     if (this.lowered.has(i) || !tensorBytes(this.tfl, t)) return null;
     const c = t.sparsity ? densify(this.tfl, t) : decodeConstant(this.tfl, t);
@@ -204,6 +206,13 @@ class Importer {
         }
         if (c.dtype === 'float16') return float16ToFloat32(c);
         return c;
+      },
+      requireIntegers(i, role) {
+        const c = ctx.requireConstant(i, role);
+        if (c.dtype !== 'int32' && c.dtype !== 'int64' && c.dtype !== 'int8' && c.dtype !== 'int16' && c.dtype !== 'uint8') {
+          throw ctx.error(`its ${role} '${ctx.inputTensor(i).name}' is ${c.dtype}; it must hold integers`, 'the file is malformed or written by an unsupported converter');
+        }
+        return c.toNumbers();
       },
       setOutput(i, value: Value, layout) {
         const t = tensorAt(op.outputs, i, 'output');
