@@ -45,3 +45,19 @@ export function clampCodes(q: usize, out: usize, C: i32, HW: i32, lo: usize, hi:
     }
   }
 }
+
+// Codes onto another grid by a table per channel (256 bytes each, the code each code becomes):
+// x, y: u8 [L][inner]. small != 0: every code is below 16, so one swizzle maps 16 codes.
+export function mapCodes(x: usize, y: usize, L: i32, inner: i32, lut: usize, small: i32): void {
+  for (let l = 0; l < L; l++) {
+    const t = lut + (<usize>l << 8);
+    const src = x + <usize>(l * inner);
+    const dst = y + <usize>(l * inner);
+    let i = 0;
+    if (small != 0) {
+      const table = v128.load(t);
+      for (; i + 16 <= inner; i += 16) v128.store(dst + <usize>i, i8x16.swizzle(table, v128.load(src + <usize>i)));
+    }
+    for (; i < inner; i++) store<u8>(dst + <usize>i, load<u8>(t + <usize>load<u8>(src + <usize>i)));
+  }
+}

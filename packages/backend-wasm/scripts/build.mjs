@@ -9,13 +9,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const ASC_ARGS = ['assembly/index.ts', '-O3', '--enable', 'simd', '--runtime', 'stub', '--noAssert'];
+export const ASC_ARGS = ['assembly/index.ts', '-O3', '--enable', 'simd,bulk-memory', '--runtime', 'stub', '--noAssert'];
 
 export async function buildKernels() {
   let binary;
   const { error, stderr } = await asc.main([...ASC_ARGS, '--outFile', 'kernels.wasm'], {
+    // `// @inline` on its own line becomes AssemblyScript's @inline decorator: ESLint's TypeScript
+    // parser rejects decorators on functions, so the sources carry them as comments.
     readFile: (name, baseDir) => {
-      try { return readFileSync(join(root, baseDir, name), 'utf8'); } catch { return null; }
+      try { return readFileSync(join(root, baseDir, name), 'utf8').replace(/^\/\/ @inline$/gm, '@inline'); } catch { return null; }
     },
     writeFile: (name, contents) => { if (name.endsWith('.wasm')) binary = contents; },
     listFiles: () => [],

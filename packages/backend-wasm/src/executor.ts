@@ -14,19 +14,20 @@ export interface Plan {
   /** Bytes of the arena (all activations, planned from lifetimes) and of the shared scratch. */
   arenaBytes: number;
   scratchBytes: number;
-  /** Bytes of weights, scales and other constants placed in memory. */
+  /** Bytes of weights, scales and other constants placed in memory; weightBytes of them hold weight levels. */
   constBytes: number;
+  weightBytes: number;
 }
 
 export interface WasmExecutorStats {
-  plans: { shape: number[]; steps: number; arenaBytes: number; scratchBytes: number; constBytes: number }[];
+  plans: { shape: number[]; steps: number; arenaBytes: number; scratchBytes: number; constBytes: number; weightBytes: number }[];
   memoryBytes: number;
 }
 
 /** Compile `graph` for one sample of shape `sampleShape` (the input without its batch axis). */
 export function compilePlan(graph: Graph, k: KernelExports, memory: WasmMemory, sampleShape: number[], keep: ReadonlySet<string>): Plan {
   const statics = staticValues(graph.nodes, graph.initializers);
-  const ctx = new CompileContext(k, memory, (v) => statics.has(v));
+  const ctx = new CompileContext(k, memory, (v) => statics.has(v), keep);
   const inputs = graph.inputs.filter((v) => !v.isInitializer);
   if (inputs.length !== 1) throw new NibbleError('E_UNSUPPORTED', `the wasm backend runs single-input models; this one has ${inputs.length}`, { hint: 'use --backend ort' });
   const input = ctx.define(inputs[0].name, { kind: 'real', shape: sampleShape, channels: 1, inner: sizeOf(sampleShape) });
@@ -52,7 +53,7 @@ export function compilePlan(graph: Graph, k: KernelExports, memory: WasmMemory, 
   const base = memory.reserve(arenaBytes + ctx.scratchBytes);
   for (const b of ctx.buffers) b.offset += base;
   ctx.scratchOffset = base + arenaBytes;
-  return { steps: ctx.steps, values: ctx.values, input, arenaBytes, scratchBytes: ctx.scratchBytes, constBytes: ctx.constBytes };
+  return { steps: ctx.steps, values: ctx.values, input, arenaBytes, scratchBytes: ctx.scratchBytes, constBytes: ctx.constBytes, weightBytes: ctx.weightBytes };
 }
 
 class WasmExecutor implements Executor {
@@ -83,7 +84,7 @@ class WasmExecutor implements Executor {
 
   get stats(): WasmExecutorStats {
     return {
-      plans: [...this.plans.entries()].map(([key, p]) => ({ shape: key.split('x').map(Number), steps: p.steps.length, arenaBytes: p.arenaBytes, scratchBytes: p.scratchBytes, constBytes: p.constBytes })),
+      plans: [...this.plans.entries()].map(([key, p]) => ({ shape: key.split('x').map(Number), steps: p.steps.length, arenaBytes: p.arenaBytes, scratchBytes: p.scratchBytes, constBytes: p.constBytes, weightBytes: p.weightBytes })),
       memoryBytes: this.k.memory.buffer.byteLength,
     };
   }

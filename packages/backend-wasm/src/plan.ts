@@ -49,6 +49,17 @@ export interface PlannedValue {
   asCodes?: boolean;
   /** real: a pending per-channel clamp (Max/Min before QuantizeLinear) with the bounds; only QuantizeLinear may read it. */
   clamp?: { lo?: Float64Array; hi?: Float64Array; source: PlannedValue };
+  /** real, written by an integer kernel: make it write the codes of QuantizeLinear `q` into `into` instead (fusion); false if it cannot. */
+  fuseQuantize?: (q: OutputGrid, into: Buffer) => boolean;
+}
+
+/** The grid a fused QuantizeLinear writes: per channel (or one channel for the tensor), codes clamped to [lo, hi]. */
+export interface OutputGrid {
+  channels: number;
+  scale: Float64Array;
+  zeroPoint: Int32Array;
+  lo: Int32Array;
+  hi: Int32Array;
 }
 
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -71,7 +82,8 @@ export class CompileContext {
   scratchOffset = 0;
   constBytes = 0;
 
-  constructor(readonly k: KernelExports, readonly memory: WasmMemory, private readonly staticValue: (v: Value) => boolean) {}
+  /** keep: values fetched after a run (graph outputs, extraOutputs), which fusion must not elide. */
+  constructor(readonly k: KernelExports, readonly memory: WasmMemory, private readonly staticValue: (v: Value) => boolean, readonly keep: ReadonlySet<string> = new Set()) {}
 
   private current = -1;
 
@@ -130,8 +142,12 @@ export class CompileContext {
     this.scratchBytes = Math.max(this.scratchBytes, align(bytes));
   }
 
-  constant(data: Float64Array | Int32Array | Uint8Array): number {
+  /** Bytes of the constants that hold weight levels (a part of constBytes). */
+  weightBytes = 0;
+
+  constant(data: Float64Array | Int32Array | Uint8Array, isWeight = false): number {
     this.constBytes += align(data.byteLength);
+    if (isWeight) this.weightBytes += align(data.byteLength);
     return this.memory.put(data);
   }
 

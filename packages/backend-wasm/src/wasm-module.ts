@@ -7,15 +7,28 @@ export interface KernelExports {
   heapBase(): number;
   convCodes(...args: number[]): void;
   convReal(...args: number[]): void;
+  convGemm(x2: number, r: number, p: number, w: number, o: number, ep: number, y: number, codes: number): void;
+  pairRows(x: number, ldx: number, r: number, p: number, x2: number): void;
+  unpackPairTiles(packed: number, offs: number, o4: number, r2: number, out: number): void;
+  unpackTaps(packed: number, offs: number, c: number, kk: number, out: number): void;
+  pairTaps(...args: number[]): void;
+  tapPlaneWidth(kw: number, sw: number, dw: number, ow: number): number;
+  padPlanesCodes(...args: number[]): void;
+  convDepthwise(...args: number[]): void;
+  depthwisePadBytes(kh: number, kw: number, sh: number, sw: number, oh: number, ow: number): number;
   quantize(y: number, q: number, c: number, hw: number, s: number, zp: number, lo: number, hi: number): void;
   dequantize(q: number, y: number, c: number, hw: number, s: number, zp: number): void;
   clampCodes(q: number, out: number, c: number, hw: number, lo: number, hi: number): void;
+  mapCodes(x: number, y: number, l: number, inner: number, lut: number, small: number): void;
   addReal(a: number, b: number, out: number, n: number): void;
+  addCodes(a: number, za: number, sa: number, b: number, zb: number, sb: number, n: number, y: number, codes: number, zo: number, lo: number, hi: number): void;
   clipReal(x: number, out: number, n: number, lo: number, hi: number): void;
   maxPoolCodes(...args: number[]): void;
   maxPoolReal(...args: number[]): void;
   globalAvgPoolCodes(x: number, c: number, hw: number, s: number, zp: number, y: number): void;
   globalAvgPoolReal(x: number, c: number, hw: number, y: number): void;
+  padPlanes(...args: number[]): void;
+  softmaxReal(x: number, rows: number, n: number, y: number): void;
 }
 
 /** The module's bytes (decoded without Node's Buffer, so browsers load it the same way). */

@@ -1,23 +1,29 @@
 /*
- * The int4 WebAssembly backend against onnxruntime-web's wasm backend, batch 1,
- * one thread, same input, warm-up excluded, median (and p90) of --runs runs
- * (default 60). Not a test: timings on a shared machine move between runs, so
- * compare the ratios printed by one run of this script.
+ * The int4 WebAssembly backend against the runtimes a web developer would
+ * otherwise use, batch 1, one thread, same input, warm-up excluded, median
+ * (and p90) of --runs runs (default 60). Not a test: timings on a shared
+ * machine move between runs, so the variants are timed round-robin (one run
+ * of each in turn) and only the ratios printed by one run of this script are
+ * compared.
  *
  *   npx tsx tools/bench/wasm/bench.ts [--runs N] [--models a,b] [--json]
  *
- * Variants per zoo model: ours on the w4a4-baseline QDQ file (and w4a4-all),
- * onnxruntime-web wasm fp32 on the float model, onnxruntime-web wasm on an
- * int8 QDQ file (per-tensor 8-bit activations, 8-bit weights, onnxruntime's QDQ
- * fusions on: its integer kernels). Also prints our per-kernel profile.
+ * Models: the three zoo models (one Fashion-MNIST test image) and nsfwjs
+ * MobileNetV2 (224x224, one bundled photo; run tools/bench/pretrained/export-nsfwjs.ts
+ * first). Variants: ours on the `wasm` target's QDQ file (w4a4-baseline: per-tensor
+ * 4-bit codes, every conv on integers) and on the `sim` file of w4a4-all (per-channel
+ * activation scales: the exact per-segment path); onnxruntime-web wasm fp32 and int8 QDQ
+ * (8-bit per-channel weights, 8-bit per-tensor activations, its QDQ fusions on);
+ * TF.js wasm fp32; onnxruntime-node fp32 (native MLAS). Also prints our per-kernel profile.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWasmExecutor } from '@nibble/backend-wasm';
 import { openDataset } from '@nibble/data';
-import type { Model, Tensor } from '@nibble/ir';
-import { readOnnx, readOnnxFile } from '@nibble/onnx';
+import type { Tensor } from '@nibble/ir';
+import { readOnnx } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
-import { quantize } from 'nibble';
+import { INT8_QDQ_PIPELINE, loadModel, quantize, tfjsWasmRunner, type Timing, timeRoundRobin, workspaceRoot } from 'nibble';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,60 +31,67 @@ const arg = (name: string): string | undefined => {
 };
 const RUNS = Number(arg('runs') ?? 60);
 const WARMUP = 10;
-const MODELS = (arg('models') ?? 'fmnist-resnet20,fmnist-vgg,fmnist-mobilenetv2').split(',');
+const MODELS = (arg('models') ?? 'fmnist-resnet20,fmnist-vgg,fmnist-mobilenetv2,nsfwjs-mobilenetv2').split(',');
 const JSON_OUT = process.argv.includes('--json');
+const ROOT = workspaceRoot();
 
-const INT8 = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy{w-bits=8,a-bits=8,per-channel-activations=false},clip-minmax,quantize';
 
-interface Timing { median: number; p90: number }
+interface Source { model: string; tfjsDir: string; data: string; preprocess?: string; calib: string }
 
-async function time(run: () => unknown): Promise<Timing> {
-  for (let i = 0; i < WARMUP; i++) await run();
-  const t: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    await run();
-    t.push(performance.now() - t0);
+function source(name: string): Source {
+  if (name === 'nsfwjs-mobilenetv2') {
+    const dir = join(ROOT, 'out', 'nsfwjs-mobilenetv2');
+    if (!existsSync(join(dir, 'model.json'))) throw new Error(`${dir}/model.json is missing: run npx tsx tools/bench/pretrained/export-nsfwjs.ts`);
+    const photos = (split: string): string => `images:${join(ROOT, 'data', 'photos', split)}`;
+    return { model: join(dir, 'model.json'), tfjsDir: dir, data: photos('heldout'), preprocess: 'rgb,resize=224x224,unit', calib: photos('calib') };
   }
-  t.sort((a, b) => a - b);
-  return { median: t[Math.floor(t.length / 2)], p90: t[Math.floor(t.length * 0.9)] };
+  return { model: join(ROOT, 'models', `${name}.onnx`), tfjsDir: join(ROOT, 'models', 'tfjs', name), data: 'fashion-mnist:test', calib: 'fashion-mnist:calib' };
 }
 
 async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
-  const data = await openDataset('fashion-mnist:test');
-  let x: Tensor | undefined;
-  for await (const b of data.batches({ batchSize: 1, limit: 1 })) x = b.inputs;
   for (const name of MODELS) {
-    const float = readOnnxFile(join(__dirname, '..', '..', '..', 'models', `${name}.onnx`));
-    const q = async (opts: { recipe?: string; pipeline?: string }): Promise<Model> => readOnnx((await quantize(float, { ...opts, data: 'fashion-mnist:calib', samples: 32 })).onnx);
-    const int4 = await q({ recipe: 'w4a4-baseline' });
+    const src = source(name);
+    const float = await loadModel(src.model);
+    const data = await openDataset(src.data, src.preprocess ? { preprocess: src.preprocess } : {});
+    let x: Tensor | undefined;
+    for await (const b of data.batches({ batchSize: 1, limit: 1 })) x = b.inputs;
+    const q = async (opts: { recipe?: string; pipeline?: string; target?: string }) => quantize(float, { ...opts, data: src.calib, ...(src.preprocess ? { preprocess: src.preprocess } : {}), samples: 16 } as never);
+    const int4 = await q({ recipe: 'w4a4-baseline', target: 'wasm' });
     const int4all = await q({ recipe: 'w4a4-all' });
-    const int8 = await q({ pipeline: INT8 });
+    const int8 = await q({ pipeline: INT8_QDQ_PIPELINE });
     const feeds = { [float.graph.inputs[0].name]: x! };
-    const ours = await createWasmExecutor(int4);
-    const oursAll = await createWasmExecutor(int4all);
-    const fp32 = await createOrtExecutor(float, { backend: 'web', threads: 1 });
-    const i8 = await createOrtExecutor(int8, { backend: 'web', threads: 1, exactQdq: false });
-    const r = {
-      model: name,
-      wasmInt4: await time(() => ours.runSync(feeds)),
-      wasmInt4All: await time(() => oursAll.runSync(feeds)),
-      ortWebFp32: await time(() => fp32.run(feeds)),
-      ortWebInt8: await time(() => i8.run(feeds)),
-    };
+    const ours = await createWasmExecutor(readOnnx(int4.onnx));
+    const oursAll = await createWasmExecutor(readOnnx(int4all.onnx));
+    const ortFp32 = await createOrtExecutor(float, { backend: 'web', threads: 1 });
+    const ortInt8 = await createOrtExecutor(readOnnx(int8.onnx), { backend: 'web', threads: 1, exactQdq: false });
+    const native = await createOrtExecutor(float, { backend: 'node', threads: 1 });
+    const tfjs = await tfjsWasmRunner(join(src.tfjsDir, 'model.json'), x!);
+    const r = await timeRoundRobin({
+      wasmInt4: () => ours.runSync(feeds),
+      wasmInt4PerChannel: () => oursAll.runSync(feeds),
+      ortWebFp32: () => ortFp32.run(feeds),
+      ortWebInt8: () => ortInt8.run(feeds),
+      tfjsWasmFp32: tfjs,
+      ortNodeFp32: () => native.run(feeds),
+    }, RUNS, WARMUP);
     ours.profiling = true;
     for (let i = 0; i < 20; i++) ours.runSync(feeds);
     const total = [...ours.profile.values()].reduce((a, b) => a + b, 0);
     const profile = Object.fromEntries([...ours.profile.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, `${((100 * v) / total).toFixed(1)}%`]));
-    rows.push({ ...r, profile, stats: ours.stats.plans[0] });
+    const stats = ours.stats.plans[0];
+    const weights = { fp32Bytes: int4.report.sizeBytes.float, meanBits: int4.report.meanBits.weights, oursBytes: stats.weightBytes };
+    const ratio = (peer: string): number => r[peer].median / r.wasmInt4.median;
+    const ratios = { vsOrtWebFp32: ratio('ortWebFp32'), vsOrtWebInt8: ratio('ortWebInt8'), vsTfjsWasmFp32: ratio('tfjsWasmFp32'), vsOrtNodeFp32: ratio('ortNodeFp32') };
+    rows.push({ model: name, timings: r, ratios, profile, stats, weights });
     if (!JSON_OUT) {
       const f = (t: Timing): string => `${t.median.toFixed(2)} ms (p90 ${t.p90.toFixed(2)})`;
-      console.log(`${name}: wasm int4 (w4a4-baseline) ${f(r.wasmInt4)}, wasm int4 (w4a4-all) ${f(r.wasmInt4All)}, ort-web fp32 ${f(r.ortWebFp32)}, ort-web int8 QDQ ${f(r.ortWebInt8)}`);
-      console.log(`  speed-up of ours (baseline): ${(r.ortWebFp32.median / r.wasmInt4.median).toFixed(2)}x vs ort-web fp32, ${(r.ortWebInt8.median / r.wasmInt4.median).toFixed(2)}x vs ort-web int8 (>1 = ours faster)`);
-      console.log(`  our time by kernel: ${JSON.stringify(profile)}; arena ${ours.stats.plans[0].arenaBytes} B, constants ${ours.stats.plans[0].constBytes} B`);
+      console.log(`${name}: ${Object.entries(r).map(([k, t]) => `${k} ${f(t)}`).join(', ')}`);
+      console.log(`  ours (wasm int4) is ${Object.entries(ratios).map(([k, v]) => `${v.toFixed(2)}x ${k.slice(2)}`).join(', ')} (>1 = ours faster)`);
+      console.log(`  our time by kernel: ${JSON.stringify(profile)}`);
+      console.log(`  arena ${stats.arenaBytes} B + scratch ${stats.scratchBytes} B; weights ${stats.weightBytes} B (fp32 ${weights.fp32Bytes} B, mean ${weights.meanBits} bits)`);
     }
-    for (const e of [ours, oursAll, fp32, i8]) await e.dispose();
+    for (const e of [ours, oursAll, ortFp32, ortInt8, native]) await e.dispose();
   }
   if (JSON_OUT) console.log(JSON.stringify(rows, null, 2));
 }

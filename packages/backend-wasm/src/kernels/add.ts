@@ -1,6 +1,34 @@
+import type { Node } from '@nibble/ir';
 import { registerKernel } from '../registry';
-import { type PlannedValue, sizeOf } from '../plan';
+import { type Buffer, type CompileContext, type OutputGrid, type PlannedValue, sizeOf } from '../plan';
 import { dequantized } from './layer';
+
+/**
+ * Add of per-tensor codes in one step: the float64 sum of their values,
+ * written as float64 (the general path's operations), or as the codes of
+ * the QuantizeLinear that reads it (fused, as for convs: the output scale
+ * folded into the input scales).
+ */
+function addCodes(ctx: CompileContext, node: Node, a: PlannedValue, b: PlannedValue): void {
+  const n = sizeOf(a.shape);
+  const y = ctx.define(node.outputs[0].name, { kind: 'real', shape: a.shape, channels: 1, inner: n });
+  const mode: { out: Buffer; codes: number; q?: OutputGrid } = { out: y.buffer, codes: 0 };
+  const stepIndex = ctx.steps.length;
+  y.fuseQuantize = (q, into) => {
+    if (q.channels !== 1) return false;
+    Object.assign(mode, { out: into, codes: 1, q });
+    into.def = stepIndex;
+    y.buffer.bytes = 0;
+    return true;
+  };
+  const k = ctx.k;
+  ctx.emit(node, 'addCodes', () => {
+    const q = mode.q;
+    // Fused: the output scale folded into the input scales (no division per element).
+    const so = q ? q.scale[0] : 1;
+    k.addCodes(a.buffer.offset, a.zeroPoint![0], a.scale![0] / so, b.buffer.offset, b.zeroPoint![0], b.scale![0] / so, n, mode.out.offset, mode.codes, q ? q.zeroPoint[0] : 0, q ? q.lo[0] : 0, q ? q.hi[0] : 0);
+  });
+}
 
 /**
  * Add of two runtime values of one shape (residual sums): float64. Sums of
@@ -12,6 +40,7 @@ registerKernel({
     const a = ctx.input(node, 0);
     const b = ctx.input(node, 1);
     if (a.shape.join() !== b.shape.join() || a.clamp || b.clamp) return ctx.fail(node, `only same-shape operands are supported ([${a.shape.join(',')}] + [${b.shape.join(',')}])`);
+    if (a.kind === 'codes' && b.kind === 'codes' && a.channels === 1 && b.channels === 1) return addCodes(ctx, node, a, b);
     const real = (v: PlannedValue): PlannedValue => (v.kind === 'codes' ? dequantized(ctx, node, v) : v);
     const ra = real(a);
     const rb = real(b);

@@ -18,7 +18,10 @@ export function clampValue(ctx: CompileContext, node: Node, x: PlannedValue, lo:
     const newHi = new Int32Array(C);
     let exact = true;
     for (let c = 0; c < C && exact; c++) {
-      const value = (q: number): number => (q - x.zeroPoint![c]) * x.scale![c];
+      // A level's value as DequantizeLinear gives it (float32, ONNX's semantics): with a ReLU6 grid
+      // of scale f32(0.4), 15 levels are 6.0000000894 in float64 but 6 in float32, so Clip(0, 6)
+      // keeps the codes. (The float64 reference clips that level to 6 exactly: 9e-8 apart.)
+      const value = (q: number): number => Math.fround((q - x.zeroPoint![c]) * x.scale![c]);
       let l = x.lo![c];
       let h = x.hi![c];
       while (l <= h && value(l) < lo) l++;

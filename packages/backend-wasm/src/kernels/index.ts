@@ -1,5 +1,6 @@
 // Importing this module registers every kernel (one file each).
 import './add';
+import './average-pool';
 import './clip';
 import './conv';
 import './dequantize-linear';
@@ -8,5 +9,8 @@ import './gemm';
 import './global-average-pool';
 import './max-min';
 import './max-pool';
+import './pad';
 import './quantize-linear';
 import './relu';
+import './reshape';
+import './softmax';

@@ -1,6 +1,7 @@
 import { type Node } from '@nibble/ir';
 import { type CompileContext, channelParams, type PlannedValue, sizeOf } from '../plan';
 import type { ResolvedWeight } from '../weights';
+import { emitIntegerConv } from './conv-integer';
 
 /** Conv geometry (Gemm is a 1x1 conv on a 1x1 image). */
 export interface Geometry {
@@ -14,10 +15,11 @@ export interface Geometry {
 export const outExtent = (n: number, k: number, s: number, d: number, p0: number, p1: number): number => Math.floor((n + p0 + p1 - d * (k - 1) - 1) / s) + 1;
 
 /**
- * Emit a conv layer: codes input and integer weights run convCodes (int32
- * sums per segment of input channels with equal scale, segments combined in
- * float64: exact under per-channel input scales); anything else runs
- * convReal (float64). Weight levels are [O, Cg, KH, KW]. The output is a
+ * Emit a conv layer: codes whose groups each have one input scale run the
+ * integer kernels (conv-integer.ts); other codes input and integer weights
+ * run convCodes (int32 sums per segment of input channels with equal scale,
+ * segments combined in float64: exact under per-channel input scales);
+ * anything else runs convReal (float64). Weight levels are [O, Cg, KH, KW]. The output is a
  * real value [O, OH, OW].
  */
 export function emitLayer(ctx: CompileContext, node: Node, x: PlannedValue, w: ResolvedWeight, bias: Float64Array | undefined, geo: Geometry, outShape?: number[]): PlannedValue {
@@ -32,6 +34,10 @@ export function emitLayer(ctx: CompileContext, node: Node, x: PlannedValue, w: R
   const Og = O / G;
   const R = Cg * KH * KW;
   const codes = x.kind === 'codes' && w.integer && !x.clamp;
+  if (codes && !w.shift) {
+    const fast = emitIntegerConv(ctx, node, x, w, bias, geo, { C, H, W, O, OH, OW }, outShape);
+    if (fast) return fast;
+  }
   const lanes = codes ? 4 : 2;
   const Op = Math.ceil(Og / lanes) * lanes;
   // Weights [G][R][Op]: for each reduction index r = (ic, ky, kx), the group's output channels side by side.
@@ -47,7 +53,7 @@ export function emitLayer(ctx: CompileContext, node: Node, x: PlannedValue, w: R
     bs[g * Op + j] = bias ? bias[o] : 0;
     if (shift) shift[g * Op + j] = w.shift![o];
   }
-  const pW = ctx.constant(packed);
+  const pW = ctx.constant(packed, true);
   const pSw = ctx.constant(sw);
   const pB = ctx.constant(bs);
   const pShift = shift ? ctx.constant(shift) : 0;
