@@ -10,13 +10,22 @@
  *   npx tsx tools/bench/targets.ts [--limit N] [--samples N] [--no-write]
  *
  * Writes the section `targets` of docs/accuracy.md.
+ *
+ *   npx tsx tools/bench/targets.ts --tflite [--limit N] [--samples N] [--no-write]
+ *
+ * The tflite targets instead: top-1 of the tflite file as TFLite 2.9 runs
+ * it (tools/tflite-ref) against the simulation of the same constrained
+ * scheme, and file bytes per target against the fp32 model. Writes
+ * docs/targets.md (section `tflite`) and the section `target-sizes` of
+ * docs/benchmarks.md.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Model } from '@nibble/ir';
 import { lowerToQdq, readOnnx } from '@nibble/onnx';
-import { evaluate, loadModel, quantize } from 'nibble';
+import { compareLogits, createTfliteExecutor, evaluate, getTarget, loadModel, quantize } from 'nibble';
+import { writeTflite } from '@nibble/tflite';
 import * as ort from 'onnxruntime-node';
 import { writeDocSection } from './shared/doc-section';
 
@@ -58,7 +67,78 @@ function argmax(logits: Float32Array, classes: number, i: number): number {
   return best;
 }
 
+/** TFLite 2.9 runs files of a fixed batch (tfjs-tflite does not resize inputs): the evaluation batch. */
+const TFLITE_BATCH = 100;
+
+async function tfliteTargets(): Promise<void> {
+  const limit = flag('limit', 10000);
+  const samples = flag('samples', 256);
+  const rows: string[] = [];
+  const sizes: string[] = [];
+  const pct = (x: number) => (100 * x).toFixed(2);
+  for (const name of MODELS) {
+    const path = `models/${name}.onnx`;
+    const model: Model = await loadModel(path);
+    const fp32Bytes = statSync(path).size;
+    const fp32 = await evaluate(model, { data: 'fashion-mnist:test', limit });
+    for (const r of RECIPES) {
+      const choice = { ...(r.recipe ? { recipe: r.recipe } : { pipeline: r.pipeline }), data: 'fashion-mnist:calib', samples };
+      const sim = await quantize(model, choice);
+      const simTop1 = await evaluate(sim.model, { data: 'fashion-mnist:test', limit });
+      const q = await quantize(model, { ...choice, target: 'tflite' });
+      const constrained = await evaluate(q.model, { data: 'fashion-mnist:test', limit, keepLogits: true });
+      const io = { input: q.model.graph.inputs[0].name, output: q.model.graph.outputs[0].name };
+      // The same file at the evaluation batch: only the batch dimension of the shapes differs.
+      const bytes = writeTflite(q.model, { batch: TFLITE_BATCH });
+      const t0 = performance.now();
+      const tfl = await evaluate(q.model, {
+        data: 'fashion-mnist:test', limit, keepLogits: true, batchSize: TFLITE_BATCH,
+        executorFactory: async () => createTfliteExecutor(bytes, io, TFLITE_BATCH),
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const a = compareLogits(constrained.logits!, tfl.logits!, constrained.classes!);
+      const int4 = getTarget('tflite-int4').write(q.model).length;
+      rows.push(`| ${name} | ${r.label} | ${pct(fp32.top1)} | ${pct(simTop1.top1)} | ${pct(constrained.top1)} | ${pct(tfl.top1)} | ${pct(a.agree / a.n)} | ${a.sqnrLogitsDb.toFixed(1)} | ${seconds.toFixed(0)} |`);
+      sizes.push(`| ${name} | ${r.label} | ${fp32Bytes} | ${q.onnx.length} (1/${(fp32Bytes / q.onnx.length).toFixed(2)}) | ${int4} (1/${(fp32Bytes / int4).toFixed(2)}) | ${sim.onnx.length} (1/${(fp32Bytes / sim.onnx.length).toFixed(2)}) |`);
+      console.log(rows.at(-1));
+      console.log(sizes.at(-1));
+    }
+  }
+  const command = `npx tsx tools/bench/targets.ts --tflite${limit !== 10000 ? ` --limit ${limit}` : ''}${samples !== 256 ? ` --samples ${samples}` : ''}`;
+  const md = [
+    `Top-1 (%) on the first ${limit} images of the Fashion-MNIST test split; calibration ${samples} images of fashion-mnist:calib.`,
+    'sim: the recipe as written (per-channel activations), simulated exactly; tflite-sim: the same recipe under the tflite',
+    'target\'s constraints (per-tensor int8 activations, integer input, symmetric per-channel filters, bias folded), simulated',
+    'exactly (its QDQ lowering in onnxruntime, Q/DQ run as written); TFLite 2.9: the tflite file run by TFLite 2.9',
+    `(tfjs-tflite-node, tools/tflite-ref; files written at batch ${TFLITE_BATCH}, one thread); agree: identical top-1 of TFLite 2.9`,
+    'vs tflite-sim; SQNR: of the TFLite logits against tflite-sim\'s; s: wall seconds of the TFLite run.',
+    '',
+    '| model | recipe | fp32 | sim | tflite-sim | TFLite 2.9 | agree | SQNR dB | s |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `Command: \`${command}\``,
+  ].join('\n');
+  const sizeMd = [
+    'File bytes per target on the zoo models (fp32: the ONNX model; tflite: int8 filters; tflite-int4: filters of at most 4 bits',
+    'in INT4 tensors, two per byte, the 8-bit first and last layers in int8; sim: the QDQ simulation, int4/uint4 containers).',
+    '',
+    '| model | recipe | fp32 bytes | tflite | tflite-int4 | sim (onnx) |',
+    '|---|---|---|---|---|---|',
+    ...sizes,
+    '',
+    `Command: \`${command}\``,
+  ].join('\n');
+  if (!process.argv.includes('--no-write')) {
+    writeDocSection('docs/targets.md', 'tflite', `## tflite: TFLite 2.9 against the simulation of the same scheme\n\n${md}`, '# Deployment targets: what each runtime computes');
+    writeDocSection('docs/benchmarks.md', 'target-sizes', `## File bytes per deployment target (issue 11)\n\n${sizeMd}`);
+  }
+  console.log(md);
+  console.log(sizeMd);
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--tflite')) return tfliteTargets();
   const limit = flag('limit', 10000);
   const samples = flag('samples', 512);
   const rows: string[] = [];

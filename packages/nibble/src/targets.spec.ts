@@ -35,8 +35,10 @@ async function optimizedOps(bytes: Uint8Array): Promise<Record<string, number>> 
 describe('deployment targets', () => {
   const model = buildSmallConvNet();
 
-  it('lists sim (the default) and ort as data', () => {
-    expect(listTargets().map((t) => t.name)).toEqual(['sim', 'ort']);
+  it('lists the targets as data: sim (the default), ort, tflite, tflite-int4', () => {
+    expect(listTargets().map((t) => t.name)).toEqual(expect.arrayContaining(['sim', 'ort', 'tflite', 'tflite-int4']));
+    expect(getTarget('tflite')).toMatchObject({ format: 'tflite', extension: '.tflite', activationScale: 'per-tensor', weights: 'symmetric' });
+    expect(getTarget('tflite-int4').containers.weights).toEqual(['int4', 'int8']);
     expect(getTarget().name).toBe('sim');
     expect(getTarget('ort')).toMatchObject({ activationScale: 'per-tensor', weights: 'symmetric', containers: { weights: ['int8'], activations: ['uint8'] } });
     expect(() => getTarget('coreml')).toThrow(/unknown target 'coreml'.*/);
@@ -117,5 +119,5 @@ describe('ort target on a zoo model', () => {
     for (let i = 0; i < 200; i++) if (top(sim.logits!, i) !== top(integer.logits!, i)) differ++;
     // Measured on the 10k split: 99.9% identical top-1 (docs/accuracy.md, "Deployment targets"); 200 images allow 2.
     expect(differ).toBeLessThanOrEqual(2);
-  });
+  }, 120_000);
 });

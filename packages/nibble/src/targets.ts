@@ -1,6 +1,7 @@
 import type { PipelineSpec } from '@nibble/core';
 import { type Model, NibbleError } from '@nibble/ir';
 import { lowerForOrt, lowerToQdq, writeOnnx } from '@nibble/onnx';
+import { writeTflite } from '@nibble/tflite';
 
 /*
  * Where a quantized model will run, as data: what the runtime's integer
@@ -18,7 +19,7 @@ export type TargetConstraints = Readonly<Record<string, Readonly<Record<string, 
 export interface Target {
   readonly name: string;
   readonly summary: string;
-  readonly format: 'onnx';
+  readonly format: 'onnx' | 'tflite';
   /** The file extension the output path must have. */
   readonly extension: string;
   readonly activationScale: 'per-tensor' | 'per-channel';
@@ -82,6 +83,69 @@ const ORT: Target = {
 };
 
 const TARGETS = new Map<string, Target>([[SIM.name, SIM], [ORT.name, ORT]]);
+
+// nibble's own int4 WebAssembly backend (@nibble/backend-wasm): its fast integer kernels need one activation scale
+// per tensor and every conv input on a grid; it reads the same QDQ form as `sim`.
+const WASM: Target = {
+  name: 'wasm',
+  summary: 'QDQ for nibble\'s int4 WebAssembly backend: per-tensor activation codes everywhere (residual sums and the input at 8 bits), 1-8 bit weights',
+  format: 'onnx',
+  extension: '.onnx',
+  activationScale: 'per-tensor',
+  weights: 'affine',
+  containers: { weights: ['int4', 'int8'], activations: ['uint4', 'uint8'] },
+  integerOps: ['Conv', 'Gemm', 'MaxPool', 'GlobalAveragePool', 'Add', 'Relu', 'Clip'],
+  narrowGrids: 'clamped (Max/Min) before QuantizeLinear, fused into the kernel that writes the codes',
+  constraints: { 'quant-policy': { 'per-channel-activations': 'false', 'integer-inputs': 'true' }, 'bias-correct': { fold: 'bias' } },
+  notes: [
+    'activation scales per tensor: convs accumulate in int32 with one float64 rescale per output (per-channel activation allocation does not apply)',
+    'network input and residual Add outputs quantized per tensor at input-bits (8) so that every conv reads codes',
+    'bias correction folded into the zero point and the bias (fold=bias): a weight-side Add would leave the integer kernels',
+  ],
+  write: (model, file) => writeOnnx(lowerToQdq(model), { file }),
+};
+TARGETS.set(WASM.name, WASM);
+
+// Full-integer TFLite (@nibble/tflite's writer; docs/targets.md): int8 per-tensor activations, per-channel symmetric filters.
+const TFLITE_CONSTRAINTS: TargetConstraints = {
+  // Per-tensor activation scales; every input of an integer kernel quantized (the network input too); MaxPool keeps its input's grid.
+  'quant-policy': { 'per-channel-activations': 'false', 'integer-inputs': 'true', pools: 'false' },
+  // TFLite's int8 filters have zero point 0.
+  quantize: { 'symmetric-weights': 'true' },
+  // 0-bit weight channels are constants, which a zero point of 0 cannot hold unless positive.
+  'alloc-bits': { 'min-bits': '1', 'max-bits': '8' },
+  'bias-correct': { fold: 'bias', 'zero-point': 'false' },
+};
+const TFLITE_NOTES = [
+  'activation scales per tensor (int8, zero point in int8): per-channel allocation of activations does not apply',
+  'network input, residual Add outputs and global-average-pool outputs quantized per tensor at input-bits (8); QUANTIZE / DEQUANTIZE at the float input and output',
+  'filters symmetric per output channel (zero point 0), biases int32 at s_in * s_w[c] (rounded: the one difference from the simulation besides requantization rounding)',
+  '4-bit activation grids kept by MINIMUM with an int8 constant after the op (-113 = 15 levels above -128)',
+];
+const TFLITE: Target = {
+  name: 'tflite',
+  summary: 'full-integer TFLite: int8 per-tensor activations, per-channel symmetric int8 filters, int32 biases (4-bit levels in int8)',
+  format: 'tflite',
+  extension: '.tflite',
+  activationScale: 'per-tensor',
+  weights: 'symmetric',
+  containers: { weights: ['int8'], activations: ['int8'] },
+  integerOps: ['Conv', 'Gemm', 'Add', 'MaxPool', 'GlobalAveragePool', 'AveragePool', 'Relu', 'Clip', 'Flatten', 'Reshape', 'Concat', 'Pad'],
+  narrowGrids: 'MINIMUM (and MAXIMUM) with int8 constants on the same grid after the op that writes it',
+  constraints: TFLITE_CONSTRAINTS,
+  notes: TFLITE_NOTES,
+  write: (model, file) => writeTflite(model, { weights: 'int8', target: 'tflite', file }),
+};
+const TFLITE_INT4: Target = {
+  ...TFLITE,
+  name: 'tflite-int4',
+  summary: 'full-integer TFLite with INT4 filters (two per byte) where a filter has at most 4 bits; int8 elsewhere. No runtime here executes INT4',
+  containers: { weights: ['int4', 'int8'], activations: ['int8'] },
+  notes: [...TFLITE_NOTES, 'filters of at most 4 bits in INT4 tensors (TFLite schema TensorType 17, element 2i in the low nibble); TFLite 2.9 cannot run them'],
+  write: (model, file) => writeTflite(model, { weights: 'int4', target: 'tflite-int4', file }),
+};
+TARGETS.set(TFLITE.name, TFLITE);
+TARGETS.set(TFLITE_INT4.name, TFLITE_INT4);
 
 export const DEFAULT_TARGET = SIM.name;
 

@@ -1,4 +1,4 @@
-import { NibbleError, Tensor, float16BitsToNumber, shapeSize, type DType } from '@nibble/ir';
+import { NibbleError, Tensor, float16BitsToNumber, packedByteLength, shapeSize, type DType } from '@nibble/ir';
 import type { TfliteFile, TfliteTensor } from './model-file';
 
 const TFLITE_DTYPES: Record<string, { dtype: DType; bytes: number }> = {
@@ -13,6 +13,8 @@ const TFLITE_DTYPES: Record<string, { dtype: DType; bytes: number }> = {
   UINT16: { dtype: 'uint16', bytes: 2 },
   UINT32: { dtype: 'uint32', bytes: 4 },
   BOOL: { dtype: 'bool', bytes: 1 },
+  // Two per byte, element 2i in the low nibble (the schema's INT4; nibble's int4 packing is the same).
+  INT4: { dtype: 'int4', bytes: 0.5 },
 };
 
 /** The IR dtype of a TFLite tensor type; a typed error for types nibble cannot hold. */
@@ -47,7 +49,7 @@ export function decodeConstant(model: TfliteFile, t: TfliteTensor): Tensor {
   if (!bytes) throw new NibbleError('E_INTERNAL', `decodeConstant: tensor '${t.name}' has no data`);
   const dtype = irDtype(t, model.fb.file);
   const size = shapeSize(t.shape, `tensor '${t.name}'`);
-  const want = size * TFLITE_DTYPES[t.type].bytes;
+  const want = dtype === 'int4' ? packedByteLength(size) : size * TFLITE_DTYPES[t.type].bytes;
   if (bytes.byteLength !== want) {
     throw model.fb.formatError(`tensor '${t.name}' (${t.type}[${t.shape.join(',')}]) needs ${want} bytes of data, its buffer has ${bytes.byteLength}`);
   }

@@ -212,6 +212,11 @@ export class Table {
     return { start: p + 4, length };
   }
 
+  /** Byte position of the first element of vector field `id` and its length, or null when absent (for in-place edits of a copy). */
+  vectorAt(id: number, elementSize: number): { start: number; length: number } | null {
+    return this.vector(id, elementSize);
+  }
+
   vectorLength(id: number): number {
     return this.vector(id, 0)?.length ?? 0;
   }

@@ -1,1 +1,5 @@
 export { readTfliteFile } from './read';
+export { parseTfliteFile, type TfliteFile, type TfliteTensor } from './model-file';
+export { decodeConstant } from './constants';
+export { type WriteTfliteOptions, writeTflite } from './write/writer';
+export { withBatch } from './write/batch';

@@ -1,4 +1,4 @@
-import { createWasmExecutor, DEFAULTS, evaluate, loadModel, memoryLimitBytes, NibbleError } from 'nibble';
+import { createWasmExecutor, DEFAULTS, evaluate, loadModel, memoryLimitBytes, NibbleError, tfliteForEvaluation } from 'nibble';
 import { jsonOption, memoryOption, type Command } from '../shared/command';
 import { ProgressBar } from '../shared/progress';
 import { batchOption, dataOptions, integerFlag, requiredFlag, stringFlag } from '../shared/flags';
@@ -6,13 +6,14 @@ import { batchOption, dataOptions, integerFlag, requiredFlag, stringFlag } from 
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'top-1 accuracy of a model on labelled data, run in onnxruntime (a quantized model as its QDQ simulation)',
-  usage: '<model> --data <spec> [--limit N] [--batch B] [--backend ort|wasm] [--preprocess P] [--memory-limit GiB] [--json] [--quiet]',
+  usage: '<model> --data <spec> [--limit N] [--batch B] [--backend ort|wasm] [--runtime ort|tflite] [--preprocess P] [--memory-limit GiB] [--json] [--quiet]',
   positionals: [1, 1],
   options: {
     ...dataOptions,
     ...batchOption(DEFAULTS.evaluationBatch),
     limit: { type: 'string', valueName: 'N', description: 'evaluate the first N samples (default: all)' },
     backend: { type: 'string', valueName: 'B', description: "what runs the model: 'ort' (onnxruntime, a quantized model as its exact QDQ simulation; the default) or 'wasm' (nibble's integer WebAssembly kernels)" },
+    runtime: { type: 'string', valueName: 'R', description: "run the file as shipped: 'ort' (onnxruntime with default session options: QDQ fused into its integer kernels) or 'tflite' (a .tflite in TFLite 2.9, tools/tflite-ref)" },
     ...memoryOption,
     ...jsonOption,
   },
@@ -27,7 +28,12 @@ export const evalCommand: Command = {
     if (backend !== 'ort' && backend !== 'wasm') {
       throw new NibbleError('E_BAD_OPTION', `--backend ${backend}: unknown backend`, { option: 'backend', hint: "use 'ort' (the default) or 'wasm'" });
     }
-    const model = await loadModel(modelPath);
+    const runtime = stringFlag(v.runtime);
+    if (runtime !== undefined && (runtime !== 'ort' && runtime !== 'tflite' || v.backend !== undefined)) {
+      throw new NibbleError('E_BAD_OPTION', `--runtime ${runtime}${v.backend !== undefined ? ' with --backend' : ''}: unknown runtime or two engines named`, { option: 'runtime', hint: "use --runtime ort or --runtime tflite, without --backend" });
+    }
+    const tflite = runtime === 'tflite' ? tfliteForEvaluation(modelPath, batchSize ?? DEFAULTS.evaluationBatch) : undefined;
+    const model = tflite?.model ?? await loadModel(modelPath);
     let bar: ProgressBar | undefined;
     const t0 = performance.now();
     let r;
@@ -35,6 +41,8 @@ export const evalCommand: Command = {
       r = await evaluate(model, {
         data, limit, batchSize, preprocess: stringFlag(v.preprocess), memoryLimit,
         ...(backend === 'wasm' ? { executorFactory: createWasmExecutor } : {}),
+        ...(tflite ? { executorFactory: tflite.executorFactory } : {}),
+        ...(runtime === 'ort' ? { exactQdq: false } : {}),
         onProgress: (done, total) => {
           bar ??= new ProgressBar('evaluating', total, io, Boolean(v.json || v.quiet));
           bar.update(done);
@@ -47,12 +55,12 @@ export const evalCommand: Command = {
     if (r.preprocess?.warning) io.err(`warning: ${r.preprocess.warning}`);
     if (v.json) {
       io.out(JSON.stringify({
-        top1: r.top1, n: r.n, correct: r.correct, model: modelPath, data: r.data, quantized: r.quantized, backend, batchSize: r.batchSize,
+        top1: r.top1, n: r.n, correct: r.correct, model: modelPath, data: r.data, quantized: r.quantized, backend, runtime: runtime ?? null, batchSize: r.batchSize,
         preprocess: r.preprocess ? { text: r.preprocess.text, source: r.preprocess.source, applied: r.preprocess.applied } : null, seconds,
       }));
     } else {
       if (r.preprocess) io.out(`preprocessing: ${r.preprocess.applied}`);
-      const how = backend === 'wasm' ? ', int4 WebAssembly backend' : r.quantized ? ', QDQ simulation' : '';
+      const how = runtime ? `, ${runtime === 'tflite' ? 'TFLite 2.9' : 'onnxruntime, default session options'}` : backend === 'wasm' ? ', int4 WebAssembly backend' : r.quantized ? ', QDQ simulation' : '';
       io.out(`top-1: ${(100 * r.top1).toFixed(2)}% (${r.correct} of ${r.n} samples of ${r.data}${how}) in ${seconds} s`);
     }
     return 0;

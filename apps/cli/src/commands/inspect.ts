@@ -1,4 +1,4 @@
-import { inspectModel, loadModel } from 'nibble';
+import { inspectModel, inspectTflite, isQuantizedTflite, loadModel } from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
 import { shapeFlags, shapeOption } from '../shared/flags';
 import { humanCount, shapeText, table } from '../shared/format';
@@ -14,6 +14,8 @@ export const inspectCommand: Command = {
   },
   async run(args, io) {
     const path = args.positionals[0];
+    // A quantized .tflite (what --target tflite writes) is shown from its flatbuffer: the IR reader takes float models.
+    if (isQuantizedTflite(path)) return inspectQuantizedTflite(path, Boolean(args.values.json), io);
     const report = inspectModel(await loadModel(path), { inputShapes: shapeFlags(args.values.shape) });
     if (args.values.json) {
       io.out(JSON.stringify({ model: path, ...report }, null, 2));
@@ -37,3 +39,21 @@ export const inspectCommand: Command = {
     return 0;
   },
 };
+
+function inspectQuantizedTflite(path: string, json: boolean, io: { out(text: string): void }): number {
+  const r = inspectTflite(path);
+  if (json) {
+    io.out(JSON.stringify({ model: path, ...r }, null, 2));
+    return 0;
+  }
+  const fmt = (v: number | null) => (v === null ? '' : String(v));
+  io.out([
+    `model: ${path} (quantized TFLite, ${humanCount(r.bytes)}B${r.description ? `: ${r.description}` : ''})`,
+    '',
+    table(['op', 'count'], Object.entries(r.ops).map(([op, n]) => [op, n])),
+    '',
+    table(['tensor', 'kind', 'type', 'shape', 'bits', 'scales', 'scale', 'zero point', 'axis'],
+      r.tensors.map((t) => [t.name, t.kind, t.type, shapeText(t.shape), fmt(t.bits), t.scales, t.scale === null ? '' : t.scale.toPrecision(6), fmt(t.zeroPoint), fmt(t.quantizedDimension)])),
+  ].join('\n'));
+  return 0;
+}
