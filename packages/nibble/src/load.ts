@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { NibbleError, type Model } from '@nibble/ir';
-import { readOnnxFile, writeOnnxFile } from '@nibble/onnx';
+import { readEntropyContainerFile, readOnnxFile, writeOnnxFile } from '@nibble/onnx';
 import { readTfjsModel } from '@nibble/tfjs';
 import { readTfliteFile } from '@nibble/tflite';
 
@@ -10,6 +10,8 @@ const READERS: Record<string, (path: string) => Model | Promise<Model>> = {
   '.onnx': (path) => readOnnxFile(path),
   '.tflite': readTfliteFile,
   '.json': (path) => readTfjsModel(path),
+  // An ONNX file with entropy-coded weights (docs/entropy-container.md), restored to its ONNX bytes.
+  '.nbz': (path) => readEntropyContainerFile(path),
 };
 
 export function supportedModelExtensions(): string[] {

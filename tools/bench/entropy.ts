@@ -1,0 +1,150 @@
+/*
+ * How many bytes the entropy-coded container (.nbz, docs/entropy-container.md)
+ * saves over the int4-packed QDQ file and over that file under HTTP
+ * compression (gzip, brotli at max quality), and how fast it decodes
+ * (issue 19). Writes the section entropy-container of docs/benchmarks.md.
+ *
+ *   npx tsx tools/bench/entropy.ts [--samples 32] [--runs 7] [--no-doc]
+ *
+ * Zoo models are quantized with the CLI (w4a4-all, w4a4-baseline); nsfwjs
+ * MobileNetV2 is included when its quantized files exist at
+ * out/entropy/nsfwjs-<recipe>.onnx (quantize them as tools/bench/pretrained/
+ * nsfwjs-w4a4.ts does: `nibble quantize out/nsfwjs-mobilenetv2/model.json
+ * --recipe R --data images:data/photos/calib --preprocess rgb,resize=224x224,unit
+ * --batch 8 --out out/entropy/nsfwjs-R.onnx`).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { decodeEntropyContainer, encodeEntropyContainer, readOnnx, type DecodeStats } from '@nibble/onnx';
+import { levelEntropy, loadModel, workspaceRoot } from 'nibble';
+
+import { writeDocSection } from './shared/doc-section';
+
+const ROOT = workspaceRoot();
+const OUT = join(ROOT, 'out', 'entropy');
+const ZOO = ['fmnist-resnet20', 'fmnist-vgg', 'fmnist-mobilenetv2'];
+const RECIPES = ['w4a4-all', 'w4a4-baseline'];
+
+const { values: v } = parseArgs({ options: { samples: { type: 'string', default: '32' }, runs: { type: 'string', default: '7' }, 'no-doc': { type: 'boolean' } } });
+const RUNS = Number(v.runs);
+
+function quantizeZoo(model: string, recipe: string): string {
+  const out = join(OUT, `${model}-${recipe}.onnx`);
+  const args = ['tsx', join('apps', 'cli', 'src', 'main.ts'), 'quantize', join('models', `${model}.onnx`), '--data', 'fashion-mnist:calib', '--samples', String(v.samples), '--recipe', recipe, '--out', out, '--force', '--quiet'];
+  const r = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`quantize ${model} ${recipe} failed: ${r.stderr}`);
+  return out;
+}
+
+const brotli = (b: Uint8Array): number => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 24 } }).length;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+function timeMs(f: () => unknown): number {
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    f();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+interface Row {
+  name: string; recipe: string; codes: number; file: number; payload: number; gzip: number; brotli: number; brotliWeights: number;
+  container: number; streams: number; brotliContainer: number; bound: number; mcodes: number; loadOnnx: number; loadNbz: number;
+}
+
+/** Entropy bound of the coded weights: sum over channels of n * H(codes) / 8, from the report's entropy. */
+function entropyBound(onnx: Uint8Array): { codes: number; bytes: number; payload: number; brotliWeights: number } {
+  const model = readOnnx(onnx);
+  let codes = 0;
+  let bits = 0;
+  let payload = 0;
+  const parts: Uint8Array[] = [];
+  for (const node of model.graph.nodes) {
+    const t = node.opType === 'DequantizeLinear' ? node.inputs[0]?.const : undefined;
+    if (!t || !['int4', 'uint4', 'int8', 'uint8'].includes(t.dtype)) continue;
+    const perChannel = (node.inputs[1]?.const?.size ?? 1) > 1;
+    const axis = perChannel ? node.getInt('axis', 1) : null;
+    const rank = t.shape.length;
+    const channels = axis === null ? 1 : t.shape[(axis + rank) % rank];
+    const h = levelEntropy(t.toFloat64(), t.shape, axis, channels);
+    codes += t.size;
+    bits += h.mean * t.size;
+    payload += t.data.length;
+    parts.push(new Uint8Array((t.data as Uint8Array).buffer, (t.data as Uint8Array).byteOffset, (t.data as Uint8Array).byteLength));
+  }
+  return { codes, bytes: bits / 8, payload, brotliWeights: brotli(Buffer.concat(parts)) };
+}
+
+async function measure(name: string, recipe: string, path: string): Promise<Row> {
+  const onnx = new Uint8Array(readFileSync(path));
+  const nbz = encodeEntropyContainer(onnx, readOnnx(onnx));
+  const nbzPath = path.replace(/\.onnx$/, '.nbz');
+  writeFileSync(nbzPath, nbz);
+  const dv = new DataView(nbz.buffer, nbz.byteOffset);
+  const b = entropyBound(onnx);
+  // Weight bytes in the container: the coded streams, plus the payloads of weights left plain (coding did not pay).
+  let streams = b.payload;
+  for (let k = 0; k < dv.getUint32(16, true); k++) streams += dv.getUint32(20 + 25 * k + 21, true) - dv.getUint32(20 + 25 * k + 4, true);
+  decodeEntropyContainer(nbz); // warm up
+  const stats: DecodeStats = { codes: 0 };
+  const ms = timeMs(() => decodeEntropyContainer(nbz, { stats }));
+  const perRun = stats.codes / RUNS;
+  const load = async (p: string): Promise<number> => {
+    const t: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = performance.now();
+      await loadModel(p);
+      t.push(performance.now() - t0);
+    }
+    return median(t);
+  };
+  return {
+    name, recipe, codes: b.codes, file: onnx.length, payload: b.payload,
+    gzip: gzipSync(onnx, { level: 9 }).length,
+    brotli: brotli(onnx), brotliWeights: b.brotliWeights,
+    container: nbz.length, streams, brotliContainer: brotli(nbz),
+    bound: Math.round(b.bytes), mcodes: perRun / ms / 1000, loadOnnx: await load(path), loadNbz: await load(nbzPath),
+  };
+}
+
+async function main(): Promise<void> {
+  mkdirSync(OUT, { recursive: true });
+  const rows: Row[] = [];
+  for (const model of ZOO) for (const recipe of RECIPES) rows.push(await measure(model, recipe, quantizeZoo(model, recipe)));
+  for (const recipe of RECIPES) {
+    const p = join(OUT, `nsfwjs-${recipe}.onnx`);
+    if (existsSync(p)) rows.push(await measure('nsfwjs-mobilenetv2', recipe, p));
+    else console.error(`skipped nsfwjs ${recipe}: ${p} not found (see the header of this script)`);
+  }
+  const r2 = (x: number): string => x.toFixed(2);
+  const lines = [
+    '| model | recipe | weights (codes) | fp32 weight bytes | int4 weight bytes | int4 file | gzip -9 | brotli q11 | .nbz file | .nbz weight bytes | entropy bound | brotli of the int4 weights alone | .nbz / brotli | .nbz weights / brotli of weights | brotli(.nbz) | decode M codes/s | load ms onnx / nbz |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${r.recipe} | ${r.codes} | ${4 * r.codes} | ${r.payload} | ${r.file} | ${r.gzip} | ${r.brotli} | ${r.container} | ${r.streams} | ${r.bound} | ${r.brotliWeights} | ${r2(r.container / r.brotli)} | ${r2(r.streams / r.brotliWeights)} | ${r.brotliContainer} | ${r.mcodes.toFixed(0)} | ${r.loadOnnx.toFixed(1)} / ${r.loadNbz.toFixed(1)} |`),
+  ];
+  console.log(lines.join('\n'));
+  if (v['no-doc']) return;
+  writeDocSection(join(ROOT, 'docs', 'benchmarks.md'), 'entropy-container', [
+    '## Entropy-coded weight container (.nbz, issue 19)',
+    '',
+    `Quantized zoo models (${v.samples} calibration images of fashion-mnist:calib) and nsfwjs MobileNetV2 (24 photos), their`,
+    'QDQ ONNX file (int4 packed two per byte, 8-bit layers as bytes) as written, under gzip -9 and brotli (quality 11,',
+    'window 24; node:zlib), and as the .nbz container of docs/entropy-container.md (rANS per channel or per tensor). Weight',
+    'bytes count the codes a DequantizeLinear reads; the entropy bound is the sum over channels of n * H(codes) / 8 (the',
+    "report's levelEntropy). Decode: decodeEntropyContainer of the whole file (all streams, splicing and CRC-32), median of",
+    `${RUNS} runs, codes per second; load: nibble's loadModel of the .onnx and of the .nbz (median of ${RUNS}).`,
+    '',
+    ...lines,
+    '',
+    'Command: `npx tsx tools/bench/entropy.ts` (machine-dependent columns: decode and load).',
+  ].join('\n'));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
