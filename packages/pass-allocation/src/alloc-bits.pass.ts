@@ -2,6 +2,7 @@ import { definePass, type PassContext, requirement } from '@nibble/core';
 import { CALIBRATION_STATS } from '@nibble/stats';
 import { markedValues, NibbleError, type QuantPoint, type Value } from '@nibble/ir';
 import { allocateBits } from './math/allocate';
+import { allocateByError, type ErrorCurveSet } from './math/allocate-by-error';
 import { refreshRanges } from './refresh-ranges';
 import { channelSpread } from './value-spread';
 
@@ -32,6 +33,8 @@ export const allocBitsPass = definePass({
     'default width; the first/last layers, logits, pools and overrides keep their own width as budget.',
     'Per-tensor values are left alone. mode=ceil is the older code\'s overshooting rule: refused (E_BUDGET)',
     'unless allow-over. Ranges from a clipping pass are recomputed at the new widths.',
+    'by=error instead minimises the summed measured error at exactly the budget (greedy on each channel\'s',
+    'error curve, which clip-least-error{curves=true} records).',
   ].join('\n'),
   options: {
     target: { type: 'enum', values: ['activations', 'weights', 'all'], default: 'all', description: 'which marked values to allocate' },
@@ -41,9 +44,10 @@ export const allocBitsPass = definePass({
     maxBits: { type: 'integer', default: 8, min: 1, max: 8, description: 'largest width a channel gets' },
     stat: { type: 'enum', values: ['std', 'b', 'alpha'], default: 'std', description: 'the per-channel spread a_i: std, mean absolute deviation, or clip half-width' },
     allowOver: { type: 'boolean', default: false, description: 'accept an allocation above the budget instead of E_BUDGET' },
+    by: { type: 'enum', values: ['spread', 'error'], default: 'spread', description: 'spread: the sigma^(2/3) rule on stat; error: greedy on measured error curves' },
   },
   // Activations' spreads come from calibration (read when the pass gets to them); alpha reads the clip ranges.
-  requires: (opts) => (opts.target !== 'weights' && opts.stat !== 'alpha' ? [requirement(CALIBRATION_STATS, {}, { lazy: true })] : []),
+  requires: (opts) => (opts.target !== 'weights' && opts.stat !== 'alpha' && opts.by === 'spread' ? [requirement(CALIBRATION_STATS, {}, { lazy: true })] : []),
   preserves: 'all',
   async run(graph, ctx, opts) {
     if (opts.minBits > opts.maxBits) {
@@ -85,9 +89,36 @@ interface Opts {
   maxBits: number;
   stat: 'std' | 'b' | 'alpha';
   allowOver: boolean;
+  by: 'spread' | 'error';
+}
+
+/**
+ * Where clip-least-error{curves=true} leaves a value's error curves (the
+ * same key as its ERROR_CURVES_KEY: pass packages do not import each other).
+ */
+const ERROR_CURVES_KEY = 'clipErrorCurves';
+
+function errorCurvesOf(v: Value, channels: number): ErrorCurveSet {
+  const cv = v.meta[ERROR_CURVES_KEY] as ErrorCurveSet | undefined;
+  if (!cv || cv.errors.length !== channels) {
+    throw new NibbleError('E_BAD_OPTION', `alloc-bits: by=error needs the measured error curves of '${v.name}'${cv ? ` for its ${channels} channels (it has ${cv.errors.length})` : ', and it has none'}`, {
+      pass: 'alloc-bits', value: v.name, option: 'by',
+      hint: 'run clip-least-error{curves=true} on these values before alloc-bits{by=error}, along the same axis',
+    });
+  }
+  return cv;
 }
 
 async function allocate(ctx: PassContext, v: Value, point: QuantPoint, axis: number, opts: Opts): Promise<Int32Array> {
+  if (opts.by === 'error') {
+    const budget = opts.budget !== undefined && point.role === 'default' ? opts.budget : point.bits;
+    const channels = v.quant?.range?.lo.length ?? 0;
+    const a = allocateByError(errorCurvesOf(v, channels), { budget, minBits: opts.minBits, maxBits: opts.maxBits, name: v.name });
+    const record: AllocationRecord = { budget, meanBits: a.meanBits, method: 'greedy-error', stat: 'error' };
+    v.meta[ALLOCATION_KEY] = record;
+    ctx.report.record('allocation', { ...record, channels: a.bits.length, min: Math.min(...a.bits), max: Math.max(...a.bits), error: a.error }, v.name);
+    return a.bits;
+  }
   const stat = await channelSpread(ctx, 'alloc-bits', v, point.kind, axis, opts.stat);
   const budget = opts.budget !== undefined && point.role === 'default' ? opts.budget : point.bits;
   const a = allocateBits(stat, { budget, minBits: opts.minBits, maxBits: opts.maxBits, mode: opts.mode, allowOver: opts.allowOver, name: v.name });

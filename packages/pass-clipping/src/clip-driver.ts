@@ -48,6 +48,8 @@ export interface ClipChannel {
   point: QuantPoint;
   /** The annotation's channel axis (null: per tensor). */
   axis: number | null;
+  /** Which channel along the axis (0 per tensor). */
+  channel: number;
 }
 
 /** A method's range for one channel, and what to count in the report (e.g. which prior was chosen). */
@@ -146,7 +148,7 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
       }
       const r: MethodRange = {
         ...method.range({
-          stats, ...(data.histogram ? { histogram: data.histogram(c) } : {}), bits: bits[c], oneSided, ...(upperBound === undefined ? {} : { upperBound }), value: v, point, axis,
+          stats, ...(data.histogram ? { histogram: data.histogram(c) } : {}), bits: bits[c], oneSided, ...(upperBound === undefined ? {} : { upperBound }), value: v, point, axis, channel: c,
         }),
       };
       if (upperBound !== undefined) {

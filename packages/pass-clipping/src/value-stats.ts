@@ -1,5 +1,5 @@
 import type { PassContext } from '@nibble/core';
-import { NibbleError, type Value } from '@nibble/ir';
+import { constantTensor, NibbleError, type Value } from '@nibble/ir';
 import { type Histogram as StatsHistogram, type TensorStats, valueStatistics } from '@nibble/stats';
 import type { ClipStats } from './math/aciq';
 import { capHistogram, type BinnedDensity } from './math/histogram';
@@ -65,4 +65,27 @@ export function cappedChannels(d: ValueChannels, upper: number): ValueChannels {
 export async function valueChannels(ctx: PassContext, v: Value, kind: 'weight' | 'activation', axis: number | null, histograms: boolean, pass: string): Promise<ValueChannels> {
   const s = await valueStatistics(ctx, v, kind, { axis, pass, histograms: histograms ? { constantBins: WEIGHT_HISTOGRAM_BINS } : false });
   return fromTensorStats(v.name, s);
+}
+
+/**
+ * A constant's values channel by channel along `axis` (null: one channel of
+ * them all), in float64: what a clip search measures exactly on weights
+ * instead of on a histogram of them.
+ */
+export function constantChannelValues(v: Value, axis: number | null, pass: string): Float64Array[] {
+  const t = constantTensor(v);
+  if (!t) throw new NibbleError('E_INTERNAL', `${pass}: '${v.name}' is not a constant`, { pass, value: v.name });
+  const data = t.toFloat64();
+  const shape = t.shape;
+  if (axis === null) return [data];
+  let outer = 1;
+  let inner = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i];
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
+  const channels = shape[axis];
+  return Array.from({ length: channels }, (_, c) => {
+    const out = new Float64Array(outer * inner);
+    for (let o = 0; o < outer; o++) out.set(data.subarray((o * channels + c) * inner, (o * channels + c + 1) * inner), o * inner);
+    return out;
+  });
 }

@@ -5,7 +5,7 @@
  * calibration images for every recipe) with its seed-to-seed spread.
  */
 import { cellKey, cellSqnr, type CellResult, type FloatResult, type ModelCache } from './cache';
-import { type Claim, CLAIMS, GAP_CLAIMS, labelOf, VARIANT_CLAIMS } from './config';
+import { type Claim, CLAIMS, GAP_CLAIMS, labelOf, NIBBLE_CLAIMS, VARIANT_CLAIMS } from './config';
 import { gapRecovered, meanStd, type MeanStd, pairedDifference } from './metrics';
 
 export interface SeedFigures {
@@ -149,7 +149,7 @@ export function summariseModel(cache: ModelCache, plan: Plan, meta: { label: str
   const claims: ClaimResult[] = [];
   const gaps: GapResult[] = [];
   for (const samples of plan.samples) {
-    for (const claim of [...CLAIMS, ...VARIANT_CLAIMS]) {
+    for (const claim of [...CLAIMS, ...VARIANT_CLAIMS, ...NIBBLE_CLAIMS]) {
       const b = row(claim.better, samples);
       const w = row(claim.worse, samples);
       if (b && w) claims.push(checkClaim(claim, samples, b, w));

@@ -74,6 +74,8 @@ export const CLAIMS: readonly Claim[] = [
 export const GAP_CLAIMS: readonly { all: string; baseline: string }[] = [
   { all: 'w4a4-all', baseline: 'w4a4-baseline' },
   { all: 'w3a3-all', baseline: 'w3a3-baseline' },
+  { all: 'nibble-w4a4', baseline: 'w4a4-baseline' },
+  { all: 'nibble-w3a3', baseline: 'w3a3-baseline' },
 ];
 
 export const CALIBRATION_DATA = 'fashion-mnist:calib';
@@ -100,15 +102,36 @@ export const VARIANT_ROWS: readonly VariantRow[] = [
   { name: 'w8a4-aciq-fc-minmax', label: 'W8A4 ACIQ, logits at min/max', recipe: 'w8a4-aciq', replace: ['clip-aciq{dist=laplace}', 'clip-aciq{dist=laplace,fc-minmax=true}'] },
   { name: 'w8a4-aciq-auto', label: 'W8A4 ACIQ, prior chosen per channel by measured MSE', recipe: 'w8a4-aciq', replace: ['clip-aciq{dist=laplace}', 'clip-aciq{dist=auto}'] },
   { name: 'w4a4-all-capped', label: 'W4A4 all, ACIQ capped at the observed range', recipe: 'w4a4-all', replace: ['clip-aciq{dist=laplace}', 'clip-aciq{dist=laplace,cap-observed=true}'] },
+  // nibble's recipes without their error-driven allocation: what the clipping alone gives.
+  {
+    name: 'nibble-w4a4-clip', label: 'nibble W4A4, clipping only (no error allocation)', recipe: 'nibble-w4a4',
+    replace: ['clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=4}', 'clip-least-error{clip-weight=4}'],
+  },
+  {
+    name: 'nibble-w3a3-clip', label: 'nibble W3A3, clipping only (no error allocation)', recipe: 'nibble-w3a3',
+    replace: ['clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=3}', 'clip-least-error{clip-weight=4}'],
+  },
 ];
 
 export const VARIANT_CLAIMS: readonly Claim[] = VARIANT_ROWS.map((v) => ({ kind: 'variant-vs-recipe', better: v.name, worse: v.recipe }));
 
-/** Every row the benchmark measures by default, in table order: the paper's rows, then the variants. */
-export const ROW_NAMES: readonly string[] = [...TABLE_ROWS.map((r) => r.recipe), ...VARIANT_ROWS.map((v) => v.name)];
+/** nibble's own recipes (issue 14): not the paper's, measured beside it. */
+export const NIBBLE_ROWS: readonly TableRow[] = [
+  { recipe: 'nibble-w4a4', label: 'nibble W4A4', setting: 'W4A4' },
+  { recipe: 'nibble-w3a3', label: 'nibble W3A3', setting: 'W3A3' },
+];
+
+/** nibble's recipes against the naive baselines of their settings (issue 14's acceptance). */
+export const NIBBLE_CLAIMS: readonly Claim[] = [
+  { kind: 'method-vs-baseline', better: 'nibble-w4a4', worse: 'w4a4-baseline' },
+  { kind: 'method-vs-baseline', better: 'nibble-w3a3', worse: 'w3a3-baseline' },
+];
+
+/** Every row the benchmark measures by default, in table order: the paper's rows, the variants, then nibble's. */
+export const ROW_NAMES: readonly string[] = [...TABLE_ROWS.map((r) => r.recipe), ...VARIANT_ROWS.map((v) => v.name), ...NIBBLE_ROWS.map((r) => r.recipe)];
 
 export function labelOf(recipe: string): string {
-  return TABLE_ROWS.find((r) => r.recipe === recipe)?.label ?? VARIANT_ROWS.find((v) => v.name === recipe)?.label ?? recipe;
+  return [...TABLE_ROWS, ...NIBBLE_ROWS].find((r) => r.recipe === recipe)?.label ?? VARIANT_ROWS.find((v) => v.name === recipe)?.label ?? recipe;
 }
 
 /** What quantize() is given for a row: the recipe itself, or the recipe's pipeline with the variant's change. */

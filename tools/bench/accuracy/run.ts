@@ -167,9 +167,9 @@ async function main(): Promise<void> {
 
   // Seeds outermost: a run stopped early leaves whole seeds of every recipe, which already make a table.
   const pending: { model: ModelEntry; spec: WorkerTask['spec'] }[] = [];
-  for (const m of models) {
-    const cache = caches.get(m.name)!;
-    for (const seed of plan.seeds) {
+  for (const seed of plan.seeds) {
+    for (const m of models) {
+      const cache = caches.get(m.name)!;
       for (const samples of plan.samples) {
         for (const recipe of recipes) {
           if (!freshCell(cache, cellKey(recipe, samples, seed, n), pipelines.get(recipe)!)) pending.push({ model: m, spec: { recipe, samples, seed, n } });

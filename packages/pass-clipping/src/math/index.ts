@@ -10,3 +10,4 @@ export * from './kl';
 export * from './mse-search';
 export * from './choose';
 export * from './sample-stats';
+export * from './least-error';

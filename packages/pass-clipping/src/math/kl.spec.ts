@@ -1,7 +1,7 @@
 import { SeededRandom } from '@nibble/quant';
 import { histogramOf } from './histogram';
 import { erf } from './special';
-import { type KlWork, klRange } from './kl';
+import { type KlWork, klRange, pointMassBins } from './kl';
 
 /*
  * An independent reference: TensorRT's entropy calibration as onnxruntime's
@@ -163,6 +163,35 @@ describe('klRange (entropy calibration)', () => {
     expect(light.hi).toBeLessThan(6);
     const heavy = klRange(withOutliers(0.3), { bits: 4, mode: 'one-sided' });
     expect(heavy.hi).toBeGreaterThan(50);
+  });
+
+  describe('a point mass inside the body (a constant background)', () => {
+    // |N(0, 1)| observed up to 5, plus a spike at 0.3: one value repeated, as every background
+    // patch of a Fashion-MNIST image gives one early conv channel. Before the point-mass rule
+    // the window shrank to just past the spike (0.31 at a 50 % spike, against 4.3 without).
+    const body = Array.from(new SeededRandom(12).fill(100000, (r) => Math.min(Math.abs(r.normal(0, 1)), 5)));
+    const withSpike = (share: number) => {
+      const n = Math.round((body.length * share) / (1 - share));
+      return histogramOf(body.concat(new Array<number>(n).fill(0.3)), 2048, { lo: 0, hi: 5 });
+    };
+    const plain = klRange(withSpike(0), { bits: 4, mode: 'one-sided' }).hi;
+
+    it.each([0.2, 0.5, 0.8])('%s of the mass at one value leaves the window where the body puts it', (share) => {
+      const t = klRange(withSpike(share), { bits: 4, mode: 'one-sided' }).hi;
+      expect(plain).toBeGreaterThan(2);
+      expect(Math.abs(t / plain - 1)).toBeLessThan(0.05);
+    });
+
+    it('the window still holds a point mass beyond the body\'s threshold', () => {
+      const x = body.concat(new Array<number>(50000).fill(4.8));
+      const t = klRange(histogramOf(x, 2048, { lo: 0, hi: 5 }), { bits: 4, mode: 'one-sided' }).hi;
+      expect(t).toBeGreaterThanOrEqual(4.8);
+    });
+
+    it('a smooth body has no point masses', () => {
+      expect(pointMassBins(histogramOf(body, 2048, { lo: 0, hi: 5 }))).toEqual([]);
+      expect(pointMassBins(withSpike(0.5))).toHaveLength(1);
+    });
   });
 
   it('one-sided ignores the ReLU zeros: same answer as on the positive part alone', () => {

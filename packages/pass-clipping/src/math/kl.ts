@@ -168,6 +168,12 @@ function divergence(s: Scan, a: number, b: number, n: number, levels: number, fo
   return kl - clipped - Math.log1p(-clipped);
 }
 
+function withoutBins(h: BinnedDensity, bins: readonly number[]): BinnedDensity {
+  const counts = Float64Array.from(h.counts);
+  for (const i of bins) counts[i] = 0;
+  return { counts, edges: h.edges };
+}
+
 function withoutAtomAtZero(h: BinnedDensity): BinnedDensity {
   const counts = Float64Array.from(h.counts);
   for (let i = 0; i < counts.length; i++) if (h.edges[i] === 0 && h.edges[i + 1] === 0) counts[i] = 0;
@@ -182,26 +188,67 @@ function resolution(h: BinnedDensity): number {
   return Math.max(1, n);
 }
 
+/** A bin is a point mass when it holds this many times the mean of its ATOM_REACH neighbours on each side... */
+const ATOM_RATIO = 16;
+const ATOM_REACH = 4;
+/** ...and at least this share of the mass. */
+const ATOM_SHARE = 0.01;
+
+/**
+ * Bins that hold a point mass: one value repeated many times, as a constant
+ * background gives every early conv channel (every background patch yields
+ * the same output), up to half a channel's mass on Fashion-MNIST. KL
+ * compares shapes, and such a spike dominates the shape: Q spreads a group's
+ * mass over the group, the spike's own bin gets far too little, and the
+ * divergence falls as the window shrinks towards the spike (the zoo table's
+ * W4A4 KL collapse: windows a tenth of the observed range). A point mass is
+ * one value; whatever window holds it represents it by one level, so it is
+ * no part of the shape to compare: it is taken out of P and Q (as the ReLU
+ * zeros are), and the window must still hold it (klRange's lower bound).
+ */
+export function pointMassBins(h: BinnedDensity): number[] {
+  const n = h.counts.length;
+  const total = totalMass(h);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const m = h.counts[i];
+    if (!(m >= ATOM_SHARE * total) || m === 0) continue;
+    let around = 0;
+    for (let j = Math.max(0, i - ATOM_REACH); j <= Math.min(n - 1, i + ATOM_REACH); j++) if (j !== i) around += h.counts[j];
+    if (m > (ATOM_RATIO * around) / (2 * ATOM_REACH)) out.push(i);
+  }
+  return out;
+}
+
 export function klRange(h0: BinnedDensity, opts: KlOptions): KlResult {
   checkHistogram(h0);
   const mode = opts.mode ?? 'symmetric';
   checkMode(mode, 'clip-kl');
   checkSearchBits(opts.bits, 'clip-kl');
-  const h = mode === 'symmetric' ? absHistogram(h0) : mode === 'one-sided' ? withoutAtomAtZero(reluHistogram(h0)) : h0;
+  const shaped = mode === 'symmetric' ? absHistogram(h0) : mode === 'one-sided' ? withoutAtomAtZero(reluHistogram(h0)) : h0;
+  const atoms = pointMassBins(shaped);
+  const h = atoms.length === 0 ? shaped : withoutBins(shaped, atoms);
   const total = totalMass(h);
-  const occ = occupiedRange(h);
+  const occ = occupiedRange(shaped);
   const lo0 = Math.min(occ.lo, 0);
   const hi0 = Math.max(occ.hi, 0);
   const empty: KlResult = { lo: mode === 'asymmetric' ? lo0 : mode === 'symmetric' ? -hi0 : 0, hi: hi0, divergence: 0, fraction: 1 };
   // A point mass (every value equal, or all of them in one zero-width bin) has nothing to clip:
-  // the full window ends on it exactly.
-  if (total === 0 || hi0 - lo0 === 0 || !(occ.hi > occ.lo)) return empty;
+  // the full window ends on it exactly. So when nothing but point masses is left.
+  const rest = occupiedRange(h);
+  if (total === 0 || hi0 - lo0 === 0 || !(occ.hi > occ.lo) || !(rest.hi > rest.lo)) return empty;
+  // The smallest fraction of [lo0, hi0] whose window holds every point mass.
+  let atomFraction = 0;
+  for (const i of atoms) {
+    if (shaped.edges[i + 1] > 0) atomFraction = Math.max(atomFraction, shaped.edges[i + 1] / hi0);
+    if (mode === 'asymmetric' && shaped.edges[i] < 0) atomFraction = Math.max(atomFraction, shaped.edges[i] / lo0);
+  }
   const levels = 2 ** (mode === 'symmetric' ? opts.bits - 1 : opts.bits);
   // The input's resolution stretched over [lo0, hi0]; bounded, since mass in a sliver far from 0
   // would otherwise ask for millions of fine bins per window.
-  const span = Math.min(MAX_FINE_BINS, resolution(h) * ((hi0 - lo0) / (occ.hi - occ.lo)));
+  const span = Math.min(MAX_FINE_BINS, resolution(shaped) * ((hi0 - lo0) / (occ.hi - occ.lo)));
   const K = Math.max(1, Math.min(opts.candidates ?? 512, Math.round(span)));
-  const kmin = Math.min(K, Math.max(1, Math.ceil((K * levels) / span)));
+  const kmin = Math.min(K, Math.max(1, Math.ceil((K * levels) / span), Math.ceil(K * atomFraction - 1e-9)));
   const fineBins = (f: number) => levels * Math.max(1, Math.round((f * span) / levels));
   const scan = scanOf(h, fineBins(1));
   let best: KlResult = { ...empty, divergence: Infinity };
