@@ -3,18 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
 import * as ort from 'onnxruntime-node';
-import { main } from './main';
+import { cli } from './testing/run-cli';
 
 const root = join(__dirname, '..', '..', '..');
 const assets = join(root, 'node_modules', '@gutenye', 'ocr-models', 'assets');
 const MODELS = ['ch_PP-OCRv4_det_infer.onnx', 'ch_PP-OCRv4_rec_infer.onnx', 'ch_ppocr_mobile_v2.0_cls_infer.onnx'];
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), interactive: false });
-  return { code, out, err };
-}
 
 /** Parameter count straight from the protobuf, independent of nibble's reader. */
 function rawParameterCount(path: string): number {

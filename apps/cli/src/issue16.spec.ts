@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeNpy } from '@nibble/data';
 import { readOnnxFile } from '@nibble/onnx';
-import { main } from './main';
+import { cli } from './testing/run-cli';
 import { ProgressBar } from './shared/progress';
 
 /* Regression tests of issue 16's findings, each through the CLI as a user meets it. */
@@ -11,13 +11,6 @@ import { ProgressBar } from './shared/progress';
 const root = join(__dirname, '..', '..', '..');
 const MODEL = join(root, 'models', 'fmnist-resnet20.onnx');
 const HANDS = join(root, 'node_modules', '@mediapipe', 'hands', 'hand_landmark_lite.tflite');
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), interactive: false });
-  return { code, out, err };
-}
 
 let dir: string;
 beforeAll(() => {

@@ -1,12 +1,12 @@
 export { type Executor, type ExecutorFactory, type ExecutorOptions } from './executor';
 export { optionTextName, type OptionDecl } from './options';
 export { parsePipeline, printOptionValue, printPipeline, type PipelineSpec } from './pipeline-text';
-export { defineAnalysis, requirement, type AnalysisContext, type AnalysisRequirement } from './analysis';
+export { defineAnalysis, requirement, type Analysis, type AnalysisContext, type AnalysisRequirement } from './analysis';
 export { MemoryLogger } from './logger';
-export { defineService, modelForGraph, EXECUTOR_FACTORY, SOURCE_MODEL } from './services';
+export { defineService, modelForGraph, EXECUTOR_FACTORY, SOURCE_MODEL, type ServiceKey } from './services';
 export { MemoryReportSink, type ReportEntry, type ReportValue } from './report';
 export { createPassContext, PassContext } from './context';
-export { definePass, describePass, type AnyPass, type PassResult } from './pass';
+export { definePass, describePass, type AnyPass, type Pass, type PassResult } from './pass';
 export { defaultPassRegistry, getPass, hasPass, listPasses, PassRegistry, registerPass } from './registry';
 export { printInvocations, resolvePipeline, type AnyPassInvocation } from './resolve';
 export { PassManager, runPipeline, type PassInstrumentation, type PipelineRunResult } from './pass-manager';

@@ -26,8 +26,11 @@ let webReady: Promise<Ort> | undefined;
  */
 async function loadWeb(): Promise<Ort> {
   const ort = (await import('onnxruntime-web')) as Ort;
-  const dist = dirname(require.resolve('onnxruntime-web'));
-  ort.env.wasm.wasmPaths = `${pathToFileURL(join(dist, '/')).href}`;
+  // In a browser the bundler serves the wasm files beside onnxruntime-web's module; only Node needs a file URL.
+  if (typeof process !== 'undefined' && process.versions?.node) {
+    const dist = dirname(require.resolve('onnxruntime-web'));
+    ort.env.wasm.wasmPaths = `${pathToFileURL(join(dist, '/')).href}`;
+  }
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.proxy = false;
   return ort;

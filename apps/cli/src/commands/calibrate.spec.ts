@@ -3,14 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { attr, createModel, Graph, Tensor } from '@nibble/ir';
 import { writeOnnxFile } from '@nibble/onnx';
-import { main } from '../main';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), interactive: false });
-  return { code, out, err };
-}
+import { cli } from '../testing/run-cli';
 
 /** x[N,1,28,28] -> Conv 1->3 k5 s4 -> Relu -> Flatten -> Gemm -> logits[N,2]. */
 function tinyModel(dir: string): string {

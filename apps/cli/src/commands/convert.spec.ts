@@ -2,14 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultModelPath } from 'nibble';
-import { main } from '../main';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), interactive: false });
-  return { code, out, err };
-}
+import { cli } from '../testing/run-cli';
 
 describe('nibble convert', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nibble-cli-convert-'));

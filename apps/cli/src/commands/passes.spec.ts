@@ -1,12 +1,5 @@
 import { describePass, getPass, listPasses } from 'nibble';
-import { main } from '../main';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), interactive: false });
-  return { code, out, err };
-}
+import { cli } from '../testing/run-cli';
 
 describe('nibble passes', () => {
   it('lists every registered pass with its summary, one line each', async () => {

@@ -1,5 +1,6 @@
 import { type AnyPass, describePass, ensurePassesRegistered, getPass, listPasses, type OptionDecl, optionTextName } from 'nibble';
 import { jsonOption, type Command } from '../shared/command';
+import { loadPluginFlags, pluginOption } from '../shared/plugins';
 
 /** One option as `--json` prints it: the declaration, keyed by the name written in pipelines. */
 export interface OptionInfo {
@@ -46,11 +47,12 @@ export function passInfo(pass: AnyPass): PassInfo {
 export const passesCommand: Command = {
   name: 'passes',
   summary: 'list the registered passes, or show one pass with its options',
-  usage: '[<pass>] [--json]',
+  usage: '[<pass>] [--plugin <module>]... [--json]',
   positionals: [0, 1],
-  options: { ...jsonOption },
+  options: { ...pluginOption, ...jsonOption },
   async run(args, io) {
     ensurePassesRegistered();
+    await loadPluginFlags(args.values.plugin);
     const [name] = args.positionals;
     if (name !== undefined) {
       // An unknown name throws E_UNKNOWN_PASS (exit 2) naming the nearest registered pass.

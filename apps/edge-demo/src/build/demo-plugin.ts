@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fashionMnistSlices } from './fmnist-slice';
+
+/*
+ * The Vite side of the demo. Node only: it runs in the Vite process, never in
+ * the page.
+ */
+
+export const DEMO_DATA_MODULE = 'virtual:edge-demo-data';
+const RESOLVED = `\0${DEMO_DATA_MODULE}`;
+
+/** The zoo models the page offers, first the default (all three are Fashion-MNIST classifiers). */
+export const DEMO_MODELS = [
+  { id: 'resnet20', label: 'ResNet-20', file: 'fmnist-resnet20.onnx' },
+  { id: 'vgg', label: 'VGG', file: 'fmnist-vgg.onnx' },
+  { id: 'mobilenetv2', label: 'MobileNetV2', file: 'fmnist-mobilenetv2.onnx' },
+];
+
+/**
+ * Builds the packages' dist/ (a no-op when nothing changed since the last
+ * build), because the page imports them as a web developer's bundler would:
+ * through each package's `browser` export condition.
+ */
+export function buildPackages(root: string): void {
+  const r = spawnSync(process.execPath, [join(root, 'tools', 'scripts', 'build-packages.mjs'), '--if-stale'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) {
+    throw new Error(`building the packages for the demo failed (run node tools/scripts/build-packages.mjs and fix what it reports):\n${r.stdout}\n${r.stderr}`);
+  }
+}
+
+/** The slices with base64 pixels, as the page's module and the build's DATA_FILE hold them. */
+function encodedSlices(root: string) {
+  const { calib, test } = fashionMnistSlices(root);
+  const encode = (s: typeof calib) => ({ count: s.count, height: s.height, width: s.width, labels: s.labels, pixels: Buffer.from(s.pixels).toString('base64') });
+  return { calib: encode(calib), test: encode(test) };
+}
+
+/**
+ * The same images as a file of the build, which the page never fetches: the
+ * e2e test reads it to quantize in Node on exactly the bytes the page has.
+ */
+export const DATA_FILE = 'fashion-mnist-slice.json';
+
+/**
+ * A virtual module with the images (cut from the checkout's IDX files at
+ * build time, as base64) and the model URLs (Vite copies the .onnx files into
+ * the build as assets), so the page is self-contained.
+ */
+export function demoDataModule(root: string): string {
+  const { calib, test } = encodedSlices(root);
+  const imports = DEMO_MODELS.map((m, i) => `import model${i} from ${JSON.stringify(`${join(root, 'models', m.file)}?url`)};`);
+  const models = DEMO_MODELS.map((m, i) => `{ id: ${JSON.stringify(m.id)}, label: ${JSON.stringify(m.label)}, file: ${JSON.stringify(m.file)}, url: model${i} }`);
+  return [...imports, `export const calib = ${JSON.stringify(calib)};`, `export const test = ${JSON.stringify(test)};`, `export const models = [${models.join(', ')}];`].join('\n');
+}
+
+/** The Vite plugin: the virtual data module, and DATA_FILE in a build. */
+export function edgeDemoPlugin(root: string) {
+  return {
+    name: 'nibble-edge-demo-data',
+    resolveId(id: string) {
+      return id === DEMO_DATA_MODULE ? RESOLVED : undefined;
+    },
+    load(id: string) {
+      return id === RESOLVED ? demoDataModule(root) : undefined;
+    },
+    generateBundle(this: { emitFile(f: { type: 'asset'; fileName: string; source: string }): string }) {
+      this.emitFile({ type: 'asset', fileName: DATA_FILE, source: JSON.stringify(encodedSlices(root)) });
+    },
+  };
+}

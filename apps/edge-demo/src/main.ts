@@ -1,0 +1,267 @@
+import { DEVICE_PROFILES, fitModel, isNibbleError, type Model, type QuantizeResult, recipesInOrder, type Tensor } from 'nibble';
+import { calib as calibData, models, test as testData } from 'virtual:edge-demo-data';
+import { FASHION_MNIST_CLASSES, type ImageSlice, sliceDataset } from './demo-data';
+import { fetchModel, LATENCY_RUNS, type Prediction, quantizeInPage, Runner, weightBytes } from './engine';
+
+/*
+ * The page: pick a model and a recipe, quantize in the page (progress shown
+ * during calibration), then classify picked test images or a sketch with the
+ * float model (onnxruntime-web) and the int4 model (nibble's WASM backend).
+ * State for the e2e test is in the DOM: #status's data-state, and each
+ * prediction row's data-index / data-float / data-int4.
+ */
+
+// The quickest 4-bit recipe by default: nibble-* and the clipping searches take about a minute on a slow laptop.
+const DEFAULT_RECIPE = 'w4a4-baseline';
+const FIRST_PICKED = 10;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const decode = (s: typeof calibData): ImageSlice => ({ ...s, pixels: Uint8Array.from(atob(s.pixels), (c) => c.charCodeAt(0)) });
+const calibSlice = decode(calibData);
+const testSlice = decode(testData);
+
+interface State {
+  model?: Model;
+  modelName: string;
+  fileBytes: number;
+  float?: Runner;
+  quantized?: QuantizeResult;
+  int4?: Runner;
+  latency: { float: number[]; int4: number[] };
+  /** `nibble fit` against the device profiles, one line per model. */
+  fit: { float?: string; int4?: string };
+  /** Top-1 on the last classified images. */
+  top1?: { n: number; float: number; int4: number };
+}
+let state: State = { modelName: '', fileBytes: 0, latency: { float: [], int4: [] }, fit: {} };
+const picked = new Set<number>(Array.from({ length: Math.min(FIRST_PICKED, testSlice.count) }, (_, i) => i));
+
+function setStatus(text: string, s: 'loading' | 'ready' | 'quantizing' | 'quantized' | 'classifying' | 'classified' | 'error'): void {
+  const el = $('status');
+  el.textContent = text;
+  el.dataset.state = s;
+}
+
+function fail(e: unknown): void {
+  const msg = isNibbleError(e) ? `${e.message}${e.hint ? ` (${e.hint})` : ''}` : String((e as Error)?.message ?? e);
+  setStatus(`error: ${msg}`, 'error');
+  setBusy(false);
+}
+
+function setBusy(busy: boolean): void {
+  ($('quantize') as HTMLButtonElement).disabled = busy || !state.model;
+  ($('classify') as HTMLButtonElement).disabled = busy || !state.float || picked.size === 0;
+  ($('classify-sketch') as HTMLButtonElement).disabled = busy || !state.float;
+}
+
+const kib = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
+const ms = (xs: number[]) => {
+  if (xs.length === 0) return '–';
+  const s = [...xs].sort((a, b) => a - b);
+  return `${s[s.length >> 1].toFixed(2)} ms`;
+};
+const na = (text: string) => `<span class="na">${text}</span>`;
+
+/** Which device profiles the model fits, as `nibble fit` reports it (weights in flash, activation arena in RAM, kernels). */
+async function fitLine(model: Model): Promise<string> {
+  const reports = await Promise.all(DEVICE_PROFILES.map((d) => fitModel(model, d)));
+  const why = (r: (typeof reports)[number]) => [
+    `weights ${kib(r.weights.bytes)} of ${kib(r.weights.budget)}`, `arena ${kib(r.arena.peakBytes)} of ${kib(r.arena.budget)}`,
+    ...(r.needsQuantization ? ['no float kernels: quantize first'] : []), ...(r.missingKernels.length ? [`no kernel for ${r.missingKernels.join(', ')}`] : []),
+  ].join('; ');
+  return reports.map((r) => `<span class="${r.fits ? 'ok' : 'bad'}" title="${why(r)}">${r.device.name} ${r.fits ? '✓' : '✗'}</span>`).join(' · ');
+}
+
+function renderSummary(): void {
+  const q = state.quantized;
+  const stats = state.int4?.wasmStats;
+  const ratio = q ? ` (${(q.report.sizeBytes.float / q.report.sizeBytes.quantized).toFixed(1)}× smaller)` : '';
+  // WebGPU column: @nibble/backend-webgpu does not exist yet (issue 13). When it does, this column runs it
+  // like the int4 one (a Runner on its executor) and shows its numbers; until then nothing is made up.
+  const webgpu = na('WebGPU backend: not yet available in nibble');
+  const rows: [string, string, string][] = [
+    ['model', state.modelName ? `${state.modelName}, ${state.model?.graph.nodes.length ?? 0} nodes` : '–', q ? `${q.report.recipe ?? ''}: ${q.report.meanBits.weights?.toFixed(2) ?? '–'} bits/weight, ${q.report.meanBits.activations?.toFixed(2) ?? '–'} bits/activation` : na('quantize first')],
+    ['ONNX file', state.fileBytes ? kib(state.fileBytes) : '–', q ? `${kib(q.report.sizeBytes.quantized)} (QDQ)${ratio}` : '–'],
+    ['weights at stored bits', state.model ? kib(weightBytes(state.model)) : '–', q ? kib(weightBytes(q.model)) : '–'],
+    ['memory', na('not measurable (inside onnxruntime-web)'), stats ? `${kib(stats.memoryBytes)} of wasm memory (weights as the kernels lay them out ${kib(stats.weightBytes)}, activation arena ${kib(stats.arenaBytes)})` : '–'],
+    [`latency per image (median of ${LATENCY_RUNS})`, ms(state.latency.float), ms(state.latency.int4)],
+    ['calibration', '–', q?.report.calibration ? `${q.report.calibration.samples} images, in the page; ${(q.report.timings.totalMs / 1000).toFixed(1)} s in all` : '–'],
+    ['top-1 on the picked images', state.top1 ? `${state.top1.float}/${state.top1.n}` : '–', state.top1 && q ? `${state.top1.int4}/${state.top1.n}` : '–'],
+    ['fits (nibble fit)', state.fit.float ?? '–', state.fit.int4 ?? '–'],
+  ];
+  $('summary').querySelector('tbody')!.innerHTML = rows.map(([k, a, b], i) => `<tr><td>${k}</td><td>${a}</td><td>${b}</td>${i === 0 ? `<td rowspan="${rows.length}">${webgpu}</td>` : ''}</tr>`).join('');
+}
+
+function drawThumb(canvas: HTMLCanvasElement, slice: ImageSlice, i: number): void {
+  canvas.width = slice.width;
+  canvas.height = slice.height;
+  const ctx = canvas.getContext('2d')!;
+  const img = ctx.createImageData(slice.width, slice.height);
+  const per = slice.width * slice.height;
+  for (let p = 0; p < per; p++) {
+    const v = slice.pixels[i * per + p];
+    img.data.set([v, v, v, 255], p * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function renderGallery(): void {
+  const gallery = $('gallery');
+  for (let i = 0; i < testSlice.count; i++) {
+    const c = document.createElement('canvas');
+    drawThumb(c, testSlice, i);
+    c.title = `#${i}: ${FASHION_MNIST_CLASSES[testSlice.labels[i]]}`;
+    c.dataset.index = String(i);
+    c.classList.toggle('picked', picked.has(i));
+    c.addEventListener('click', () => {
+      if (picked.has(i)) picked.delete(i);
+      else picked.add(i);
+      c.classList.toggle('picked', picked.has(i));
+      $('picked').textContent = `${picked.size} picked`;
+      setBusy(false);
+    });
+    gallery.append(c);
+  }
+  $('picked').textContent = `${picked.size} picked`;
+}
+
+async function loadSelectedModel(): Promise<void> {
+  const choice = models.find((m) => m.id === ($('model') as HTMLSelectElement).value) ?? models[0];
+  setBusy(true);
+  setStatus(`loading ${choice.label}…`, 'loading');
+  await state.float?.dispose();
+  await state.int4?.dispose();
+  const { model, bytes } = await fetchModel(choice.url, choice.file);
+  state = { model, modelName: choice.label, fileBytes: bytes, float: await Runner.float(model), latency: { float: [], int4: [] }, fit: { float: await fitLine(model) } };
+  renderSummary();
+  setStatus(`${choice.label} loaded; pick a recipe and quantize`, 'ready');
+  setBusy(false);
+}
+
+async function runQuantize(): Promise<void> {
+  if (!state.model) return;
+  const recipe = ($('recipe') as HTMLSelectElement).value;
+  setBusy(true);
+  await state.int4?.dispose();
+  state.int4 = undefined;
+  state.quantized = undefined;
+  state.latency.int4 = [];
+  state.fit.int4 = undefined;
+  state.top1 = undefined;
+  const progress = $('progress') as HTMLProgressElement;
+  setStatus(`quantizing with ${recipe}…`, 'quantizing');
+  const calib = sliceDataset(calibSlice, state.model, 'fashion-mnist calibration slice');
+  const result = await quantizeInPage(state.model, calib, recipe, (p) => {
+    if (p.stage === 'calibrate' && p.samplesTotal) {
+      progress.value = p.samplesDone! / p.samplesTotal;
+      setStatus(`calibrating (${p.pass}${p.dataPass === 2 ? ', second pass' : ''}): ${p.samplesDone}/${p.samplesTotal} images`, 'quantizing');
+    } else {
+      progress.value = p.index / p.count;
+      setStatus(`pass ${p.index}/${p.count}: ${p.pass}`, 'quantizing');
+    }
+  });
+  state.quantized = result;
+  state.int4 = await Runner.int4(result);
+  state.fit.int4 = await fitLine(result.model);
+  progress.value = 1;
+  renderSummary();
+  setStatus(`quantized with ${recipe}; classify images below`, 'quantized');
+  setBusy(false);
+}
+
+function predictionCell(p: Prediction | undefined, label: number): string {
+  if (!p) return na('quantize first');
+  const cls = label >= 0 ? (p.cls === label ? 'ok' : 'bad') : '';
+  return `<span class="${cls}">${FASHION_MNIST_CLASSES[p.cls]}</span> <small class="muted">${(p.confidence * 100).toFixed(0)}% · ${p.medianMs.toFixed(2)} ms</small>`;
+}
+
+async function classify(x: Tensor): Promise<{ float: Prediction; int4?: Prediction }> {
+  const float = await state.float!.predict(x);
+  const int4 = state.int4 ? await state.int4.predict(x) : undefined;
+  state.latency.float.push(float.medianMs);
+  if (int4) state.latency.int4.push(int4.medianMs);
+  return { float, int4 };
+}
+
+async function classifyPicked(): Promise<void> {
+  if (!state.model) return;
+  setBusy(true);
+  setStatus('classifying…', 'classifying');
+  const data = sliceDataset(testSlice, state.model, 'fashion-mnist test slice');
+  const body = $('predictions').querySelector('tbody')!;
+  body.innerHTML = '';
+  const top1 = { n: 0, float: 0, int4: 0 };
+  for (const i of [...picked].sort((a, b) => a - b)) {
+    const { float, int4 } = await classify((await data.get(i)).input);
+    const label = testSlice.labels[i];
+    top1.n++;
+    if (float.cls === label) top1.float++;
+    if (int4?.cls === label) top1.int4++;
+    const row = document.createElement('tr');
+    Object.assign(row.dataset, { index: String(i), label: String(label), float: String(float.cls), int4: int4 ? String(int4.cls) : '' });
+    const thumb = document.createElement('canvas');
+    drawThumb(thumb, testSlice, i);
+    row.innerHTML = `<td></td><td>${FASHION_MNIST_CLASSES[label]}</td><td>${predictionCell(float, label)}</td><td>${predictionCell(int4, label)}</td><td>${int4 ? (int4.cls === float.cls ? 'same' : '<b>differs</b>') : ''}</td>`;
+    row.cells[0].append(thumb);
+    body.append(row);
+  }
+  state.top1 = top1;
+  renderSummary();
+  setStatus(`classified ${picked.size} images`, 'classified');
+  setBusy(false);
+}
+
+function setupSketch(): void {
+  const canvas = $('sketch') as HTMLCanvasElement;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  const clear = () => { ctx.fillStyle = '#000'; ctx.fillRect(0, 0, 28, 28); $('sketch-result').innerHTML = ''; };
+  clear();
+  let drawing = false;
+  const at = (e: PointerEvent) => {
+    const r = canvas.getBoundingClientRect();
+    return [((e.clientX - r.left) / r.width) * 28, ((e.clientY - r.top) / r.height) * 28] as const;
+  };
+  const paint = (e: PointerEvent) => {
+    const [x, y] = at(e);
+    ctx.fillStyle = '#fff';
+    ctx.beginPath();
+    ctx.arc(x, y, 2, 0, Math.PI * 2);
+    ctx.fill();
+  };
+  canvas.addEventListener('pointerdown', (e) => { drawing = true; canvas.setPointerCapture(e.pointerId); paint(e); });
+  canvas.addEventListener('pointermove', (e) => { if (drawing) paint(e); });
+  canvas.addEventListener('pointerup', () => { drawing = false; });
+  $('clear-sketch').addEventListener('click', clear);
+  $('classify-sketch').addEventListener('click', () => {
+    void (async () => {
+      if (!state.model) return;
+      const rgba = ctx.getImageData(0, 0, 28, 28).data;
+      const pixels = Uint8Array.from({ length: 28 * 28 }, (_, p) => rgba[p * 4]);
+      const sketch = sliceDataset({ count: 1, height: 28, width: 28, pixels, labels: [-1] }, state.model, 'sketch');
+      const { float, int4 } = await classify((await sketch.get(0)).input);
+      $('sketch-result').innerHTML = `<p>float32: ${predictionCell(float, -1)}</p><p>int4 WASM: ${predictionCell(int4, -1)}</p>`;
+      renderSummary();
+    })().catch(fail);
+  });
+}
+
+function init(): void {
+  const modelSelect = $('model') as HTMLSelectElement;
+  modelSelect.innerHTML = models.map((m) => `<option value="${m.id}">${m.label}</option>`).join('');
+  const recipeSelect = $('recipe') as HTMLSelectElement;
+  const recipes = recipesInOrder();
+  recipeSelect.innerHTML = recipes.map((r) => `<option value="${r.name}"${r.name === DEFAULT_RECIPE ? ' selected' : ''}>${r.name}</option>`).join('');
+  const showSummary = () => { $('recipe-summary').textContent = recipes.find((r) => r.name === recipeSelect.value)?.summary ?? ''; };
+  recipeSelect.addEventListener('change', showSummary);
+  showSummary();
+  $('webgpu-adapter').textContent = 'gpu' in navigator ? 'navigator.gpu: present' : 'navigator.gpu: absent';
+  modelSelect.addEventListener('change', () => void loadSelectedModel().catch(fail));
+  $('quantize').addEventListener('click', () => void runQuantize().catch(fail));
+  $('classify').addEventListener('click', () => void classifyPicked().catch(fail));
+  renderGallery();
+  setupSketch();
+  renderSummary();
+  void loadSelectedModel().catch(fail);
+}
+
+init();
