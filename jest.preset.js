@@ -17,4 +17,6 @@ module.exports = {
   testMatch: ['**/*.spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   moduleNameMapper,
+  // CI is a loaded 2-core machine: a test that takes 2 s alone can take 20 s there. Specs bound work, not time.
+  testTimeout: 60_000,
 };

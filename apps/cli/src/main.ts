@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NibbleError } from 'nibble';
+import { benchCommand } from './commands/bench';
 import { calibrateCommand } from './commands/calibrate';
 import { convertCommand } from './commands/convert';
 import { evalCommand } from './commands/eval';
+import { fitCommand } from './commands/fit';
 import { inspectCommand } from './commands/inspect';
 import { passesCommand } from './commands/passes';
 import { quantizeCommand } from './commands/quantize';
@@ -13,7 +15,7 @@ import { startCommand } from './commands/start';
 import type { Command, CommandIO, ParsedArgs } from './shared/command';
 import { reportError } from './shared/errors';
 
-const COMMANDS: Command[] = [startCommand, inspectCommand, convertCommand, calibrateCommand, quantizeCommand, evalCommand, recipesCommand, passesCommand];
+const COMMANDS: Command[] = [startCommand, inspectCommand, convertCommand, calibrateCommand, quantizeCommand, evalCommand, fitCommand, recipesCommand, passesCommand, benchCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { NibbleError } from '@nibble/ir';
 import { compareLogits } from './agreement';
 import { evaluate } from './evaluate';
+import { deployOutputs, type DeploySection, runDeploySection } from './main-job-deploy';
 import { loadModel } from './load';
 import { quantize, saveQuantized } from './quantize';
 import { writeQuantizeReport } from './report/write';
@@ -24,6 +25,8 @@ export interface MainJobOptions {
   outDir: string;
   /** Also write an HTML report per recipe beside its model (default true). */
   htmlReports?: boolean;
+  /** Write this recipe for every deployment target, measure each file where it runs and time the int4 kernels (default: off). */
+  deploy?: { recipe: string; benchRuns?: number };
   /** Called as work advances: a stage name and its fraction done. */
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -51,6 +54,7 @@ export interface MainJobReport {
   calibration: { data: string; samples: number; seed: number };
   test: string;
   rows: MainJobRow[];
+  deploy?: DeploySection;
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
@@ -60,9 +64,10 @@ function writeJsonAtomic(path: string, value: unknown): void {
 const stemOf = (model: string): string => basename(model).replace(/\.onnx$/i, '');
 
 /** Every file the main job writes, so the caller can check them all before the work starts. */
-export function mainJobOutputs(options: Pick<MainJobOptions, 'model' | 'recipes' | 'outDir' | 'htmlReports'>): string[] {
+export function mainJobOutputs(options: Pick<MainJobOptions, 'model' | 'recipes' | 'outDir' | 'htmlReports' | 'deploy'>): string[] {
   const stem = stemOf(options.model);
   return [
+    ...(options.deploy ? deployOutputs(options.outDir, stem, options.deploy.recipe) : []),
     ...options.recipes.flatMap((r) => [
       join(options.outDir, `${stem}.${r}.onnx`),
       ...(options.htmlReports === false ? [] : [join(options.outDir, `${stem}.${r}.report.html`)]),
@@ -133,11 +138,19 @@ export async function runMainJob(options: MainJobOptions): Promise<MainJobReport
     });
   }
 
+  const deploy = options.deploy
+    ? await runDeploySection({
+      float, modelPath: options.model, stem, recipe: options.deploy.recipe, calibration: options.calibration, test: options.test, testLimit: options.testLimit,
+      samples: options.samples, seed: options.seed, outDir: options.outDir, floatLogits: floatEval.logits!, benchRuns: options.deploy.benchRuns ?? 50,
+      onProgress: options.onProgress,
+    })
+    : undefined;
   const out: MainJobReport = {
     model: options.model,
     calibration: { data: options.calibration, samples: options.samples, seed: options.seed },
     test: options.test,
     rows,
+    ...(deploy ? { deploy } : {}),
   };
   writeJsonAtomic(join(options.outDir, 'report.json'), out);
   return out;

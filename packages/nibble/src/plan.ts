@@ -125,6 +125,7 @@ export function describePlan(plan: QuantizePlan): string[] {
  * directory (and, as checkOutputPath says, not an input nor, when refused,
  * an existing file). Checked before any work, so a long run never fails at the end.
  */
-export function checkQuantizedOutput(path: string, check: Omit<OutputCheck, 'extension'> = {}): void {
-  checkOutputPath(path, { ...check, extension: { ext: '.onnx', what: 'a quantized model' } });
+export function checkQuantizedOutput(path: string, check: Omit<OutputCheck, 'extension'> = {}, target?: string): void {
+  const t = getTarget(target);
+  checkOutputPath(path, { ...check, extension: { ext: t.extension, what: t.name === 'sim' ? 'a quantized model' : `a quantized model for target ${t.name}` } });
 }

@@ -95,7 +95,7 @@ describe('float64 fake-quantization reference vs onnxruntime QDQ simulation', ()
       expect(r.elements).toBeGreaterThan(0);
       expect(r.within / r.elements).toBeGreaterThanOrEqual(0.999);
     }
-  });
+  }, 60_000);
 
   it('the comparison is sharp: the logits of the float network do not pass it', async () => {
     const model = handAnnotated();

@@ -1,11 +1,12 @@
 import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
 import {
   createPassContext, EXECUTOR_FACTORY, type ExecutorFactory, MemoryReportSink, type PassInstrumentation, PassManager,
   type PipelineRunResult, type ReportEntry, SOURCE_MODEL,
 } from '@nibble/core';
 import { type Dataset, openDataset } from '@nibble/data';
 import { cloneModel, type Model, NibbleError, type Value } from '@nibble/ir';
-import { lowerToQdq, qdqContainer, upgradeToQdqOpset, writeFileAtomic, writeOnnx } from '@nibble/onnx';
+import { lowerToQdq, qdqContainer, upgradeToQdqOpset, writeEntropyContainerFile, writeFileAtomic, writeOnnx } from '@nibble/onnx';
 import { paramsOfAnnotation } from '@nibble/quant';
 import { createOrtExecutor } from '@nibble/runtime';
 import { CALIBRATION_DATA, CALIBRATION_OPTIONS, CALIBRATION_STATS, type CalibrationData, type CalibrationStats } from '@nibble/stats';
@@ -15,6 +16,7 @@ import { choosePreprocess, MODEL_PREPROCESS_KEY, type PreprocessChoice } from '.
 import { batchForModel, checkFiniteWeights, fixedBatchOf } from './guards';
 import { checkQuantizedOutput, planQuantization, type QuantizePlan } from './plan';
 import { getTarget } from './targets';
+import { checkOutputPath, type OutputCheck } from './outputs';
 
 export interface QuantizeProgress {
   /** 'calibrate' while the float model runs over the calibration data, 'pass' when a pass starts. */
@@ -222,9 +224,10 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   let stats: CalibrationStats | undefined;
   const sink = new MemoryReportSink();
   const ctx = createPassContext({ reportSink: sink });
-  // One engine thread fewer than cores: statistics of one batch overlap the next batch's run.
-  const threads = Math.max(1, availableParallelism() - 1);
-  ctx.services.set(SOURCE_MODEL, work).set(EXECUTOR_FACTORY, options.executorFactory ?? ((m, o) => createOrtExecutor(m, { ...o, threads })));
+  // One engine thread fewer than cores: statistics of one batch overlap the next batch's run. Counted only for
+  // the default (onnxruntime-node) executor: in a browser node:os is a stub, and the caller passes a factory.
+  const defaultFactory: ExecutorFactory = (m, o) => createOrtExecutor(m, { ...o, threads: Math.max(1, availableParallelism() - 1) });
+  ctx.services.set(SOURCE_MODEL, work).set(EXECUTOR_FACTORY, options.executorFactory ?? defaultFactory);
   let calibration: CalibrationData | undefined;
   if (options.data !== undefined && plan.calibration) {
     calibration = await calibrationDataFor(work, options.data, { ...plan.calibration, preprocess: options.preprocess });
@@ -283,6 +286,24 @@ export function checkPlanQuantizes(plan: QuantizePlan, allowUnquantized = false)
  * QDQ lowering of an annotated model.
  */
 export function saveQuantized(quantized: QuantizeResult | Model, path: string): void {
-  checkQuantizedOutput(path);
-  writeFileAtomic(path, 'onnx' in quantized ? quantized.onnx : writeOnnx(lowerToQdq(quantized), { file: path }));
+  checkSavePath(path, {}, 'onnx' in quantized ? quantized.report.target : undefined);
+  const onnx = 'onnx' in quantized ? quantized.onnx : writeOnnx(lowerToQdq(quantized), { file: path });
+  if (isEntropyPath(path)) writeEntropyContainerFile(path, onnx);
+  else writeFileAtomic(path, onnx);
+}
+
+const isEntropyPath = (path: string): boolean => extname(path).toLowerCase() === '.nbz';
+
+/**
+ * Where saveQuantized may write: the target's file (checkQuantizedOutput),
+ * or for an ONNX target a .nbz, the same file with its weights entropy-coded
+ * (docs/entropy-container.md).
+ */
+export function checkSavePath(path: string, check: Omit<OutputCheck, 'extension'> = {}, target?: string): void {
+  if (!isEntropyPath(path)) return checkQuantizedOutput(path, check, target);
+  const t = getTarget(target);
+  if (t.extension !== '.onnx') {
+    throw new NibbleError('E_BAD_OPTION', `${path}: target ${t.name} is written as ${t.extension}; only ONNX files are entropy-coded (.nbz)`, { file: path, option: 'out', hint: `give a path ending in ${t.extension}` });
+  }
+  checkOutputPath(path, { ...check, extension: { ext: '.nbz', what: 'an entropy-coded quantized model' } });
 }
