@@ -13,6 +13,7 @@ import { clipMsePass } from './clip-mse.pass';
 import { clipPercentilePass } from './clip-percentile.pass';
 
 export { aciqRange } from './math';
+export { clipCandidates, type ClipCandidate, type ClipCandidateMethod, type CandidateInput } from './candidates';
 export { ERROR_CURVES_KEY, type ErrorCurves } from './clip-least-error.pass';
 
 registerPass(clipMinmaxPass);

@@ -15,11 +15,12 @@ export interface ValueChannels {
 /** Histogram bins for a weight channel: weights are small, and the clip searches integrate the bins exactly. */
 export const WEIGHT_HISTOGRAM_BINS = 1024;
 
-function asMath(h: StatsHistogram): BinnedDensity {
+/** A calibration histogram as the clipping math reads it. */
+export function asMath(h: StatsHistogram): BinnedDensity {
   return { counts: h.counts, edges: h.edges() };
 }
 
-function clipStats(where: string, r: { mean: number; mad: number; std: number; min: number; max: number; count: number }): ClipStats {
+export function clipStats(where: string, r: { mean: number; mad: number; std: number; min: number; max: number; count: number }): ClipStats {
   if (!Number.isFinite(r.mad)) {
     throw new NibbleError('E_BAD_OPTION', `${where}: the calibration statistics hold no mean absolute deviation`, {
       value: where,

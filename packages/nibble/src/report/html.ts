@@ -1,3 +1,4 @@
+import type { ClipCandidate, ClipCandidateMethod } from '@nibble/pass-clipping';
 import type { ReportData, ReportHistogram, ReportTensor } from './model';
 
 /*
@@ -76,13 +77,23 @@ function channelStrip(bits: number[]): string {
   return `<svg width="${n * bw}" height="32" viewBox="0 0 ${n * bw} 32" role="img" aria-label="bits per channel">${bars}</svg>`;
 }
 
-function histogramSvg(h: ReportHistogram, clip: [number, number], observed: [number, number] | null): string {
+/** One colour per clipping method, the same in every histogram and in the legend. */
+const CANDIDATE_COLOURS: Record<ClipCandidateMethod, string> = {
+  'minmax': '#7f8c8d', 'aciq-laplace': '#e67e22', 'aciq-gauss': '#f1c40f', 'percentile': '#27ae60', 'kl': '#8e44ad', 'mse': '#e84393',
+};
+
+function candidateLegend(): string {
+  return Object.entries(CANDIDATE_COLOURS).map(([m, c]) => `<span class="lg"><svg width="14" height="10"><line x1="0" x2="14" y1="5" y2="5" stroke="${c}" stroke-width="2"/></svg>${esc(m)}</span>`).join(' ');
+}
+
+function histogramSvg(h: ReportHistogram, clip: [number, number], observed: [number, number] | null, candidates: readonly ClipCandidate[] = []): string {
   const W = 320;
   const H = 130;
   const pad = 6;
   const hi = h.lo + h.width * h.counts.length;
-  const lo = Math.min(h.lo, clip[0]);
-  const top = Math.max(hi, clip[1]);
+  // ACIQ may reach beyond what calibration saw: the axis widens to show every candidate line.
+  const lo = Math.min(h.lo, clip[0], ...candidates.map((c) => c.lo));
+  const top = Math.max(hi, clip[1], ...candidates.map((c) => c.hi));
   const span = top - lo || 1;
   const x = (v: number) => pad + ((W - 2 * pad) * (v - lo)) / span;
   // Square-root heights: the tails, where clipping decides, stay visible beside the peak.
@@ -94,7 +105,11 @@ function histogramSvg(h: ReportHistogram, clip: [number, number], observed: [num
   }).join('');
   const line = (v: number, color: string, dash: string, label: string) =>
     `<line x1="${x(v).toFixed(2)}" x2="${x(v).toFixed(2)}" y1="4" y2="${H - 18}" stroke="${color}" stroke-width="1.5" stroke-dasharray="${dash}"><title>${esc(label)}</title></line>`;
+  // Short ticks along the top for the candidates, so the chosen range's full-height lines stay readable.
+  const tick = (c: ClipCandidate, v: number, end: string) =>
+    `<line x1="${x(v).toFixed(2)}" x2="${x(v).toFixed(2)}" y1="2" y2="26" stroke="${CANDIDATE_COLOURS[c.method]}" stroke-width="2" class="cand"><title>${esc(`${c.method} ${end} ${num(v)}`)}</title></line>`;
   const lines = [
+    ...candidates.flatMap((c) => [tick(c, c.lo, 'low'), tick(c, c.hi, 'high')]),
     ...(observed ? [line(observed[0], '#555', '2,2', `observed min ${num(observed[0])}`), line(observed[1], '#555', '2,2', `observed max ${num(observed[1])}`)] : []),
     line(clip[0], '#c0392b', '5,3', `clip low ${num(clip[0])}`), line(clip[1], '#c0392b', '5,3', `clip high ${num(clip[1])}`),
   ].join('');
@@ -116,6 +131,7 @@ const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:24px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 code{font:12px ui-monospace,monospace;background:#f4f4f4;padding:2px 4px;border-radius:3px;word-break:break-all}
+.lg{white-space:nowrap;margin-right:6px}.lg svg{vertical-align:middle;margin-right:3px}
 table{border-collapse:collapse;font-size:12px}th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle}
 th{background:#fafafa;position:sticky;top:0}#layers td:nth-child(2){min-width:190px;max-width:380px}#layers td:nth-child(2) code{word-break:normal;overflow-wrap:anywhere}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{color:#666}dd{margin:0}
@@ -131,7 +147,7 @@ export function renderReportHtml(d: ReportData): string {
   const mixed = d.tensors.filter((t) => t.bits.length > 1);
   const strips = mixed.map((t) => `<div class="card"><h3>${esc(t.name)} <span class="ax">${t.kind}, ${t.bits.length} channels, ${bitsText(t.bits)} bits</span></h3>${channelStrip(t.bits)}</div>`).join('\n');
   const hists = d.tensors.filter((t) => t.histogram).map((t) =>
-    `<div class="card"><h3>${esc(t.name)} <span class="ax">${esc(t.op)}, ${bitsText(t.bits)} bits, ${esc(t.rangeSource)}</span></h3>${histogramSvg(t.histogram!, t.clip, t.observed)}</div>`).join('\n');
+    `<div class="card"><h3>${esc(t.name)} <span class="ax">${esc(t.op)}, ${bitsText(t.bits)} bits, ${esc(t.rangeSource)}</span></h3>${histogramSvg(t.histogram!, t.clip, t.observed, t.candidates)}</div>`).join('\n');
   const keyBits = [...new Set(mixed.flatMap((t) => t.bits))].sort((a, b) => a - b).map((b) => `<span style="background:${bitColor(b)}"></span>${b} bits`).join('');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -153,7 +169,7 @@ ${d.evaluation ? evaluationRows(d.evaluation) : ''}</dl>
 <details><summary>pipeline with every option</summary><code>${esc(d.pipelineFull)}</code></details>
 ${d.warnings.length ? `<h2>Warnings</h2><ul>${d.warnings.map((w) => `<li class="warn">${esc(w)}</li>`).join('')}</ul>` : ''}
 <h2>Activation histograms</h2>
-${hists ? `<p class="ax">square-root counts; red dashed: clip range; grey dotted: observed min and max.</p><div class="grid">${hists}</div>` : '<p>No histograms were collected: the pipeline\'s passes read none (percentile, KL and MSE clipping do).</p>'}
+${hists ? `<p class="ax">square-root counts; red dashed: clip range; grey dotted: observed min and max; short ticks at the top: the range each clipping method would choose at the tensor's bits (per tensor, its pass's defaults): ${candidateLegend()}</p><div class="grid">${hists}</div>` : '<p>No histograms were collected: the pipeline\'s passes read none (percentile, KL and MSE clipping do).</p>'}
 <h2>Bits per channel</h2>
 ${strips ? `<p class="key">${keyBits}</p><div class="grid">${strips}</div>` : '<p>Every tensor is quantized per tensor.</p>'}
 <h2>Layers</h2>

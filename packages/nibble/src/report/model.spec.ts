@@ -5,6 +5,7 @@ import { Histogram } from '@nibble/stats';
 import { workspaceRoot } from '@nibble/testing';
 import { loadModel } from '../load';
 import { quantize } from '../quantize';
+import { renderReportHtml } from './html';
 import { histogramSqnr, reportData } from './model';
 
 /** SQNR of samples through a grid, in float64: the reference the histogram estimate must approach. */
@@ -88,5 +89,16 @@ describe('report SQNR', () => {
       expect(t.sqnrFrom).toBe('histogram');
       expect(t.sqnrDb!).toBeGreaterThan(5);
     }
+    // Every histogram carries what each clipping method would choose; min/max ends where calibration saw the maximum.
+    const drawn = data.tensors.filter((t) => t.histogram);
+    expect(drawn.length).toBeGreaterThan(5);
+    for (const t of drawn) {
+      expect(t.candidates!.map((c) => c.method)).toEqual(['minmax', 'aciq-laplace', 'aciq-gauss', 'percentile', 'kl', 'mse']);
+      const minmax = t.candidates![0];
+      expect(minmax.hi).toBeLessThanOrEqual(t.observed![1]);
+      for (const c of t.candidates!) expect(c.hi).toBeGreaterThan(c.lo);
+    }
+    const html = renderReportHtml(data);
+    expect(html.match(/class="cand"/g)!.length).toBe(12 * drawn.length);
   }, 120_000);
 });

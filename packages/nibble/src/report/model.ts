@@ -1,5 +1,6 @@
 import { FLOAT_WEIGHT_KEY, type Model, type Node, readerBoundsOf, type Tensor, type Value } from '@nibble/ir';
 import { type AffineParams, dequantize, fakeQuantize, paramsOfAnnotation } from '@nibble/quant';
+import { clipCandidates, type ClipCandidate } from '@nibble/pass-clipping';
 import type { CalibrationStats, Histogram } from '@nibble/stats';
 import type { QuantizeResult } from '../quantize';
 import { histogramCodeEntropy, levelEntropy } from './entropy';
@@ -43,6 +44,8 @@ export interface ReportTensor {
   /** Shannon entropy of the integer codes in bits per value (weights: exact; activations: on the calibration histograms). */
   entropyBits: number | null;
   histogram?: ReportHistogram;
+  /** What each clipping method would choose for this activation at its bits (per tensor, from calibration). */
+  candidates?: ClipCandidate[];
 }
 
 /** The quantized model against its float original on labelled data (when the caller evaluated both). */
@@ -120,6 +123,20 @@ function histogramOf(h: Histogram | undefined): ReportHistogram | undefined {
     counts.push(s);
   }
   return { lo: h.edge(0), width: h.binWidth * group, counts };
+}
+
+/**
+ * The clipping methods' ranges for an activation at its grid's bits (the
+ * channels' mean, rounded: the candidates are per tensor); none for a 0-bit
+ * grid or statistics without the mean absolute deviation ACIQ needs.
+ */
+function candidatesOf(v: Value, stats: CalibrationStats): ClipCandidate[] | undefined {
+  const s = stats.get(v.name).perTensor;
+  const bits = paramsOfAnnotation(v.quant!, v.name).bits;
+  const mean = Math.round(Array.from(bits).reduce((a, b) => a + b, 0) / bits.length);
+  if (mean < 1 || !Number.isFinite(s.mad)) return undefined;
+  const reader = readerBoundsOf(v);
+  return clipCandidates(s, { bits: Math.min(mean, 16), oneSided: reader.oneSided, ...(reader.upperBound === undefined ? {} : { upperBound: reader.upperBound }), where: v.name });
 }
 
 function observedOf(v: Value, weight: boolean, stats: CalibrationStats | undefined): [number, number] | null {
@@ -236,6 +253,7 @@ export function reportData(result: QuantizeResult, files: { model: string; out: 
     const layer = weight ? layerReading(v) : v.producer;
     const shape = weight ? (v.const ?? v.producer?.inputs[0]?.const)?.shape : v.type?.shape;
     const histogram = !weight && stats?.has(v.name) ? histogramOf(stats.get(v.name).perTensor.histogram) : undefined;
+    const candidates = histogram ? candidatesOf(v, stats!) : undefined;
     const sqnrDb = weight ? weightSqnr(v) : activationSqnr(v, stats);
     const entropyBits = weight ? weightEntropy(v) : activationEntropy(v, stats);
     tensors.push({
@@ -244,6 +262,7 @@ export function reportData(result: QuantizeResult, files: { model: string; out: 
       bits: Array.from(paramsOfAnnotation(v.quant, v.name).bits), clip: clipRange(v), observed: observedOf(v, weight, stats),
       rangeSource: t.rangeSource ?? '', sqnrDb, sqnrFrom: sqnrDb === null ? null : weight ? 'weights' : 'histogram', entropyBits,
       ...(histogram ? { histogram } : {}),
+      ...(candidates ? { candidates } : {}),
     });
   }
   return {
