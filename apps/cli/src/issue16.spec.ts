@@ -95,6 +95,20 @@ describe('3. size options are bounded', () => {
     expect(existsSync(join(dir, 'h.json'))).toBe(false);
     expect((await cli('eval', MODEL, '--data', 'fashion-mnist:test', '--batch', '100000')).code).toBe(2);
   });
+
+  it('eval without --batch shrinks the default batch to the memory limit instead of refusing; a given --batch is refused', async () => {
+    // ResNet-20 holds ~2 MB of activations per sample: 0.01 GiB takes 5 of them, not the default 64.
+    const shrunk = await cli('eval', MODEL, '--data', 'fashion-mnist:test', '--limit', '64', '--memory-limit', '0.01', '--json');
+    expect(shrunk.code).toBe(0);
+    const r = JSON.parse(shrunk.out);
+    expect(r.batchSize).toBeLessThan(64);
+    expect(r.n).toBe(64);
+    const full = JSON.parse((await cli('eval', MODEL, '--data', 'fashion-mnist:test', '--limit', '64', '--json')).out);
+    expect(r.correct).toBe(full.correct);
+    const given = await cli('eval', MODEL, '--data', 'fashion-mnist:test', '--limit', '64', '--memory-limit', '0.01', '--batch', '64', '--json');
+    expect(given.code).toBe(2);
+    expect(JSON.parse(given.err).error).toMatchObject({ code: 'E_TOO_LARGE', option: 'batch' });
+  });
 });
 
 describe('4. fixed-batch models', () => {

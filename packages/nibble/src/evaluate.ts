@@ -7,7 +7,7 @@ import { DEFAULTS } from './defaults';
 import { checkInteger } from './option-checks';
 import { checkSampleShape } from './calibrate';
 import { choosePreprocess, describePreprocess, type PreprocessChoice } from './datasets';
-import { batchForModel, checkBatchMemory, checkFiniteBatch, fixedBatchOf } from './guards';
+import { batchForModel, checkBatchMemory, checkFiniteBatch, defaultBatchWithin, fixedBatchOf } from './guards';
 import { openDataSource } from './quantize';
 
 export interface EvaluateOptions {
@@ -103,8 +103,12 @@ export async function evaluate(model: Model, options: EvaluateOptions): Promise<
   // A sample the model cannot take is the user's data or preprocessing (exit 2), not an engine failure.
   checkSampleShape(model, inputs[0].name, dataset);
   const fixed = fixedBatchOf(model);
-  const batchSize = batchForModel(model, options.batchSize, DEFAULTS.evaluationBatch);
-  checkBatchMemory(model, batchSize, options.memoryLimit);
+  // A batch the caller chose is checked against the memory limit; the default shrinks to what fits (a
+  // fixed-batch model keeps its own).
+  const shrinkable = options.batchSize === undefined && fixed === undefined;
+  const chosen = batchForModel(model, options.batchSize, DEFAULTS.evaluationBatch);
+  const batchSize = shrinkable ? defaultBatchWithin(model, chosen, options.memoryLimit) : chosen;
+  if (!shrinkable) checkBatchMemory(model, batchSize, options.memoryLimit);
   const annotated = hasAnnotations(model);
   const runnable = annotated ? lowerToQdq(model) : model;
   const quantized = annotated || hasQdqOperators(model);

@@ -158,6 +158,23 @@ function activationElementsPerSample(model: Model): number {
  */
 export function checkBatchMemory(model: Model, batch: number, limitBytes = DEFAULT_MEMORY_LIMIT): void {
   const per = activationElementsPerSample(model) * 4;
+  checkBatchBytes(per, batch, limitBytes);
+}
+
+/**
+ * The batch evaluation uses when the caller gave none: the default, or the
+ * largest batch under the memory limit when the default would pass it (a
+ * 224 x 224 MobileNetV2's QDQ graph holds ~0.16 GiB per sample), and the
+ * usual refusal when not even one sample fits.
+ */
+export function defaultBatchWithin(model: Model, fallback: number, limitBytes = DEFAULT_MEMORY_LIMIT): number {
+  const per = activationElementsPerSample(model) * 4;
+  const batch = per > 0 ? Math.max(1, Math.min(fallback, Math.floor(limitBytes / per))) : fallback;
+  checkBatchBytes(per, batch, limitBytes);
+  return batch;
+}
+
+function checkBatchBytes(per: number, batch: number, limitBytes: number): void {
   if (per * batch > limitBytes) {
     throw new NibbleError('E_TOO_LARGE', `--batch ${batch} needs about ${gib(per * batch)} of activations (${gib(per)} per sample), above the limit of ${gib(limitBytes)}`, {
       option: 'batch', hint: `use --batch ${Math.max(1, Math.floor(limitBytes / Math.max(1, per)))} or less, or raise the limit with --memory-limit <GiB>`,
