@@ -5,6 +5,12 @@
  * (issue 19). Writes the section entropy-container of docs/benchmarks.md.
  *
  *   npx tsx tools/bench/entropy.ts [--samples 32] [--runs 7] [--no-doc]
+ *   npx tsx tools/bench/entropy.ts --vlc [--samples 32] [--runs 7] [--no-doc]
+ *
+ * --vlc measures the variable-length recipes (w4a4-vlc, w3a3-vlc: bins that
+ * are not powers of two, alloc-bins) against the int4 file of w4a4-all
+ * under brotli, and writes the section entropy-vlc instead; it quantizes
+ * nsfwjs MobileNetV2 itself when out/nsfwjs-mobilenetv2/model.json exists.
  *
  * Zoo models are quantized with the CLI (w4a4-all, w4a4-baseline); nsfwjs
  * MobileNetV2 is included when its quantized files exist at
@@ -26,9 +32,23 @@ import { writeDocSection } from './shared/doc-section';
 const ROOT = workspaceRoot();
 const OUT = join(ROOT, 'out', 'entropy');
 const ZOO = ['fmnist-resnet20', 'fmnist-vgg', 'fmnist-mobilenetv2'];
-const RECIPES = ['w4a4-all', 'w4a4-baseline'];
+const { values: v } = parseArgs({
+  options: { samples: { type: 'string', default: '32' }, runs: { type: 'string', default: '7' }, 'no-doc': { type: 'boolean' }, vlc: { type: 'boolean' } },
+});
+/** The power-of-two recipe whose int4 file under brotli the variable-length ones are measured against. */
+const REFERENCE = 'w4a4-all';
+const RECIPES = v.vlc ? [REFERENCE, 'w4a4-vlc', 'w3a3-vlc'] : ['w4a4-all', 'w4a4-baseline'];
+const NSFWJS = join(ROOT, 'out', 'nsfwjs-mobilenetv2', 'model.json');
 
-const { values: v } = parseArgs({ options: { samples: { type: 'string', default: '32' }, runs: { type: 'string', default: '7' }, 'no-doc': { type: 'boolean' } } });
+/** nsfwjs MobileNetV2 on the 24 bundled photos, as tools/bench/pretrained/nsfwjs-w4a4.ts quantizes it. */
+function quantizeNsfwjs(recipe: string): string {
+  const out = join(OUT, `nsfwjs-${recipe}.onnx`);
+  const args = ['tsx', join('apps', 'cli', 'src', 'main.ts'), 'quantize', NSFWJS, '--recipe', recipe, '--data', 'images:data/photos/calib',
+    '--preprocess', 'rgb,resize=224x224,unit', '--batch', '8', '--out', out, '--force', '--quiet'];
+  const r = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`quantize nsfwjs ${recipe} failed: ${r.stderr}`);
+  return out;
+}
 const RUNS = Number(v.runs);
 
 function quantizeZoo(model: string, recipe: string): string {
@@ -117,9 +137,11 @@ async function main(): Promise<void> {
   for (const model of ZOO) for (const recipe of RECIPES) rows.push(await measure(model, recipe, quantizeZoo(model, recipe)));
   for (const recipe of RECIPES) {
     const p = join(OUT, `nsfwjs-${recipe}.onnx`);
-    if (existsSync(p)) rows.push(await measure('nsfwjs-mobilenetv2', recipe, p));
+    if (v.vlc && existsSync(NSFWJS)) rows.push(await measure('nsfwjs-mobilenetv2', recipe, quantizeNsfwjs(recipe)));
+    else if (existsSync(p)) rows.push(await measure('nsfwjs-mobilenetv2', recipe, p));
     else console.error(`skipped nsfwjs ${recipe}: ${p} not found (see the header of this script)`);
   }
+  if (v.vlc) return writeVlc(rows);
   const r2 = (x: number): string => x.toFixed(2);
   const lines = [
     '| model | recipe | weights (codes) | fp32 weight bytes | int4 weight bytes | int4 file | gzip -9 | brotli q11 | .nbz file | .nbz weight bytes | entropy bound | brotli of the int4 weights alone | .nbz / brotli | .nbz weights / brotli of weights | brotli(.nbz) | decode M codes/s | load ms onnx / nbz |',
@@ -141,6 +163,40 @@ async function main(): Promise<void> {
     ...lines,
     '',
     'Command: `npx tsx tools/bench/entropy.ts` (machine-dependent columns: decode and load).',
+  ].join('\n'));
+}
+
+/**
+ * The variable-length recipes beside w4a4-all: the .nbz weight bytes (the
+ * coded streams) against brotli of w4a4-all's int4 file, the comparison of
+ * issue 19's acceptance (<= 0.8), and against brotli of its weights alone.
+ */
+function writeVlc(rows: Row[]): void {
+  const r2 = (x: number): string => x.toFixed(2);
+  const ref = new Map(rows.filter((r) => r.recipe === REFERENCE).map((r) => [r.name, r]));
+  const lines = [
+    `| model | recipe | weights (codes) | entropy bits per code | .nbz weight bytes | .nbz file | ${REFERENCE} int4 file | brotli q11 of it | brotli of its weights alone | .nbz weights / brotli(${REFERENCE} file) | .nbz weights / brotli(${REFERENCE} weights) | decode M codes/s |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => {
+      const b = ref.get(r.name)!;
+      return `| ${r.name} | ${r.recipe} | ${r.codes} | ${r2((8 * r.bound) / r.codes)} | ${r.streams} | ${r.container} | ${b.file} | ${b.brotli} | ${b.brotliWeights} | ${r2(r.streams / b.brotli)} | ${r2(r.streams / b.brotliWeights)} | ${r.mcodes.toFixed(0)} |`;
+    }),
+  ];
+  console.log(lines.join('\n'));
+  if (v['no-doc']) return;
+  writeDocSection(join(ROOT, 'docs', 'benchmarks.md'), 'entropy-vlc', [
+    '## Variable-length bins in the entropy-coded container (issue 19, second part)',
+    '',
+    `The zoo models (${v.samples} calibration images of fashion-mnist:calib) and nsfwjs MobileNetV2 (24 photos) quantized with`,
+    `${REFERENCE} and with the variable-length recipes w4a4-vlc and w3a3-vlc (alloc-bins: omega_i ~ sigma_i^(2/3) bins per channel,`,
+    'any integer, mean log2 omega <= the budget; docs/entropy-container.md), written as .nbz. Weight bytes are the coded streams',
+    '(plus any weight left plain); entropy bits per code are the sum over channels of n * H(codes) over all codes. The ratios',
+    `compare them with brotli (quality 11, window 24) of ${REFERENCE}'s int4 QDQ file, the whole file and its weights alone.`,
+    `Decode: decodeEntropyContainer of the whole .nbz, median of ${RUNS} runs, on a loaded 2-core VM.`,
+    '',
+    ...lines,
+    '',
+    'Command: `npx tsx tools/bench/entropy.ts --vlc` (machine-dependent column: decode).',
   ].join('\n'));
 }
 

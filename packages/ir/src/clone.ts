@@ -7,6 +7,7 @@ function cloneQuant(q: QuantAnnotation): QuantAnnotation {
     ...q,
     range: q.range && { lo: q.range.lo.slice(), hi: q.range.hi.slice() },
     bits: q.bits?.slice(),
+    ...(q.levels ? { levels: q.levels.slice() } : {}),
     scale: q.scale?.slice(),
     zeroPoint: q.zeroPoint?.slice(),
   };

@@ -81,6 +81,15 @@ const CANONICAL: [string, string][] = [
     ),
   ],
   [
+    'levels that are not powers of two (alloc-bins) beside the container widths',
+    lines(
+      'graph v(%x : f32[1,2,4,4] #q<axis=1 bits=[3,4] levels=[5,11] signed=false range=[0:2,0:3.5]>) {',
+      '  %y : f32[1,2,4,4] = Relu(%x)',
+      '  return %y',
+      '}',
+    ),
+  ],
+  [
     'a ReLU6 bound (meta.upperBound) beside the one-sided mark, exact',
     lines(
       'graph b(%x : f32[1,2]) {',

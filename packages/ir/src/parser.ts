@@ -154,6 +154,7 @@ function parseQuant(s: Scanner): QuantAnnotation {
     if (s.peek() === '<') throw s.error(`#q field '${key}' is elided`, s.pos, ELIDED_HINT);
     if (key === 'axis') q.axis = s.eatWord('none') ? null : s.integer('an axis');
     else if (key === 'bits') q.bits = Int32Array.from(s.list(() => s.integer()));
+    else if (key === 'levels') q.levels = Int32Array.from(s.list(() => s.integer()));
     else if (key === 'zp') q.zeroPoint = Int32Array.from(s.list(() => s.integer()));
     else if (key === 'scale') q.scale = Float64Array.from(floats());
     else if (key === 'src') q.rangeSource = s.string();
@@ -168,7 +169,7 @@ function parseQuant(s: Scanner): QuantAnnotation {
         return [lo, toNumber(s.number().text)];
       });
       q.range = { lo: Float64Array.from(pairs, (p) => p[0]), hi: Float64Array.from(pairs, (p) => p[1]) };
-    } else throw s.error(`unknown #q field '${key}'`, at, 'fields: axis, bits, signed, range, scale, zp, src');
+    } else throw s.error(`unknown #q field '${key}'`, at, 'fields: axis, bits, levels, signed, range, scale, zp, src');
   }
   return q;
 }

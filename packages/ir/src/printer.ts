@@ -35,7 +35,7 @@ import type { Tensor } from './tensor';
  *   the tensor's precision (float32/float16/float64); float attributes that
  *   are exact float32 values print at float32 precision (ONNX stores them so).
  * - int64 tensors print exactly (bigint); string tensors as quoted UTF-8.
- * - Annotations follow the type: `#q<axis=.. bits=[..] signed=.. range=[lo:hi,..]
+ * - Annotations follow the type: `#q<axis=.. bits=[..] levels=[..] signed=.. range=[lo:hi,..]
  *   scale=[..] zp=[..] src="..">` (fields present in the annotation only,
  *   numbers to 6 significant digits), `#one-sided` (meta.oneSided) and
  *   `#upper-bound=u` (meta.upperBound, exact).
@@ -148,6 +148,7 @@ function quantArray(values: ArrayLike<number>, fmt: (x: number) => string, opts:
 export function formatQuantAnnotation(q: QuantAnnotation, opts: PrintOptions = {}): string {
   const parts = [`axis=${q.axis ?? 'none'}`];
   if (q.bits) parts.push(`bits=${quantArray(q.bits, String, opts)}`);
+  if (q.levels) parts.push(`levels=${quantArray(q.levels, String, opts)}`);
   if (q.signed !== undefined) parts.push(`signed=${q.signed}`);
   if (q.range) {
     const { lo, hi } = q.range;

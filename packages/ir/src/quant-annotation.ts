@@ -12,6 +12,13 @@ export interface QuantAnnotation {
   range?: { lo: Float64Array; hi: Float64Array };
   /** Bit-width per channel (0 means the channel becomes a constant). */
   bits?: Int32Array;
+  /**
+   * Levels per channel when the grid is not a power of two (alloc-bins' omega
+   * bins, which need not be 2^bits): the codes are [0, levels - 1] in the
+   * unsigned view, and `bits` is the container width that holds them
+   * (ceil(log2 levels)). Absent: 2^bits levels.
+   */
+  levels?: Int32Array;
   /** True when the integer container is signed (int4/int8), false for uint4/uint8. */
   signed?: boolean;
   /** Affine parameters: x^ = (q - zeroPoint) * scale, q in [0, 2^bits - 1] (or signed). */

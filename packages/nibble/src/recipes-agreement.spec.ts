@@ -2,7 +2,7 @@ import { Tensor } from '@nibble/ir';
 import type { CalibrationData } from '@nibble/stats';
 import { buildSmallConvNet, compareWithReference, formatAgreements, smallNetInputs } from '@nibble/testing';
 import { quantize } from './quantize';
-import { RECIPE_NAMES } from './recipes';
+import { RECIPE_NAMES, VLC_RECIPE_NAMES } from './recipes';
 
 /*
  * Acceptance, for every recipe: the recipe quantizes the small residual net
@@ -35,7 +35,8 @@ const data = calibrationData(64, 1);
 const x = smallNetInputs(64, 2);
 
 describe('every recipe: float64 reference vs onnxruntime QDQ simulation', () => {
-  it.each(RECIPE_NAMES)('%s', async (recipe) => {
+  // The variable-length recipes too: their grids of omega levels are clamped exactly by the lowering (Max/Min).
+  it.each([...RECIPE_NAMES, ...VLC_RECIPE_NAMES])('%s', async (recipe) => {
     const { model: q, report } = await quantize(model, { recipe, data });
     expect(report.meanBits.weights).not.toBeNull();
     const { exact: rows, default: plain } = await compareWithReference(q, x, ['exact', 'default']);

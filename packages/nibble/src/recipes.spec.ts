@@ -1,5 +1,5 @@
 import { defaultPassRegistry, getRecipe, parsePipeline, printPipeline, resolvePipeline } from '@nibble/core';
-import { NIBBLE_RECIPE_NAMES, RECIPE_NAMES, RECIPES, recipesInOrder } from './recipes';
+import { NIBBLE_RECIPE_NAMES, RECIPE_NAMES, RECIPES, recipesInOrder, VLC_RECIPE_NAMES } from './recipes';
 
 const C = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,';
 
@@ -41,6 +41,22 @@ describe('recipes', () => {
       const r = getRecipe(name);
       expect(r.pipeline).toBe(`${C}quant-policy{w-bits=${w},a-bits=${a}},clip-minmax{target=weights},clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=${a}},quantize,bias-correct{mode=mean}`);
       expect(resolvePipeline(r.pipeline, defaultPassRegistry).map((inv) => inv.pass.name)).toContain('clip-least-error');
+    }
+  });
+
+  it('the variable-length variants are the paper\'s all methods with alloc-bins in place of alloc-bits, after nibble\'s', () => {
+    expect(VLC_RECIPE_NAMES).toEqual(['w4a4-vlc', 'w3a3-vlc']);
+    const n = EXPECTED.length + NIBBLE_RECIPE_NAMES.length;
+    expect(recipesInOrder().map((r) => r.name).slice(n, n + 2)).toEqual(VLC_RECIPE_NAMES);
+    expect(getRecipe('w4a4-vlc').pipeline).toBe(PAPER_PIPELINES['w4a4-all'].replace(/alloc-bits/g, 'alloc-bins'));
+    expect(getRecipe('w3a3-vlc').pipeline).toBe(PAPER_PIPELINES['w3a3-all'].replace(/alloc-bits/g, 'alloc-bins'));
+    for (const name of VLC_RECIPE_NAMES) {
+      const r = getRecipe(name);
+      expect(printPipeline(parsePipeline(r.pipeline))).toBe(r.pipeline);
+      const passes = resolvePipeline(r.pipeline, defaultPassRegistry).map((inv) => inv.pass.name);
+      expect(passes.filter((p) => p === 'alloc-bins')).toHaveLength(2);
+      expect(passes).not.toContain('alloc-bits');
+      expect(passes.indexOf('quantize')).toBeGreaterThan(passes.lastIndexOf('alloc-bins'));
     }
   });
 

@@ -26,6 +26,8 @@ interface Methods {
   allocWeights?: boolean;
   allocActivations?: boolean;
   biasCorrection?: boolean;
+  /** Allocate bins that need not be powers of two (alloc-bins, the paper's variable-length variant) in place of bits. */
+  bins?: boolean;
 }
 
 const ACIQ = 'clip-aciq{dist=laplace}';
@@ -36,8 +38,9 @@ function expand(m: Methods): string {
   if (m.clipActivations) parts.push('clip-minmax{target=weights}', m.clipActivations);
   else parts.push('clip-minmax');
   // Allocation comes after clipping: it re-runs the clipping pass at each channel's allocated width.
-  if (m.allocWeights) parts.push(`alloc-bits{target=weights,budget=${m.w}}`);
-  if (m.allocActivations) parts.push(`alloc-bits{target=activations,budget=${m.a}}`);
+  const alloc = m.bins ? 'alloc-bins' : 'alloc-bits';
+  if (m.allocWeights) parts.push(`${alloc}{target=weights,budget=${m.w}}`);
+  if (m.allocActivations) parts.push(`${alloc}{target=activations,budget=${m.a}}`);
   parts.push('quantize');
   if (m.biasCorrection) parts.push('bias-correct{mode=mean}');
   return parts.join(',');
@@ -104,10 +107,23 @@ const NIBBLE_ENTRIES: { name: string; summary: string; w: number; a: number }[] 
   { name: 'nibble-w8a4', w: 8, a: 4, summary: 'nibble\'s W8A4: least-error clipping and error-driven bit allocation of activations, min/max weights, bias correction' },
 ];
 
+/*
+ * The paper's variable-length variant (issue 19): "all methods" with
+ * alloc-bins in place of alloc-bits, so each channel gets omega bins that
+ * need not be a power of two, the mean log2 omega at the budget, and ACIQ
+ * clips for omega. Its codes are meant to be entropy-coded (--out .nbz);
+ * the budget bounds their entropy, which the report measures.
+ */
+const VLC_ENTRIES: RecipeEntry[] = [
+  { name: 'w4a4-vlc', summary: 'W4A4 all methods with variable-length bins (alloc-bins: omega ~ sigma^(2/3), mean log2 omega <= 4), for entropy coding', methods: { ...ALL_W4A4, bins: true } },
+  { name: 'w3a3-vlc', summary: 'W3A3 all methods with variable-length bins (alloc-bins: omega ~ sigma^(2/3), mean log2 omega <= 3), for entropy coding', methods: { ...ALL_W4A4, w: 3, a: 3, bins: true } },
+];
+
 /** The recipes, defined once in the global recipe registry (defining the same recipe again is a no-op). */
 export const RECIPES: readonly Recipe[] = [
   ...ENTRIES.map((e) => defineRecipe({ name: e.name, summary: e.summary, pipeline: expand(e.methods), aliases: e.aliases })),
   ...NIBBLE_ENTRIES.map((e) => defineRecipe({ name: e.name, summary: e.summary, pipeline: expandNibble(e.w, e.a) })),
+  ...VLC_ENTRIES.map((e) => defineRecipe({ name: e.name, summary: e.summary, pipeline: expand(e.methods) })),
 ];
 
 /** Names of the paper's recipes, in the order of its table. */
@@ -115,6 +131,9 @@ export const RECIPE_NAMES: readonly string[] = ENTRIES.map((e) => e.name);
 
 /** Names of nibble's own recipes (after the paper's in listings). */
 export const NIBBLE_RECIPE_NAMES: readonly string[] = NIBBLE_ENTRIES.map((e) => e.name);
+
+/** Names of the variable-length recipes (after nibble's in listings). */
+export const VLC_RECIPE_NAMES: readonly string[] = VLC_ENTRIES.map((e) => e.name);
 
 /**
  * Importing this module registers the passes every recipe uses (their
@@ -125,10 +144,10 @@ export function ensurePassesRegistered(): void {
   void RECIPES;
 }
 
-/** Recipes in the paper's order, then nibble's own (then any others defined elsewhere, by name). */
+/** Recipes in the paper's order, then nibble's own, then the variable-length ones (then any others defined elsewhere, by name). */
 export function recipesInOrder(): Recipe[] {
   const all = listRecipes();
-  const order = [...RECIPE_NAMES, ...NIBBLE_RECIPE_NAMES];
+  const order = [...RECIPE_NAMES, ...NIBBLE_RECIPE_NAMES, ...VLC_RECIPE_NAMES];
   const rank = (r: Recipe) => {
     const i = order.indexOf(r.name);
     return i < 0 ? order.length : i;

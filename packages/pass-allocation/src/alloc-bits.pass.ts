@@ -4,7 +4,7 @@ import { markedValues, NibbleError, type QuantPoint, type Value } from '@nibble/
 import { allocateBits } from './math/allocate';
 import { allocateByError, type ErrorCurveSet } from './math/allocate-by-error';
 import { refreshRanges } from './refresh-ranges';
-import { channelSpread } from './value-spread';
+import { ALLOCATION_TARGET_OPTION, allocationAxis, channelSpread, SPREAD_STAT_OPTION } from './value-spread';
 
 /** Where alloc-bits records what it did on a value (besides the bit-widths in the annotation). */
 export const ALLOCATION_KEY = 'allocation';
@@ -37,12 +37,12 @@ export const allocBitsPass = definePass({
     'error curve, which clip-least-error{curves=true} records).',
   ].join('\n'),
   options: {
-    target: { type: 'enum', values: ['activations', 'weights', 'all'], default: 'all', description: 'which marked values to allocate' },
+    target: ALLOCATION_TARGET_OPTION,
     budget: { type: 'number', min: 0, max: 8, description: 'average bits per channel (default: each value\'s marked width)' },
     mode: { type: 'enum', values: ['round', 'ceil'], default: 'round', description: 'round (the fixed-target rule) or ceil (the older code, overshoots)' },
     minBits: { type: 'integer', default: 0, min: 0, max: 8, description: 'smallest width a channel gets (0: a constant)' },
     maxBits: { type: 'integer', default: 8, min: 1, max: 8, description: 'largest width a channel gets' },
-    stat: { type: 'enum', values: ['std', 'b', 'alpha'], default: 'std', description: 'the per-channel spread a_i: std, mean absolute deviation, or clip half-width' },
+    stat: SPREAD_STAT_OPTION,
     allowOver: { type: 'boolean', default: false, description: 'accept an allocation above the budget instead of E_BUDGET' },
     by: { type: 'enum', values: ['spread', 'error'], default: 'spread', description: 'spread: the sigma^(2/3) rule on stat; error: greedy on measured error curves' },
   },
@@ -59,18 +59,15 @@ export const allocBitsPass = definePass({
     let values = 0;
     let perTensor = 0;
     for (const { value: v, point } of markedValues(graph, opts.target)) {
-      if (v.quant?.scale) {
-        throw new NibbleError('E_BAD_OPTION', `alloc-bits: '${v.name}' is already quantized (its annotation has a scale)`, {
-          pass: 'alloc-bits', value: v.name, hint: 'bit allocation runs before quantize; put it earlier in the pipeline',
-        });
-      }
-      const axis = v.quant ? v.quant.axis : point.perChannel ? point.axis : null;
+      const axis = allocationAxis('alloc-bits', v, point);
       if (axis === null) {
         perTensor++;
         continue;
       }
       const bits = await allocate(ctx, v, point, axis, opts);
-      v.quant = { ...(v.quant ?? {}), axis, bits, signed: point.signed };
+      // Power-of-two widths replace any levels an earlier alloc-bins gave.
+      const { levels: _replaced, ...kept } = v.quant ?? {};
+      v.quant = { ...kept, axis, bits, signed: point.signed };
       if (v.quant.range) refresh.add(v);
       values++;
       channels += bits.length;

@@ -23,7 +23,7 @@ function sourceSpec(source: string): PipelineSpec | undefined {
   }
 }
 
-export async function refreshRanges(graph: Graph, ctx: PassContext, values: readonly Value[]): Promise<void> {
+export async function refreshRanges(graph: Graph, ctx: PassContext, values: readonly Value[], passName = 'alloc-bits'): Promise<void> {
   const bySource = new Map<string, Value[]>();
   for (const v of values) {
     const s = v.quant?.rangeSource ?? '';
@@ -34,7 +34,7 @@ export async function refreshRanges(graph: Graph, ctx: PassContext, values: read
     const pass = spec && hasPass(spec.name) ? getPass(spec.name) : undefined;
     if (!spec || !pass || !('refresh' in pass.options)) {
       const names = vs.map((v) => `'${v.name}'`).join(', ');
-      ctx.logger.warn(`alloc-bits: the ranges of ${names} came from '${source || 'an unnamed source'}', which cannot be recomputed at the new bit-widths; they are kept`);
+      ctx.logger.warn(`${passName}: the ranges of ${names} came from '${source || 'an unnamed source'}', which cannot be recomputed at the new bit-widths; they are kept`);
       ctx.report.record('kept-ranges', { source, values: vs.map((v) => v.name) });
       continue;
     }
@@ -42,7 +42,7 @@ export async function refreshRanges(graph: Graph, ctx: PassContext, values: read
     for (const { analysis, lazy } of pass.requirements(opts)) if (!lazy) await ctx.getAnalysis(analysis, graph);
     const result = await pass.run(graph, ctx, opts);
     if (result.graph !== graph) {
-      throw new NibbleError('E_INTERNAL', `alloc-bits: refreshing '${source}' returned another graph`, { pass: 'alloc-bits', hint: 'clipping passes must only annotate' });
+      throw new NibbleError('E_INTERNAL', `${passName}: refreshing '${source}' returned another graph`, { pass: passName, hint: 'clipping passes must only annotate' });
     }
     ctx.report.record('refreshed', { source, values: vs.length });
   }

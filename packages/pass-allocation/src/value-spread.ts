@@ -1,5 +1,5 @@
 import type { PassContext } from '@nibble/core';
-import { NibbleError, type Value } from '@nibble/ir';
+import { NibbleError, type QuantPoint, type Value } from '@nibble/ir';
 import { valueStatistics } from '@nibble/stats';
 
 /** The per-channel spread bit allocation weighs channels by. */
@@ -39,4 +39,27 @@ export async function channelSpread(ctx: PassContext, pass: string, v: Value, ki
   }
   const s = await valueStatistics(ctx, v, kind, { axis, pass, deviation: stat === 'b' });
   return check(pass, v, stat, Float64Array.from(stat === 'b' ? s.mad : s.std));
+}
+
+/** The options alloc-bits and alloc-bins share: which values, and which spread weighs their channels. */
+export const ALLOCATION_TARGET_OPTION = {
+  type: 'enum', values: ['activations', 'weights', 'all'], default: 'all', description: 'which marked values to allocate',
+} as const;
+
+export const SPREAD_STAT_OPTION = {
+  type: 'enum', values: ['std', 'b', 'alpha'], default: 'std', description: 'the per-channel spread a_i: std, mean absolute deviation, or clip half-width',
+} as const;
+
+/**
+ * The channel axis an allocation pass uses for `v` (the annotation's, else
+ * the mark's; null per tensor), refusing a value quantize already turned
+ * into a grid: widths must be chosen before the grid is.
+ */
+export function allocationAxis(pass: string, v: Value, point: QuantPoint): number | null {
+  if (v.quant?.scale) {
+    throw new NibbleError('E_BAD_OPTION', `${pass}: '${v.name}' is already quantized (its annotation has a scale)`, {
+      pass, value: v.name, option: 'target', hint: `${pass} runs before quantize; put it earlier in the pipeline`,
+    });
+  }
+  return v.quant ? v.quant.axis : point.perChannel ? point.axis : null;
 }

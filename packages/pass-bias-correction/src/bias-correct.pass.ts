@@ -74,6 +74,7 @@ function perChannel(p: AffineParams, channels: number, axis: number): AffinePara
     bits: new Int32Array(channels).fill(p.bits[0]),
     axis,
     signed: p.signed,
+    ...(p.levels ? { levels: new Int32Array(channels).fill(p.levels[0]) } : {}),
   };
 }
 

@@ -36,7 +36,9 @@ export const clipAciqPass = definePass({
   run(graph, ctx, opts): Promise<PassResult> {
     return runClipping(clipAciqPass, graph, ctx, opts, {
       histograms: readsHistograms(opts),
-      range: ({ stats, histogram, bits, oneSided, point, axis }) => {
+      // Laplace and Gauss have alpha for any number of bins; dist=auto measures candidates at bit-widths only.
+      levels: opts.dist !== 'auto',
+      range: ({ stats, histogram, bits, levels, oneSided, point, axis }) => {
         if (opts.fcMinmax && point.kind === 'activation' && axis === null && FULLY_CONNECTED.has(point.op)) {
           return { ...minMaxRange(stats, oneSided), tag: 'fc-minmax' };
         }
@@ -44,7 +46,7 @@ export const clipAciqPass = definePass({
           const r = chooseClipByMse(histogram!, stats, { bits, oneSided, capAtObserved: opts.capObserved });
           return { lo: r.lo, hi: r.hi, tag: r.choice };
         }
-        const r = aciqRange(stats, { prior: opts.dist, bits, oneSided, capAtObserved: opts.capObserved });
+        const r = aciqRange(stats, { prior: opts.dist, bits, oneSided, capAtObserved: opts.capObserved, ...(levels === undefined ? {} : { levels }) });
         const observed = oneSided ? Math.max(stats.max, 0) : stats.max;
         return { lo: r.lo, hi: r.hi, tag: opts.capObserved && r.hi === observed ? 'capped' : r.hi > observed ? 'beyond-observed' : opts.dist };
       },

@@ -41,6 +41,8 @@ export interface ClipChannel {
   /** Only when the method asked for histograms. */
   histogram?: BinnedDensity;
   bits: number;
+  /** The channel's levels when its grid is not 2^bits (alloc-bins); only methods that declare `levels` see it. */
+  levels?: number;
   oneSided: boolean;
   /** The readers' upper bound (ReLU6: 6); the stats and histogram are already those of min(x, upperBound). */
   upperBound?: number;
@@ -69,6 +71,13 @@ export function clipRequirements(opts: Pick<CommonClipValues, 'target'>, histogr
 export interface ClipMethod {
   /** Whether the method reads histograms: the same answer the pass gives clipRequirements. */
   histograms: boolean;
+  /**
+   * Whether the method chooses ranges for grids of any number of levels
+   * (alloc-bins' omega bins). A method without it sees only bit-widths, and
+   * a value whose annotation has levels is refused rather than clipped for
+   * the wrong grid.
+   */
+  levels?: boolean;
   range(ch: ClipChannel): MethodRange;
 }
 
@@ -108,6 +117,23 @@ function resolveBits(pass: string, v: Value, point: QuantPoint, opts: CommonClip
   return new Int32Array(channels).fill(point.bits);
 }
 
+/** The annotation's levels when they belong to these channels (alloc-bins wrote them), unless bits are given explicitly. */
+function resolveLevels(pass: string, v: Value, opts: CommonClipValues, channels: number, method: ClipMethod): Int32Array | undefined {
+  const have = v.quant?.levels;
+  if (!have || (opts.bits !== undefined && !opts.refresh)) return undefined;
+  if (have.length !== channels) {
+    throw new NibbleError('E_BAD_OPTION', `${pass}: '${v.name}' has ${have.length} level counts (from alloc-bins) for ${channels} channels`, {
+      pass, value: v.name, option: 'per-channel', hint: 'clip along the axis alloc-bins used (leave per-channel unset), or give bits explicitly',
+    });
+  }
+  if (!method.levels) {
+    throw new NibbleError('E_UNSUPPORTED', `${pass}: '${v.name}' has grids of levels that are not powers of two (alloc-bins), which ${pass} cannot clip for`, {
+      pass, value: v.name, option: 'target', hint: 'clip these values with clip-aciq{dist=laplace|gauss} or clip-minmax, or give bits explicitly',
+    });
+  }
+  return have.slice();
+}
+
 /**
  * Runs a clipping method over the marked values of the target; the body of
  * every clip-* pass. Where mark-fused-relu found an upper bound (ReLU6), the
@@ -135,6 +161,7 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
       });
     }
     const bits = resolveBits(pass.name, v, point, opts, C);
+    const levels = resolveLevels(pass.name, v, opts, C, method);
     const lo = new Float64Array(C);
     const hi = new Float64Array(C);
     for (let c = 0; c < C; c++) {
@@ -148,7 +175,7 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
       }
       const r: MethodRange = {
         ...method.range({
-          stats, ...(data.histogram ? { histogram: data.histogram(c) } : {}), bits: bits[c], oneSided, ...(upperBound === undefined ? {} : { upperBound }), value: v, point, axis, channel: c,
+          stats, ...(data.histogram ? { histogram: data.histogram(c) } : {}), bits: bits[c], ...(levels ? { levels: levels[c] } : {}), oneSided, ...(upperBound === undefined ? {} : { upperBound }), value: v, point, axis, channel: c,
         }),
       };
       if (upperBound !== undefined) {
@@ -164,7 +191,7 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
       hi[c] = r.hi;
       if (r.tag) tags.set(r.tag, (tags.get(r.tag) ?? 0) + 1);
     }
-    const annotation: QuantAnnotation = { axis, range: { lo, hi }, bits, signed: point.signed, rangeSource: source };
+    const annotation: QuantAnnotation = { axis, range: { lo, hi }, bits, ...(levels ? { levels } : {}), signed: point.signed, rangeSource: source };
     v.quant = annotation;
     values++;
     channelsClipped += C;

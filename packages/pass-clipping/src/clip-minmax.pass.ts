@@ -15,6 +15,8 @@ export const clipMinmaxPass = definePass({
   run(graph, ctx, opts): Promise<PassResult> {
     return runClipping(clipMinmaxPass, graph, ctx, opts, {
       histograms: false,
+      // The observed range does not depend on the grid.
+      levels: true,
       range: ({ stats, oneSided }) => minMaxRange(stats, oneSided),
     });
   },

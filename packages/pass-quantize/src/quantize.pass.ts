@@ -108,10 +108,18 @@ async function grid(ctx: PassContext, v: Value, point: QuantPoint, symmetric: bo
     const mean = oneSided ? Math.max(stats.mean[c], 0) : stats.mean[c];
     constant[c] = upperBound === undefined ? mean : Math.min(mean, upperBound);
   }
-  const params = paramsFromRange({ lo: range.lo, hi: range.hi, bits, axis, signed: point.signed, name: v.name, ...(constant ? { constant } : {}), ...(symmetric ? { symmetric } : {}) });
+  // alloc-bins' grids of levels that are not powers of two: the range's ends become the first and last level.
+  const levels = given?.levels;
+  if (levels && levels.length !== channels) {
+    throw bad(v, `has ${levels.length} level counts for ${channels} channels`, 'the annotation is stale; run the clipping and allocation passes again');
+  }
+  const params = paramsFromRange({
+    lo: range.lo, hi: range.hi, bits, axis, signed: point.signed, name: v.name, ...(constant ? { constant } : {}), ...(symmetric ? { symmetric } : {}), ...(levels ? { levels } : {}),
+  });
   const annotation: QuantAnnotation = {
     axis,
     bits: params.bits,
+    ...(params.levels ? { levels: params.levels } : {}),
     signed: params.signed,
     range: nudged(params),
     scale: params.scale,

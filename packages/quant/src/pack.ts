@@ -1,5 +1,5 @@
 import { DType, NibbleError, Shape, Tensor, integerRange } from '@nibble/ir';
-import { AffineParams, checkParams, levelRange } from './params';
+import { AffineParams, channelLevelRange, checkParams } from './params';
 
 const CONTAINERS: Record<'signed' | 'unsigned', [number, DType][]> = {
   signed: [[4, 'int4'], [8, 'int8'], [16, 'int16']],
@@ -27,7 +27,7 @@ function checkContainer(p: AffineParams, dtype: DType, where: string): [number, 
   }
   const [lo, hi] = integerRange(dtype);
   for (let c = 0; c < p.bits.length; c++) {
-    const [qmin, qmax] = levelRange(p.bits[c], p.signed);
+    const [qmin, qmax] = channelLevelRange(p, c);
     const zp = p.zeroPoint[c];
     if (qmin < lo || qmax > hi || zp < lo || zp > hi) {
       throw new NibbleError('E_BAD_OPTION', `${where}: channel ${c} (${p.bits[c]} bits, zero point ${zp}) does not fit ${dtype}`, {

@@ -24,6 +24,14 @@ export interface AffineParams {
   bits: Int32Array;
   axis: number | null;
   signed: boolean;
+  /**
+   * Levels per channel when a grid is not a power of two (alloc-bins: omega
+   * levels, 1 <= omega <= 2^bits, bits then being the container width that
+   * holds them). Absent: 2^bits levels (1 for a 0-bit constant). The grid is
+   * the first `levels` codes of the unsigned view, [0, levels - 1], moved down
+   * by the same 2^(bits-1) in the signed view, so a container of `bits` holds it.
+   */
+  levels?: Int32Array;
 }
 
 export const MAX_BITS = 16;
@@ -43,11 +51,38 @@ export function signedOffset(bits: number): number {
   return bits >= 1 ? 2 ** (bits - 1) : 0;
 }
 
-/** [qmin, qmax] of a channel with `bits` in the given view. */
-export function levelRange(bits: number, signed: boolean): [number, number] {
+/** [qmin, qmax] of a channel with `bits` (and `levels` codes, default 2^bits) in the given view. */
+export function levelRange(bits: number, signed: boolean, levels?: number): [number, number] {
   if (bits === 0) return [1, 1];
   const off = signed ? signedOffset(bits) : 0;
-  return [-off, 2 ** bits - 1 - off];
+  return [-off, (levels ?? 2 ** bits) - 1 - off];
+}
+
+/** [qmin, qmax] of channel c of `p`. */
+export function channelLevelRange(p: AffineParams, c: number): [number, number] {
+  return levelRange(p.bits[c], p.signed, p.levels?.[c]);
+}
+
+/** Number of levels of channel c: levels[c], else 2^bits (1 for a constant). */
+export function levelCount(p: Pick<AffineParams, 'bits' | 'levels'>, c: number): number {
+  return p.levels ? p.levels[c] : p.bits[c] === 0 ? 1 : 2 ** p.bits[c];
+}
+
+/** The smallest container width for `levels` codes: ceil(log2 levels) (0 for one level, a constant). */
+export function bitsForLevels(levels: number): number {
+  return levels <= 1 ? 0 : Math.ceil(Math.log2(levels) - 1e-12);
+}
+
+/** Throws unless `levels` fits `bits`: one level exactly for 0 bits, 2..2^bits levels otherwise. */
+export function checkLevels(levels: number, bits: number, where = 'tensor'): void {
+  const ok = Number.isInteger(levels) && (bits === 0 ? levels === 1 : levels >= 2 && levels <= 2 ** bits);
+  if (!ok) {
+    throw new NibbleError('E_BAD_OPTION', `${where}: ${levels} levels do not fit a ${bits}-bit grid (${bits === 0 ? 'a 0-bit constant has 1 level' : `2..${2 ** bits} allowed`})`, {
+      option: 'levels',
+      value: where,
+      hint: 'give each channel bits = ceil(log2 levels), as alloc-bins does',
+    });
+  }
 }
 
 /** What a per-channel clip range plus bit-widths turn into. Scalars broadcast. */
@@ -59,6 +94,8 @@ export interface RangeSpec {
   signed?: boolean;
   /** Value of each 0-bit channel; default the midpoint of its [lo, hi]. */
   constant?: ArrayLike<number> | number;
+  /** Levels per channel when not 2^bits (see AffineParams.levels): the range's ends are its first and last level. */
+  levels?: ArrayLike<number> | number;
   /** Tensor name for error messages. */
   name?: string;
   /**
@@ -104,13 +141,12 @@ function constantChannel(c: number, where: string): Unsigned {
  * miss v by an ulp; its float32 neighbours usually hit it, and a scale of |v|
  * (v one step from zero) always does.
  */
-function singleValueChannel(v0: number, bits: number, where: string): Unsigned {
+function singleValueChannel(v0: number, qmax: number, where: string): Unsigned {
   const v = toFloat32(v0);
   if (!Number.isFinite(v)) throw tooWide(where, v0, v0);
   // A channel that is all zeros in calibration: any scale is exact for 0;
   // 1 is what onnxruntime's calibration tools choose too.
   if (v === 0) return { scale: 1, zeroPoint: 0 };
-  const qmax = 2 ** bits - 1;
   const m = Math.abs(v);
   const zeroPoint = v > 0 ? 0 : qmax;
   const first = toFloat32(m / qmax);
@@ -128,13 +164,12 @@ function singleValueChannel(v0: number, bits: number, where: string): Unsigned {
  * the grid actually covered is [-zp * scale, (qmax - zp) * scale], i.e. the
  * range nudged by less than half a step.
  */
-function rangeChannel(lo0: number, hi0: number, bits: number, where: string): Unsigned {
-  const qmax = 2 ** bits - 1;
+function rangeChannel(lo0: number, hi0: number, qmax: number, where: string): Unsigned {
   const lo = Math.min(lo0, 0);
   const hi = Math.max(hi0, 0);
   const scale = toFloat32((hi - lo) / qmax);
   if (!Number.isFinite(scale)) throw tooWide(where, lo0, hi0);
-  if (scale === 0) return singleValueChannel(Math.abs(lo0) > Math.abs(hi0) ? lo0 : hi0, bits, where);
+  if (scale === 0) return singleValueChannel(Math.abs(lo0) > Math.abs(hi0) ? lo0 : hi0, qmax, where);
   const zp = roundHalfEven(-lo / scale);
   return { scale, zeroPoint: zp < 0 ? 0 : zp > qmax ? qmax : zp };
 }
@@ -154,8 +189,8 @@ export function paramsFromRange(spec: RangeSpec): AffineParams {
   const where = spec.name ?? 'tensor';
   const axis = spec.axis ?? null;
   const signed = spec.signed ?? false;
-  const n = Math.max(len(spec.lo), len(spec.hi), len(spec.bits), len(spec.constant));
-  for (const [k, v] of [['lo', spec.lo], ['hi', spec.hi], ['bits', spec.bits], ['constant', spec.constant]] as const) {
+  const n = Math.max(len(spec.lo), len(spec.hi), len(spec.bits), len(spec.constant), len(spec.levels));
+  for (const [k, v] of [['lo', spec.lo], ['hi', spec.hi], ['bits', spec.bits], ['constant', spec.constant], ['levels', spec.levels]] as const) {
     if (len(v) !== 1 && len(v) !== n) {
       throw new NibbleError('E_SHAPE', `${where}: ${k} has ${len(v)} entries, expected 1 or ${n}`, { value: where, option: k });
     }
@@ -173,11 +208,17 @@ export function paramsFromRange(spec: RangeSpec): AffineParams {
     bits: new Int32Array(n),
     axis,
     signed,
+    ...(spec.levels !== undefined ? { levels: new Int32Array(n) } : {}),
   };
+  if (spec.levels !== undefined && spec.symmetric) {
+    throw new NibbleError('E_UNSUPPORTED', `${where}: a grid of given levels is affine; symmetric grids have 2^bits levels`, { value: where, option: 'symmetric' });
+  }
   for (let c = 0; c < n; c++) {
     const bits = pick(spec.bits, c);
     const chWhere = n === 1 ? where : `${where} channel ${c}`;
     checkBits(bits, chWhere);
+    const levels = spec.levels === undefined ? (bits === 0 ? 1 : 2 ** bits) : pick(spec.levels, c);
+    if (spec.levels !== undefined) checkLevels(levels, bits, chWhere);
     const lo = pick(spec.lo, c);
     const hi = pick(spec.hi, c);
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
@@ -199,11 +240,12 @@ export function paramsFromRange(spec: RangeSpec): AffineParams {
         });
       }
     } else if (spec.symmetric) u = symmetricChannel(lo, hi, bits, chWhere);
-    else if (lo === hi) u = singleValueChannel(lo, bits, chWhere);
-    else u = rangeChannel(lo, hi, bits, chWhere);
+    else if (lo === hi) u = singleValueChannel(lo, levels - 1, chWhere);
+    else u = rangeChannel(lo, hi, levels - 1, chWhere);
     p.scale[c] = u.scale;
     p.zeroPoint[c] = u.zeroPoint - (signed ? signedOffset(bits) : 0);
     p.bits[c] = bits;
+    if (p.levels) p.levels[c] = levels;
   }
   return p;
 }
@@ -218,8 +260,12 @@ export function checkParams(p: AffineParams, where = 'tensor'): void {
       { value: where },
     );
   }
+  if (p.levels && p.levels.length !== n) {
+    throw new NibbleError('E_SHAPE', `${where}: quantization parameters disagree (scale ${n}, levels ${p.levels.length})`, { value: where });
+  }
   for (let c = 0; c < n; c++) {
     checkBits(p.bits[c], where);
+    if (p.levels) checkLevels(p.levels[c], p.bits[c], `${where} channel ${c}`);
     const s = p.scale[c];
     if (!(s > 0) || !Number.isFinite(s) || toFloat32(s) !== s) {
       throw new NibbleError('E_NUMERIC', `${where}: scale[${c}] = ${s} is not a positive finite float32`, { value: where });
@@ -235,7 +281,7 @@ export function withSignedness(p: AffineParams, signed: boolean): AffineParams {
     const off = signedOffset(p.bits[c]);
     zeroPoint[c] = p.zeroPoint[c] + (signed ? -off : off);
   }
-  return { scale: p.scale, zeroPoint, bits: p.bits, axis: p.axis, signed };
+  return { scale: p.scale, zeroPoint, bits: p.bits, axis: p.axis, signed, ...(p.levels ? { levels: p.levels } : {}) };
 }
 
 /** The float interval each channel's grid covers: [(qmin - zp) * scale, (qmax - zp) * scale]. */
@@ -244,7 +290,7 @@ export function representableRange(p: AffineParams): { lo: Float64Array; hi: Flo
   const lo = new Float64Array(n);
   const hi = new Float64Array(n);
   for (let c = 0; c < n; c++) {
-    const [qmin, qmax] = levelRange(p.bits[c], p.signed);
+    const [qmin, qmax] = channelLevelRange(p, c);
     lo[c] = toFloat32((qmin - p.zeroPoint[c]) * p.scale[c]);
     hi[c] = toFloat32((qmax - p.zeroPoint[c]) * p.scale[c]);
   }
@@ -259,7 +305,7 @@ export function paramsOfAnnotation(a: QuantAnnotation, where = 'tensor'): Affine
       hint: 'run the quantize pass after clipping and bit allocation',
     });
   }
-  const p: AffineParams = { scale: a.scale, zeroPoint: a.zeroPoint, bits: a.bits, axis: a.axis, signed: a.signed ?? false };
+  const p: AffineParams = { scale: a.scale, zeroPoint: a.zeroPoint, bits: a.bits, axis: a.axis, signed: a.signed ?? false, ...(a.levels ? { levels: a.levels } : {}) };
   checkParams(p, where);
   return p;
 }

@@ -1,6 +1,6 @@
 import { NibbleError, Shape } from '@nibble/ir';
 import { channelLayout } from './layout';
-import { AffineParams, checkParams, levelRange } from './params';
+import { AffineParams, channelLevelRange, checkParams } from './params';
 import { toFloat32 } from './rounding';
 
 /*
@@ -39,7 +39,7 @@ function grid(p: AffineParams, where: string): ChannelGrid {
   checkParams(p, where);
   const n = p.scale.length;
   const g: ChannelGrid = { scale: p.scale, zp: p.zeroPoint, qmin: new Int32Array(n), qmax: new Int32Array(n) };
-  for (let c = 0; c < n; c++) [g.qmin[c], g.qmax[c]] = levelRange(p.bits[c], p.signed);
+  for (let c = 0; c < n; c++) [g.qmin[c], g.qmax[c]] = channelLevelRange(p, c);
   return g;
 }
 

@@ -26,11 +26,14 @@ export function rint(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
-/** The integer levels channel c may take: 2^bits of them (a 0-bit channel: the single level 1), shifted down by 2^(bits-1) when signed. */
-function levels(bits: number, signed: boolean): [number, number] {
+/**
+ * The integer levels channel c may take: 2^bits of them, or `count` when the annotation gives levels (a grid that
+ * is not a power of two); a 0-bit channel: the single level 1. Shifted down by 2^(bits-1) when signed.
+ */
+function levels(bits: number, signed: boolean, count?: number): [number, number] {
   if (bits === 0) return [1, 1];
   const shift = signed ? 2 ** (bits - 1) : 0;
-  return [-shift, 2 ** bits - 1 - shift];
+  return [-shift, (count ?? 2 ** bits) - 1 - shift];
 }
 
 /** x^ = (clamp(rint(x / scale) + zp, qmin_c, qmax_c) - zp) * scale per channel, all in float64. */
@@ -44,7 +47,7 @@ export function fakeQuant64(t: Array64, q: QuantAnnotation): Array64 {
     const c = axis === null ? 0 : Math.floor(i / inner) % channels;
     const s = q.scale[c];
     const zp = q.zeroPoint[c];
-    const [lo, hi] = levels(q.bits[c], q.signed ?? false);
+    const [lo, hi] = levels(q.bits[c], q.signed ?? false, q.levels?.[c]);
     const level = Math.min(hi, Math.max(lo, rint(t.data[i] / s) + zp));
     out[i] = (level - zp) * s;
   }

@@ -16,6 +16,8 @@ export interface SeedFigures {
   sqnrDb: number | null;
   bitsWeights: number | null;
   bitsActivations: number | null;
+  entropyWeights: number | null;
+  entropyActivations: number | null;
 }
 
 export interface RowSummary {
@@ -27,6 +29,9 @@ export interface RowSummary {
   sqnrDb: MeanStd;
   bitsWeights: MeanStd | null;
   bitsActivations: MeanStd | null;
+  /** Entropy of the codes, bits per value; null when a seed's cell predates it. */
+  entropyWeights: MeanStd | null;
+  entropyActivations: MeanStd | null;
   perSeed: SeedFigures[];
 }
 
@@ -82,6 +87,7 @@ export function summariseRow(recipe: string, samples: number, cells: readonly Ce
     return {
       seed: c.seed, top1: c.top1, agreement: c.agreement, sqnrDb: Number.isFinite(s) ? s : null,
       bitsWeights: c.bitsWeights, bitsActivations: c.bitsActivations,
+      entropyWeights: c.entropyWeights ?? null, entropyActivations: c.entropyActivations ?? null,
     };
   });
   return {
@@ -91,6 +97,8 @@ export function summariseRow(recipe: string, samples: number, cells: readonly Ce
     sqnrDb: meanStd(cells.map(cellSqnr)),
     bitsWeights: stat(cells.map((c) => c.bitsWeights)),
     bitsActivations: stat(cells.map((c) => c.bitsActivations)),
+    entropyWeights: stat(cells.map((c) => c.entropyWeights ?? null)),
+    entropyActivations: stat(cells.map((c) => c.entropyActivations ?? null)),
     perSeed,
   };
 }

@@ -37,6 +37,12 @@ export interface CellResult {
   sqnrDb: number | null;
   bitsWeights: number | null;
   bitsActivations: number | null;
+  /**
+   * Shannon entropy of the integer codes, bits per value (issue 19): weights exactly, activations on the
+   * calibration images (the quantized model's, from their histograms). Absent in cells measured before.
+   */
+  entropyWeights?: number | null;
+  entropyActivations?: number | null;
   /** Wall time, for cost estimates only (never in the published figures). */
   ms: { quantize: number; evaluate: number };
 }

@@ -10,7 +10,7 @@
 import type { ExecutorFactory } from '@nibble/core';
 import type { Model } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
-import { evaluate, quantize, resolvePipelineChoice } from 'nibble';
+import { calibrate, codeEntropyOf, evaluate, quantize, resolvePipelineChoice } from 'nibble';
 import type { CellResult, FloatResult } from './cache';
 import { CALIBRATION_DATA, pipelineChoiceOf, TEST_DATA } from './config';
 import { compareLogits } from './metrics';
@@ -44,16 +44,39 @@ export interface CellData {
   test?: string;
 }
 
-export async function measureCell(model: Model, spec: CellSpec, reference: FloatReference, data: CellData = {}): Promise<CellResult> {
-  if (reference.n !== spec.n) throw new Error(`the float32 reference covers ${reference.n} test images, the cell ${spec.n}`);
-  const t0 = performance.now();
-  const { model: q, report } = await quantize(model, {
+/**
+ * Entropy of a quantized model's codes, bits per value: weights from their
+ * stored codes, activations from histograms of the quantized model (float
+ * activations, quantized weights) on the same calibration images, one
+ * engine thread. Every row is measured the same way, whatever its pipeline
+ * collected.
+ */
+export async function measureEntropy(q: Model, spec: Pick<CellSpec, 'samples' | 'seed'>, calibration = CALIBRATION_DATA): Promise<{ weights: number | null; activations: number | null }> {
+  const activations = q.graph.nodes.flatMap((n) => n.outputs).filter((v) => v.quant?.scale && isActivation(v)).map((v) => v.name);
+  const stats = await calibrate(q, { data: calibration, samples: spec.samples, seed: spec.seed, values: activations, histogram: {}, mad: false, threads: 1 });
+  return codeEntropyOf(q, stats).meanBits;
+}
+
+/** An annotated value that is not a weight's DequantizeLinear output: an activation. */
+function isActivation(v: { producer?: { opType: string } | null }): boolean {
+  return v.producer?.opType !== 'DequantizeLinear';
+}
+
+/** The row's recipe (or variant pipeline) on the cell's seeded calibration images, one engine thread. */
+export function quantizeCell(model: Model, spec: Pick<CellSpec, 'recipe' | 'samples' | 'seed'>, calibration = CALIBRATION_DATA): ReturnType<typeof quantize> {
+  return quantize(model, {
     ...pipelineChoiceOf(spec.recipe, (recipe) => resolvePipelineChoice({ recipe }).text),
-    data: data.calibration ?? CALIBRATION_DATA,
+    data: calibration,
     samples: spec.samples,
     seed: spec.seed,
     executorFactory: singleThreaded,
   });
+}
+
+export async function measureCell(model: Model, spec: CellSpec, reference: FloatReference, data: CellData = {}): Promise<CellResult> {
+  if (reference.n !== spec.n) throw new Error(`the float32 reference covers ${reference.n} test images, the cell ${spec.n}`);
+  const t0 = performance.now();
+  const { model: q, report } = await quantizeCell(model, spec, data.calibration);
   const t1 = performance.now();
   const r = await evaluate(q, { data: data.test ?? TEST_DATA, limit: spec.n, keepLogits: true, executorFactory: singleThreaded });
   const t2 = performance.now();
@@ -61,6 +84,7 @@ export async function measureCell(model: Model, spec: CellSpec, reference: Float
     throw new Error(`${spec.recipe}: the quantized model gave ${r.classes ?? 'no'} logits per image, float32 ${reference.classes}`);
   }
   const cmp = compareLogits(reference.logits, r.logits, reference.classes);
+  const entropy = await measureEntropy(q, spec, data.calibration);
   return {
     recipe: spec.recipe,
     pipeline: report.pipeline,
@@ -76,6 +100,8 @@ export async function measureCell(model: Model, spec: CellSpec, reference: Float
     sqnrDb: Number.isFinite(cmp.sqnrDb) ? cmp.sqnrDb : null,
     bitsWeights: report.meanBits.weights,
     bitsActivations: report.meanBits.activations,
+    entropyWeights: entropy.weights,
+    entropyActivations: entropy.activations,
     ms: { quantize: Math.round(t1 - t0), evaluate: Math.round(t2 - t1) },
   };
 }

@@ -127,11 +127,23 @@ export const NIBBLE_CLAIMS: readonly Claim[] = [
   { kind: 'method-vs-baseline', better: 'nibble-w3a3', worse: 'w3a3-baseline' },
 ];
 
-/** Every row the benchmark measures by default, in table order: the paper's rows, the variants, then nibble's. */
-export const ROW_NAMES: readonly string[] = [...TABLE_ROWS.map((r) => r.recipe), ...VARIANT_ROWS.map((v) => v.name), ...NIBBLE_ROWS.map((r) => r.recipe)];
+/**
+ * The paper's variable-length variant (issue 19): all methods with bins that
+ * need not be powers of two (alloc-bins), mean log2 of the bins at the budget;
+ * read beside the entropy columns, which say what an entropy coder stores.
+ */
+export const VLC_ROWS: readonly TableRow[] = [
+  { recipe: 'w4a4-vlc', label: 'W4A4 all, variable-length bins', setting: 'W4A4' },
+  { recipe: 'w3a3-vlc', label: 'W3A3 all, variable-length bins', setting: 'W3A3' },
+];
+
+/** Every row the benchmark measures by default, in table order: the paper's rows, the variants, nibble's, then the variable-length ones. */
+export const ROW_NAMES: readonly string[] = [
+  ...TABLE_ROWS.map((r) => r.recipe), ...VARIANT_ROWS.map((v) => v.name), ...NIBBLE_ROWS.map((r) => r.recipe), ...VLC_ROWS.map((r) => r.recipe),
+];
 
 export function labelOf(recipe: string): string {
-  return [...TABLE_ROWS, ...NIBBLE_ROWS].find((r) => r.recipe === recipe)?.label ?? VARIANT_ROWS.find((v) => v.name === recipe)?.label ?? recipe;
+  return [...TABLE_ROWS, ...NIBBLE_ROWS, ...VLC_ROWS].find((r) => r.recipe === recipe)?.label ?? VARIANT_ROWS.find((v) => v.name === recipe)?.label ?? recipe;
 }
 
 /** What quantize() is given for a row: the recipe itself, or the recipe's pipeline with the variant's change. */

@@ -4,7 +4,7 @@
  * docs/accuracy-zoo.json).
  *
  *   npx tsx tools/bench/accuracy/run.ts [--models resnet20,vgg,mobilenetv2] [--seeds 5] [--samples 32,512]
- *       [--limit N] [--recipes r1,r2] [--jobs J] [--estimate] [--doc F] [--json F] [--cache-dir D]
+ *       [--limit N] [--recipes r1,r2] [--jobs J] [--estimate] [--fill-entropy] [--doc F] [--json F] [--cache-dir D]
  *
  * The defaults are the full configuration. Every finished cell (model,
  * recipe, calibration size, seed, test size) goes into the committed cache
@@ -13,6 +13,8 @@
  * name=path for a model outside the zoo. --jobs runs cells in that many
  * single-threaded worker processes. --estimate prints the plan and its
  * estimated duration (from the timings of cached cells) and stops.
+ * --fill-entropy gives cached cells measured before the entropy columns
+ * their entropy (quantize only, no evaluation).
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -25,7 +27,7 @@ import { type ModelSummary, type Plan, summariseModel } from './aggregate';
 import {
   cellKey, type CellResult, freshCell, writeJsonAtomic, logitsPath, type ModelCache, readLogits, readModelCache, sha256OfFile, writeLogits, writeModelCache,
 } from './cache';
-import { measureFloat } from './cell';
+import { measureEntropy, measureFloat, quantizeCell } from './cell';
 import { DEFAULTS, labelOf, pipelineChoiceOf, ROW_NAMES, TEST_DATA, ZOO } from './config';
 import { runPool } from './pool';
 import { renderSection } from './table';
@@ -44,7 +46,7 @@ interface ModelEntry {
 
 function usage(message: string): never {
   console.error(`${message}\nusage: npx tsx tools/bench/accuracy/run.ts [--models resnet20,vgg,mobilenetv2|name=path] [--seeds 5] ` +
-    '[--samples 32,512] [--limit N] [--recipes r1,r2] [--jobs J] [--estimate] [--doc F] [--json F] [--cache-dir D]');
+    '[--samples 32,512] [--limit N] [--recipes r1,r2] [--jobs J] [--estimate] [--fill-entropy] [--doc F] [--json F] [--cache-dir D]');
   process.exit(2);
 }
 
@@ -128,6 +130,31 @@ function estimator(caches: ModelCache[]): (recipe: string, samples: number, n: n
   };
 }
 
+/**
+ * Cells measured before the entropy columns (issue 19) get them without
+ * being evaluated again: the recipe quantizes on the same seeded images,
+ * which gives the same model, and only the entropy is measured.
+ */
+async function fillEntropy(models: ModelEntry[], caches: Map<string, ModelCache>, plan: Plan, pipelines: Map<string, string>, cacheDir: string): Promise<void> {
+  for (const seed of plan.seeds) {
+    for (const m of models) {
+      const cache = caches.get(m.name)!;
+      for (const samples of plan.samples) {
+        for (const recipe of plan.recipes) {
+          const cell = freshCell(cache, cellKey(recipe, samples, seed, plan.n), pipelines.get(recipe)!);
+          if (!cell || cell.entropyWeights !== undefined) continue;
+          const { model: q } = await quantizeCell(await loadModel(m.path), { recipe, samples, seed });
+          const e = await measureEntropy(q, { samples, seed });
+          cell.entropyWeights = e.weights;
+          cell.entropyActivations = e.activations;
+          writeModelCache(cacheDir, cache);
+          console.log(`${m.name} ${recipe} samples=${samples} seed=${seed}: entropy ${e.weights?.toFixed(2)}/${e.activations?.toFixed(2)} bits per value (filled in)`);
+        }
+      }
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
     options: {
@@ -138,6 +165,7 @@ async function main(): Promise<void> {
       recipes: { type: 'string' },
       jobs: { type: 'string', default: '1' },
       estimate: { type: 'boolean', default: false },
+      'fill-entropy': { type: 'boolean', default: false },
       doc: { type: 'string', default: join(ROOT, 'docs', 'accuracy.md') },
       json: { type: 'string', default: join(ROOT, 'docs', 'accuracy-zoo.json') },
       'cache-dir': { type: 'string', default: join(__dirname, 'cache') },
@@ -203,6 +231,8 @@ async function main(): Promise<void> {
       console.log(`${m.name}: float32 top-1 ${(ref.top1 * 100).toFixed(2)} % on ${n} test images (${duration(ref.ms)})`);
     }
   }
+
+  if (args['fill-entropy']) await fillEntropy(models, caches, plan, pipelines, cacheDir);
 
   let done = 0;
   let remainingMs = knownMs;

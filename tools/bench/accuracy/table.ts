@@ -59,14 +59,14 @@ function overviewTable(models: ModelSummary[], ctx: TableContext): string[] {
 
 function modelTable(m: ModelSummary, samples: number, ctx: TableContext): string[] {
   const lines = [
-    '| Setting / method | top-1 % | agreement with FP32 % | logit SQNR dB | mean bits w | mean bits a |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| Setting / method | top-1 % | agreement with FP32 % | logit SQNR dB | mean bits w | mean bits a | entropy w | entropy a |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const recipe of ctx.plan.recipes) {
     const r = row([m], recipe, samples)[0];
-    lines.push(`| ${r.label} | ${pm(r.top1, 100, 2)} | ${pm(r.agreement, 100, 2)} | ${pm(r.sqnrDb, 1, 1)} | ${bits(r.bitsWeights)} | ${bits(r.bitsActivations)} |`);
+    lines.push(`| ${r.label} | ${pm(r.top1, 100, 2)} | ${pm(r.agreement, 100, 2)} | ${pm(r.sqnrDb, 1, 1)} | ${bits(r.bitsWeights)} | ${bits(r.bitsActivations)} | ${bits(r.entropyWeights)} | ${bits(r.entropyActivations)} |`);
   }
-  lines.push(`| ${FLOAT_LABEL} | ${num(m.float.top1 * 100, 2)} | 100 | ∞ | 32 | 32 |`);
+  lines.push(`| ${FLOAT_LABEL} | ${num(m.float.top1 * 100, 2)} | 100 | ∞ | 32 | 32 | | |`);
   return lines;
 }
 

@@ -6,14 +6,7 @@ import { encodeNpy } from '@nibble/data';
 import { attr, createModel, Graph, SeededRandom, Tensor, type Value } from '@nibble/ir';
 import { readOnnxFile, writeOnnxFile } from '@nibble/onnx';
 import { randomFloats } from '@nibble/testing';
-import { main } from '../main';
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`), interactive: false });
-  return { code, out, err };
-}
+import { cli } from '../testing/run-cli';
 
 /** x[N,1,28,28] -> Conv 1->4 k3 s2 -> Relu -> MaxPool -> Conv 4->6 k3 pad1 -> Relu -> GAP -> Flatten -> Gemm -> logits[N,10]. */
 function tinyModel(dir: string): string {
@@ -45,6 +38,7 @@ describe('nibble recipes', () => {
     expect(list.map((x) => x.name)).toEqual([
       'w8a4-baseline', 'w8a4-aciq', 'w8a4-alloc', 'w8a4-aciq-alloc', 'w4a8-baseline', 'w4a8-biascorr', 'w4a8-alloc', 'w4a8-biascorr-alloc',
       'w4a4-baseline', 'w4a4-all', 'w4a4-percentile', 'w4a4-kl', 'w4a4-mse', 'w3a3-baseline', 'w3a3-all',
+      'nibble-w4a4', 'nibble-w3a3', 'nibble-w4a8', 'nibble-w8a4', 'w4a4-vlc', 'w3a3-vlc',
     ]);
     expect(list.find((x) => x.name === 'w4a4-all')!.aliases).toEqual(['paper-w4a4']);
     for (const x of list) expect(x.pipeline.startsWith('fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy')).toBe(true);
@@ -78,6 +72,28 @@ describe('nibble quantize and nibble eval', () => {
     const y = await session.run({ x: new ort.Tensor('float32', new Float32Array(2 * 784).fill(0.5), [2, 1, 28, 28]) });
     expect(y.fc.dims).toEqual([2, 10]);
     await session.release();
+  });
+
+  it('--json gives the entropy of every channel\'s codes and the mean bits per value (w4a4-vlc: levels not powers of two)', async () => {
+    const vlc = join(dir, 'tiny-vlc.nbz');
+    const r = await cli('quantize', model, '--data', 'fashion-mnist:calib', '--samples', '32', '--batch', '16', '--recipe', 'w4a4-vlc', '--out', vlc, '--json', '--preprocess', 'fashion-mnist');
+    expect(r.code).toBe(0);
+    const { entropy } = JSON.parse(r.out) as { entropy: { meanBits: { weights: number; activations: number }; meanLog2Levels: { weights: number }; perTensor: { name: string; kind: string; perChannel: number[]; meanBits: number; log2Levels: number; values: number }[] } };
+    const weights = entropy.perTensor.filter((t) => t.kind === 'weight');
+    expect(weights.map((t) => t.name).sort()).toEqual(['fw', 'w1', 'w2']);
+    for (const t of entropy.perTensor) {
+      // A channel's entropy never exceeds log2 of its levels; the mean per value is the channels' mean (equal sizes).
+      expect(t.meanBits).toBeLessThanOrEqual(t.log2Levels + 1e-9);
+      expect(t.perChannel.every((h) => h >= 0 && h <= 8)).toBe(true);
+    }
+    const conv2 = weights.find((t) => t.name === 'w2')!;
+    expect(conv2.perChannel.length).toBe(6);
+    expect(conv2.meanBits).toBeCloseTo(conv2.perChannel.reduce((a, b) => a + b, 0) / 6, 12);
+    const n = weights.reduce((a, t) => a + t.values, 0);
+    expect(entropy.meanBits.weights).toBeCloseTo(weights.reduce((a, t) => a + t.meanBits * t.values, 0) / n, 12);
+    // Activations on the calibration histograms (alloc-bins asks for them).
+    expect(entropy.meanBits.activations).toBeGreaterThan(0);
+    expect(entropy.meanBits.activations).toBeLessThan(8);
   });
 
   it('quantizes with a pipeline and prints a summary for a person', async () => {

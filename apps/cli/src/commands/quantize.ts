@@ -1,9 +1,10 @@
 import {
-  batchForModel, checkOutputPath, checkPlanQuantizes, checkQuantizedOutput, dataFiles, DEFAULTS, describePlan, describePreprocess, getPass, loadModel, planQuantization,
+  batchForModel, checkOutputPath, checkPlanQuantizes, checkSavePath, codeEntropyOf, type CodeEntropy, dataFiles, DEFAULTS, describePlan, describePreprocess, getPass, loadModel, planQuantization,
   printGraph, quantize, type QuantizeProgress, type QuantizeReport, saveQuantized, writeQuantizeReport,
 } from 'nibble';
 import { type CommandIO, forceOption, jsonOption, type Command } from '../shared/command';
 import { batchOption, dataOptions, integerFlag, requiredFlag, stringFlag } from '../shared/flags';
+import { loadPluginFlags, pluginOption } from '../shared/plugins';
 import { humanCount } from '../shared/format';
 import { ProgressBar } from '../shared/progress';
 
@@ -29,6 +30,11 @@ function progress(io: CommandIO, silent: boolean): { update(p: QuantizeProgress)
 
 const bits = (b: number | null): string => (b === null ? '-' : b.toFixed(2));
 
+function entropyLine(e: CodeEntropy): string {
+  const of = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
+  return `code entropy: weights ${of(e.meanBits.weights)} bits per value, activations ${of(e.meanBits.activations)}${e.meanBits.activations === null ? ' (no calibration histograms)' : ' (on calibration)'}`;
+}
+
 function summaryLines(report: QuantizeReport, out: string, seconds: number): string[] {
   const weights = report.perTensor.filter((t) => t.kind === 'weight').length;
   const acts = report.perTensor.length - weights;
@@ -39,7 +45,7 @@ function summaryLines(report: QuantizeReport, out: string, seconds: number): str
     ...(report.preprocess ? [`preprocessing: ${describePreprocess(report.preprocess)}; written into ${out}`] : []),
     ...(report.calibration ? [`calibration: ${report.calibration.samples} samples${report.calibration.data ? ` of ${report.calibration.data}` : ''}`] : []),
     `mean bits: weights ${bits(report.meanBits.weights)} (per parameter, ${weights} tensors), activations ${bits(report.meanBits.activations)} (per channel, ${acts} tensors)`,
-    `size: ${humanCount(float)}B float -> ${humanCount(quantized)}B quantized (QDQ ONNX, ${(float / quantized).toFixed(2)}x smaller)`,
+    `size: ${humanCount(float)}B float -> ${humanCount(quantized)}B quantized (${report.target.startsWith('tflite') ? `full-integer TFLite, target ${report.target}` : 'QDQ ONNX'}, ${(float / quantized).toFixed(2)}x smaller)`,
     `wrote ${out} in ${seconds} s`,
   ];
 }
@@ -65,28 +71,30 @@ function planJson(plan: ReturnType<typeof planQuantization>): Record<string, unk
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize a float model with a recipe or a pipeline and write it as a QDQ ONNX model (int4/uint4 where it fits)',
-  usage: '<model> --data <spec> (--recipe <name> | --pipeline "<passes>") --out <file.onnx> [--target sim|ort] [--report file.html] [--force] [--samples N] [--seed S] [--batch B] [--preprocess P] [--dry-run] [--timing] [--print-ir-after <pass|all>] [--allow-unquantized] [--json] [--quiet]',
+  usage: '<model> --data <spec> (--recipe <name> | --pipeline "<passes>") --out <file.onnx|file.nbz|file.tflite> [--target sim|ort|tflite|tflite-int4] [--report file.html] [--force] [--samples N] [--seed S] [--batch B] [--preprocess P] [--dry-run] [--timing] [--print-ir-after <pass|all>] [--allow-unquantized] [--plugin <module>]... [--json] [--quiet]',
   positionals: [1, 1],
   options: {
     recipe: { type: 'string', valueName: 'name', description: 'a named recipe (nibble recipes lists them), e.g. w4a4-all' },
     pipeline: { type: 'string', valueName: 'passes', description: 'pipeline text, e.g. "fold-bn,mark-fused-relu,quant-policy,quantize"' },
-    out: { type: 'string', valueName: 'file.onnx', description: 'where to write the quantized model' },
+    out: { type: 'string', valueName: 'file.onnx', description: 'where to write the quantized model (.nbz: the ONNX file with its weights entropy-coded)' },
     ...dataOptions,
     ...batchOption(DEFAULTS.calibrationBatch),
     samples: { type: 'string', valueName: 'N', description: `calibration samples, a seeded random subset (default ${DEFAULTS.calibrationSamples} or the dataset size)` },
     seed: { type: 'string', valueName: 'S', description: `seed of the subset (default ${DEFAULTS.seed})` },
-    target: { type: 'string', valueName: 'sim|ort', description: 'where the file runs: sim (exact simulation, default) or ort (onnxruntime integer kernels; its constraints join the pipeline)' },
+    target: { type: 'string', valueName: 'sim|ort|tflite|tflite-int4', description: 'where the file runs: sim (exact simulation, default), ort (onnxruntime integer kernels), tflite (full-integer .tflite) or tflite-int4 (INT4 filters); its constraints join the pipeline' },
     'dry-run': { type: 'boolean', description: 'print the plan (passes with every option, what calibration collects) and stop: no model or data is read' },
     timing: { type: 'boolean', description: 'print each pass\'s wall time and share of the run on stderr' },
     'print-ir-after': { type: 'string', valueName: 'pass|all', description: 'print the graph as IR text on stderr after each run of that pass (or after every pass)' },
     'allow-unquantized': { type: 'boolean', description: 'accept a pipeline that quantizes nothing (the output is then a float copy); an error otherwise' },
     report: { type: 'string', valueName: 'file.html', description: 'also write a self-contained HTML report: pipeline, per-layer ranges and bits, histograms' },
+    ...pluginOption,
     ...forceOption,
     ...jsonOption,
   },
   async run(args, io) {
     const [modelPath] = args.positionals;
     const v = args.values;
+    await loadPluginFlags(v.plugin);
     // Everything the user can get wrong is checked before the model is read: one plan, used as it is.
     const choice = {
       recipe: stringFlag(v.recipe), pipeline: stringFlag(v.pipeline), target: stringFlag(v.target),
@@ -103,7 +111,7 @@ export const quantizeCommand: Command = {
     const out = requiredFlag(v.out, 'quantize', 'out', 'model-w4a4.onnx');
     const data = requiredFlag(v.data, 'quantize', 'data', 'fashion-mnist:calib');
     const inputs = [modelPath, ...dataFiles(data)];
-    checkQuantizedOutput(out, { inputs, refuseExisting: !v.force });
+    checkSavePath(out, { inputs, refuseExisting: !v.force }, plan.target);
     const reportPath = stringFlag(v.report);
     if (reportPath !== undefined) {
       checkOutputPath(reportPath, { inputs: [...inputs, out], refuseExisting: !v.force, option: 'report', extension: { ext: '.html', what: 'the report' } });
@@ -136,13 +144,16 @@ export const quantizeCommand: Command = {
     const r = result.report;
     for (const w of r.warnings) io.err(`warning: ${w}`);
     if (v.timing) io.err(timingTable(r));
+    // What an entropy coder (--out .nbz) can reach: the codes' entropy per channel and per value (issue 19).
+    const entropy = codeEntropyOf(result.model, result.calibration);
     if (v.json) {
       io.out(JSON.stringify({
         model: modelPath, out, recipe: r.recipe ?? null, pipeline: r.pipeline, pipelineFull: r.pipelineFull, meanBits: r.meanBits,
         sizeBytes: r.sizeBytes, calibration: r.calibration ?? null, preprocess: r.preprocess ?? null, report: reportPath ?? null, seconds, warnings: r.warnings, perTensor: r.perTensor,
+        entropy,
       }, null, 2));
     } else {
-      io.out([...summaryLines(r, out, seconds), ...(reportPath ? [`report: ${reportPath}`] : [])].join('\n'));
+      io.out([...summaryLines(r, out, seconds), entropyLine(entropy), ...(reportPath ? [`report: ${reportPath}`] : [])].join('\n'));
     }
     return 0;
   },

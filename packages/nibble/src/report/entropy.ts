@@ -41,24 +41,34 @@ export function levelEntropy(levels: ArrayLike<number>, shape: Shape, axis: numb
 }
 
 /**
+ * Entropy of the codes channel c of `p` takes on the histogram `h`: every
+ * bin's count goes to the code of its centre.
+ */
+export function histogramChannelEntropy(h: Histogram, p: AffineParams, c: number): number {
+  const centres = Float64Array.from({ length: h.bins }, (_, k) => h.edge(k) + h.binWidth / 2);
+  const one: AffineParams = {
+    scale: p.scale.subarray(c, c + 1), zeroPoint: p.zeroPoint.subarray(c, c + 1), bits: p.bits.subarray(c, c + 1), axis: null, signed: p.signed,
+    ...(p.levels ? { levels: p.levels.subarray(c, c + 1) } : {}),
+  };
+  const codes = quantize(centres, [h.bins], one);
+  const byCode = new Map<number, number>();
+  for (let k = 0; k < h.bins; k++) byCode.set(codes[k], (byCode.get(codes[k]) ?? 0) + h.counts[k]);
+  return shannonBits([...byCode.values()]);
+}
+
+/**
  * Entropy of the codes an activation takes on calibration data, from its
- * histograms (one per channel of `p`, or one for a per-tensor grid): every
- * bin's count goes to the code of its centre. Mean over channels weighted by
- * their counts (every channel sees the same number of values).
+ * histograms (one per channel of `p`, or one for a per-tensor grid). Mean
+ * over channels weighted by their counts (every channel sees the same
+ * number of values).
  */
 export function histogramCodeEntropy(histograms: readonly Histogram[], p: AffineParams): number | null {
   if (histograms.length !== p.scale.length) return null;
   let weighted = 0;
   let total = 0;
   for (let c = 0; c < p.scale.length; c++) {
-    const h = histograms[c];
-    const centres = Float64Array.from({ length: h.bins }, (_, k) => h.edge(k) + h.binWidth / 2);
-    const one: AffineParams = { scale: p.scale.subarray(c, c + 1), zeroPoint: p.zeroPoint.subarray(c, c + 1), bits: p.bits.subarray(c, c + 1), axis: null, signed: p.signed };
-    const codes = quantize(centres, [h.bins], one);
-    const byCode = new Map<number, number>();
-    for (let k = 0; k < h.bins; k++) byCode.set(codes[k], (byCode.get(codes[k]) ?? 0) + h.counts[k]);
-    weighted += shannonBits([...byCode.values()]) * h.count;
-    total += h.count;
+    weighted += histogramChannelEntropy(histograms[c], p, c) * histograms[c].count;
+    total += histograms[c].count;
   }
   return total > 0 ? weighted / total : null;
 }

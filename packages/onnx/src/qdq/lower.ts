@@ -1,6 +1,6 @@
 import { attr, cloneModel, type Graph, inferShapes, type Model, NibbleError, type Node, Tensor, type Value } from '@nibble/ir';
 import {
-  type AffineParams, containerDType, normalizeAxis, paramsOfAnnotation, quantize, representableRange,
+  type AffineParams, containerDType, levelCount, normalizeAxis, paramsOfAnnotation, quantize, representableRange,
   scaleTensor, toIntegerTensor, zeroPointTensor,
 } from '@nibble/quant';
 import { QDQ_OPSET, upgradeToQdqOpset } from './upgrade-opset';
@@ -56,10 +56,14 @@ export function qdqContainer(p: AffineParams, minBits = 4): QdqContainer {
   return { dtype, bits: Number(dtype.replace(/^u?int/, '')) };
 }
 
-/** Whether some channel has fewer levels than its container, so the QDQ pair needs a clamp. */
+/**
+ * Whether some channel has fewer levels than its container, so the QDQ pair
+ * needs a clamp: a narrower width, or a grid of levels that is not a power
+ * of two (alloc-bins), which scale and zero point alone cannot bound.
+ */
 export function needsChannelClamp(p: AffineParams, minBits = 4): boolean {
   const { bits } = qdqContainer(p, minBits);
-  return p.bits.some((b) => b < bits);
+  return p.bits.some((b, c) => levelCount(p, c) < 2 ** bits || b < bits);
 }
 
 function isLowered(v: Value): boolean {

@@ -1,2 +1,3 @@
 export * from './allocate';
 export * from './allocate-by-error';
+export * from './allocate-bins';

@@ -98,7 +98,7 @@ export function foldCorrection(q: ArrayLike<number>, shape: Shape, params: Affin
   const n = L.outer * L.inner;
   const residual = new Float64Array(C);
   for (let c = 0; c < C; c++) residual[c] = (target[c] - folded[c]) / n;
-  return { params: { scale, zeroPoint, bits: params.bits, axis: params.axis, signed: params.signed }, zeroPointShift, residual };
+  return { params: { scale, zeroPoint, bits: params.bits, axis: params.axis, signed: params.signed, ...(params.levels ? { levels: params.levels } : {}) }, zeroPointShift, residual };
 }
 
 /**

@@ -10,7 +10,16 @@ export type AciqPrior = 'laplace' | 'gauss';
 
 /** Rounding noise of M bits over [-a, a]: step D = 2a / 2^M, D^2 / 12 = a^2 / (3 * 4^M). */
 export function roundingNoise(alpha: number, bits: number): number {
-  return (alpha * alpha) / (3 * 4 ** bits);
+  return roundingNoiseForLevels(alpha, 2 ** bits);
+}
+
+/**
+ * Rounding noise of omega bins over [-a, a] (omega need not be a power of
+ * two): step D = 2a / omega, D^2 / 12 = a^2 / (3 omega^2); 2^M bins give the
+ * M-bit formula.
+ */
+export function roundingNoiseForLevels(alpha: number, levels: number): number {
+  return (alpha * alpha) / (3 * levels * levels);
 }
 
 /** Laplace(0, b) clipped to [-a, a] at M bits: 2 b^2 e^{-a/b} + a^2 / (3 * 4^M). */
@@ -30,6 +39,12 @@ export function gaussClipMse(alpha: number, s: number, bits: number): number {
 
 export function aciqMse(prior: AciqPrior, alpha: number, spread: number, bits: number): number {
   return prior === 'laplace' ? laplaceClipMse(alpha, spread, bits) : gaussClipMse(alpha, spread, bits);
+}
+
+/** Clipping noise plus rounding noise at omega bins: 2 b^2 e^{-a/b} + a^2 / (3 omega^2) for Laplace (Gauss alike). */
+export function aciqMseForLevels(prior: AciqPrior, alpha: number, spread: number, levels: number): number {
+  // The M-bit forms at bits = log2(omega): their rounding term is a^2 / (3 * 4^log2(omega)) = a^2 / (3 omega^2).
+  return aciqMse(prior, alpha, spread, Math.log2(levels));
 }
 
 /** Largest bit-width with a solved alpha: 16-bit tensors plus the M+1 row one-sided 16-bit ones use. */
@@ -59,6 +74,34 @@ export function aciqAlpha(prior: AciqPrior, bits: number): number {
   if (a === undefined) {
     a = goldenSection((x) => aciqMse(prior, x, 1, bits), 0, 40, 1e-12).x;
     cache[prior].set(bits, a);
+  }
+  return a;
+}
+
+/** Largest omega with a solved alpha: 2^16 levels, doubled for one-sided tensors. */
+export const ACIQ_MAX_LEVELS = 2 ** ACIQ_MAX_BITS;
+
+const levelCache: Record<AciqPrior, Map<number, number>> = { laplace: new Map(), gauss: new Map() };
+
+/**
+ * alpha* / b (or / s) for omega bins that need not be a power of two (the
+ * paper's variable-length variant): the minimiser of 2 e^{-a} + a^2 / (3
+ * omega^2) (Laplace, unit b; the Gauss form likewise), solved by the same
+ * golden-section search as the M-bit table and cached per omega. omega =
+ * 2^M gives aciqAlpha(M). One-sided tensors use 2 omega, as the M-bit
+ * table uses its M+1 row.
+ */
+export function aciqAlphaForLevels(prior: AciqPrior, levels: number, option = 'levels'): number {
+  if (!Number.isInteger(levels) || levels < 2 || levels > ACIQ_MAX_LEVELS) {
+    throw new NibbleError('E_BAD_OPTION', `ACIQ: ${levels} bins is not an integer in [2, ${ACIQ_MAX_LEVELS}]`, {
+      option,
+      hint: 'ACIQ clips grids of 2 to 2^17 bins (one-sided ones use twice their levels)',
+    });
+  }
+  let a = levelCache[prior].get(levels);
+  if (a === undefined) {
+    a = goldenSection((x) => aciqMseForLevels(prior, x, 1, levels), 0, 40, 1e-12).x;
+    levelCache[prior].set(levels, a);
   }
   return a;
 }
@@ -93,6 +136,8 @@ export interface AciqOptions {
   oneSided?: boolean;
   /** Clamp the ACIQ range to the observed [min, max] (METHOD.md, weak spots). */
   capAtObserved?: boolean;
+  /** omega bins when not 2^bits (alloc-bins): alpha from aciqAlphaForLevels, at 2 omega when one-sided. */
+  levels?: number;
 }
 
 export interface AciqRange extends ClipRange {
@@ -124,13 +169,17 @@ export function aciqRange(stats: ClipStats, opts: AciqOptions): AciqRange {
     const c = opts.oneSided ? Math.max(mean, 0) : mean;
     return { lo: c, hi: c, alpha: 0 };
   }
+  // Alpha per unit spread: the M-bit table, or the omega one when the grid is not a power of two.
+  const unitAlpha = (twice: boolean): number => (opts.levels === undefined
+    ? aciqAlpha(opts.prior, opts.bits + (twice ? 1 : 0))
+    : aciqAlphaForLevels(opts.prior, opts.levels * (twice ? 2 : 1)));
   if (opts.oneSided) {
-    const a = aciqAlpha(opts.prior, opts.bits + 1) * spread;
+    const a = unitAlpha(true) * spread;
     let hi = Math.max(mean, 0) + a;
     if (opts.capAtObserved) hi = Math.min(hi, Math.max(max, 0));
     return { lo: 0, hi, alpha: a };
   }
-  const a = aciqAlpha(opts.prior, opts.bits) * spread;
+  const a = unitAlpha(false) * spread;
   const lo = Math.max(min, mean - a);
   let hi = lo + 2 * a;
   if (opts.capAtObserved) hi = Math.min(hi, max);

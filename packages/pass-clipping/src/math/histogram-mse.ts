@@ -1,4 +1,4 @@
-import { AffineParams, levelRange, paramsFromRange, toFloat32 } from '@nibble/quant';
+import { AffineParams, channelLevelRange, paramsFromRange, toFloat32 } from '@nibble/quant';
 import { BinnedDensity, checkHistogram, totalMass } from './histogram';
 
 /**
@@ -14,7 +14,7 @@ export function histogramQuantMse(h: BinnedDensity, p: AffineParams, c = 0): num
   checkHistogram(h);
   const total = totalMass(h);
   if (total === 0) return 0;
-  const [qmin, qmax] = levelRange(p.bits[c], p.signed);
+  const [qmin, qmax] = channelLevelRange(p, c);
   const s = p.scale[c];
   const zp = p.zeroPoint[c];
   const level = (k: number) => toFloat32((k - zp) * s);
