@@ -51,6 +51,9 @@ interface Config {
 
 const W8A8 = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy{w-bits=8,a-bits=8},clip-minmax,quantize';
 
+/** nibble-w4a4 with the weights that hurt the output most raised to 8 bits, at 5 bits per weight on average. */
+const NIBBLE_W4A4_MP5 = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy{w-bits=4,a-bits=4},clip-minmax{target=weights},'
+  + 'clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=4},mixed-precision{size-budget=5},quantize,bias-correct{mode=mean}';
 const CONFIGS: Config[] = [
   { name: 'w8a8', pipeline: W8A8, note: 'reference; a pipeline, not a recipe' },
   { name: 'w8a4-baseline', recipe: 'w8a4-baseline', note: '' },
@@ -62,6 +65,8 @@ const CONFIGS: Config[] = [
   { name: 'w4a4-percentile', recipe: 'w4a4-percentile', note: '' },
   { name: 'w4a4-kl', recipe: 'w4a4-kl', note: '' },
   { name: 'w4a4-mse', recipe: 'w4a4-mse', note: '' },
+  { name: 'nibble-w4a4', recipe: 'nibble-w4a4', note: "nibble's recipe" },
+  { name: 'nibble-w4a4-mp5', pipeline: NIBBLE_W4A4_MP5, note: 'nibble-w4a4 with mixed-precision{size-budget=5}' },
 ];
 
 interface QuantizeJson {

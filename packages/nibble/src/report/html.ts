@@ -86,6 +86,17 @@ function candidateLegend(): string {
   return Object.entries(CANDIDATE_COLOURS).map(([m, c]) => `<span class="lg"><svg width="14" height="10"><line x1="0" x2="14" y1="5" y2="5" stroke="${c}" stroke-width="2"/></svg>${esc(m)}</span>`).join(' ');
 }
 
+/** mixed-precision's measurements: which layers hurt the output most when quantized alone, and what they got. */
+function sensitivitySection(rows: NonNullable<ReportData['sensitivity']>): string {
+  const body = rows.map((r) => `<tr${r.bitsAfter !== r.bitsBefore ? ' class="promoted"' : ''}><td><code>${esc(r.value)}</code></td><td class="n">${r.params}</td>` +
+    `<td class="n">${r.sqnrDb === null ? 'unchanged' : r.sqnrDb.toFixed(1)}</td><td class="n">${num(r.bitsBefore)} &rarr; ${num(r.bitsAfter)}</td></tr>`).join('\n');
+  return `<h2>Layer sensitivity</h2>
+<p class="ax">output SQNR against the float model with only that weight quantized at its widths, on the calibration images (mixed-precision); the most sensitive first, highlighted where the pass raised the width.</p>
+<table id="sensitivity"><thead><tr><th>weight</th><th>parameters</th><th>output SQNR dB</th><th>bits</th></tr></thead><tbody>
+${body}
+</tbody></table>`;
+}
+
 function histogramSvg(h: ReportHistogram, clip: [number, number], observed: [number, number] | null, candidates: readonly ClipCandidate[] = []): string {
   const W = 320;
   const H = 130;
@@ -131,7 +142,7 @@ const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:24px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 code{font:12px ui-monospace,monospace;background:#f4f4f4;padding:2px 4px;border-radius:3px;word-break:break-all}
-.lg{white-space:nowrap;margin-right:6px}.lg svg{vertical-align:middle;margin-right:3px}
+.lg{white-space:nowrap;margin-right:6px}tr.promoted td{background:#fff4d6}.lg svg{vertical-align:middle;margin-right:3px}
 table{border-collapse:collapse;font-size:12px}th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:middle}
 th{background:#fafafa;position:sticky;top:0}#layers td:nth-child(2){min-width:190px;max-width:380px}#layers td:nth-child(2) code{word-break:normal;overflow-wrap:anywhere}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}dt{color:#666}dd{margin:0}
@@ -178,6 +189,7 @@ ${strips ? `<p class="key">${keyBits}</p><div class="grid">${strips}</div>` : '<
 <tbody>
 ${rows}
 </tbody></table>
+${d.sensitivity ? sensitivitySection(d.sensitivity) : ''}
 <h2>Passes</h2>
 ${passChart(d)}
 <p class="ax">total ${d.totalMs.toFixed(0)} ms; calibration runs inside the first pass that reads it.</p>

@@ -60,6 +60,16 @@ export interface ReportEvaluation {
   sqnrLogitsDb: number;
 }
 
+/** A weight's measured sensitivity and the width mixed-precision chose for it. */
+export interface ReportSensitivity {
+  value: string;
+  params: number;
+  /** Output SQNR with only this weight quantized (null: the output did not change). */
+  sqnrDb: number | null;
+  bitsBefore: number;
+  bitsAfter: number;
+}
+
 export interface ReportData {
   title: string;
   model: string;
@@ -73,6 +83,8 @@ export interface ReportData {
   meanBits: { weights: number | null; activations: number | null };
   passes: { pass: string; ms: number }[];
   totalMs: number;
+  /** mixed-precision's per-layer measurements, most sensitive first (absent when the pipeline has no such pass). */
+  sensitivity?: ReportSensitivity[];
   tensors: ReportTensor[];
   warnings: string[];
   evaluation?: ReportEvaluation;
@@ -273,5 +285,14 @@ export function reportData(result: QuantizeResult, files: { model: string; out: 
     sizes: r.sizeBytes, meanBits: r.meanBits,
     passes: r.timings.passes.map((p) => ({ pass: p.pass, ms: p.ms + p.analysesMs })), totalMs: r.timings.totalMs,
     tensors, warnings: r.warnings, ...(evaluation ? { evaluation } : {}), meanEntropyBits: meanEntropy(tensors, r.perTensor),
+    ...sensitivityOf(r.facts),
   };
+}
+
+/** mixed-precision's 'layer' facts, most sensitive (lowest output SQNR) first. */
+function sensitivityOf(facts: QuantizeResult['report']['facts']): { sensitivity?: ReportSensitivity[] } {
+  const rows = facts.filter((f) => f.pass === 'mixed-precision' && f.key === 'layer').map((f) => f.value as unknown as ReportSensitivity);
+  if (rows.length === 0) return {};
+  const key = (r: ReportSensitivity) => r.sqnrDb ?? Infinity;
+  return { sensitivity: [...rows].sort((a, b) => key(a) - key(b) || (a.value < b.value ? -1 : 1)) };
 }
