@@ -18,6 +18,18 @@
  * scheme, and file bytes per target against the fp32 model. Writes
  * docs/targets.md (section `tflite`) and the section `target-sizes` of
  * docs/benchmarks.md.
+ *
+ *   npx tsx tools/bench/targets.ts --ppocr [--no-write]
+ *
+ * PP-OCRv4 det and rec (tools/bench/ppocr's models and data) through the
+ * ort and tflite targets: SQNR of the ort file as onnxruntime runs it
+ * against its simulation, and what the tflite writer says. Writes the
+ * section `targets-ppocr` of docs/accuracy.md.
+ *
+ *   npx tsx tools/bench/targets.ts --probe <zoo model> <recipe> [--limit N]
+ *
+ * Element-level: every int8 tensor of the tflite file as TFLite 2.9 computes
+ * it against the simulation's levels (targets-probe.ts).
  */
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +40,8 @@ import { compareLogits, createTfliteExecutor, evaluate, getTarget, loadModel, qu
 import { writeTflite } from '@nibble/tflite';
 import * as ort from 'onnxruntime-node';
 import { writeDocSection } from './shared/doc-section';
+import { ppocrTargets } from './targets-ppocr';
+import { probeTflite } from './targets-probe';
 
 const MODELS = ['fmnist-resnet20', 'fmnist-vgg', 'fmnist-mobilenetv2'];
 const CANONICAL = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu';
@@ -108,8 +122,9 @@ async function tfliteTargets(): Promise<void> {
   const md = [
     `Top-1 (%) on the first ${limit} images of the Fashion-MNIST test split; calibration ${samples} images of fashion-mnist:calib.`,
     'sim: the recipe as written (per-channel activations), simulated exactly; tflite-sim: the same recipe under the tflite',
-    'target\'s constraints (per-tensor int8 activations, integer input, symmetric per-channel filters, bias folded), simulated',
-    'exactly (its QDQ lowering in onnxruntime, Q/DQ run as written); TFLite 2.9: the tflite file run by TFLite 2.9',
+    'target\'s constraints (per-tensor int8 activations, integer input, symmetric per-channel filters, bias folded, each layer\'s',
+    'bias the one TFLite adds in effect: tflite-bias), simulated exactly (its QDQ lowering in onnxruntime, Q/DQ run as written);',
+    'TFLite 2.9: the tflite file run by TFLite 2.9',
     `(tfjs-tflite-node, tools/tflite-ref; files written at batch ${TFLITE_BATCH}, one thread); agree: identical top-1 of TFLite 2.9`,
     'vs tflite-sim; SQNR: of the TFLite logits against tflite-sim\'s; s: wall seconds of the TFLite run.',
     '',
@@ -139,6 +154,9 @@ async function tfliteTargets(): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--tflite')) return tfliteTargets();
+  if (process.argv.includes('--ppocr')) return ppocrTargets(RECIPES, !process.argv.includes('--no-write'));
+  const probe = process.argv.indexOf('--probe');
+  if (probe >= 0) return probeTflite(process.argv[probe + 1], process.argv[probe + 2], flag('limit', 100));
   const limit = flag('limit', 10000);
   const samples = flag('samples', 512);
   const rows: string[] = [];

@@ -1,7 +1,7 @@
-import type { PipelineSpec } from '@nibble/core';
+import { definePass, type PipelineSpec, registerPass } from '@nibble/core';
 import { type Model, NibbleError } from '@nibble/ir';
 import { lowerForOrt, lowerToQdq, writeOnnx } from '@nibble/onnx';
-import { writeTflite } from '@nibble/tflite';
+import { alignBiasesToTflite, writeTflite } from '@nibble/tflite';
 
 /*
  * Where a quantized model will run, as data: what the runtime's integer
@@ -32,6 +32,8 @@ export interface Target {
   readonly narrowGrids: string;
   /** Options the target sets on the passes of any pipeline it runs. */
   readonly constraints: TargetConstraints;
+  /** Passes the target appends to every pipeline (after the recipe's): the last steps that make the IR compute what the runtime does. */
+  readonly tail?: readonly string[];
   /** Documentation of what the constraints cost, per line. */
   readonly notes: readonly string[];
   /** The file's bytes, from the quantized IR (validated before they are returned). */
@@ -106,6 +108,25 @@ const WASM: Target = {
 };
 TARGETS.set(WASM.name, WASM);
 
+/**
+ * tflite-bias: the last step of the tflite targets. TFLite 2.9 requantizes
+ * an accumulator with two roundings, which add 2^30/M accumulator units
+ * (M the Q31 multiplier) before one rounding (@nibble/tflite requant.ts).
+ * The writer rounds each int32 bias net of that offset; this pass gives the
+ * IR's layers the bias TFLite then adds in effect, so the simulation of the
+ * constrained scheme computes TFLite's levels (docs/targets.md).
+ */
+export const tfliteBiasPass = definePass({
+  name: 'tflite-bias',
+  summary: 'give each Conv/Gemm the bias TFLite adds in effect (its int32 bias plus the offset of its two-step requantization)',
+  run(graph, ctx) {
+    const layers = alignBiasesToTflite(graph);
+    ctx.report.record('aligned', { layers });
+    return { graph, modified: layers > 0 };
+  },
+});
+registerPass(tfliteBiasPass);
+
 // Full-integer TFLite (@nibble/tflite's writer; docs/targets.md): int8 per-tensor activations, per-channel symmetric filters.
 const TFLITE_CONSTRAINTS: TargetConstraints = {
   // Per-tensor activation scales; every input of an integer kernel quantized (the network input too); MaxPool keeps its input's grid.
@@ -119,8 +140,9 @@ const TFLITE_CONSTRAINTS: TargetConstraints = {
 const TFLITE_NOTES = [
   'activation scales per tensor (int8, zero point in int8): per-channel allocation of activations does not apply',
   'network input, residual Add outputs and global-average-pool outputs quantized per tensor at input-bits (8); QUANTIZE / DEQUANTIZE at the float input and output',
-  'filters symmetric per output channel (zero point 0), biases int32 at s_in * s_w[c] (rounded: the one difference from the simulation besides requantization rounding)',
+  'filters symmetric per output channel (zero point 0), biases int32 at s_in * s_w[c], rounded net of the offset TFLite\'s two-step requantization adds',
   '4-bit activation grids kept by MINIMUM with an int8 constant after the op (-113 = 15 levels above -128)',
+  'tflite-bias (appended to the pipeline): each layer\'s bias is the one TFLite adds in effect (int32 rounding plus the offset of its two-step requantization), so the simulation computes the file\'s levels',
 ];
 const TFLITE: Target = {
   name: 'tflite',
@@ -133,6 +155,7 @@ const TFLITE: Target = {
   integerOps: ['Conv', 'Gemm', 'Add', 'MaxPool', 'GlobalAveragePool', 'AveragePool', 'Relu', 'Clip', 'Flatten', 'Reshape', 'Concat', 'Pad'],
   narrowGrids: 'MINIMUM (and MAXIMUM) with int8 constants on the same grid after the op that writes it',
   constraints: TFLITE_CONSTRAINTS,
+  tail: [tfliteBiasPass.name],
   notes: TFLITE_NOTES,
   write: (model, file) => writeTflite(model, { weights: 'int8', target: 'tflite', file }),
 };
@@ -184,5 +207,11 @@ export function constrainPipeline(spec: PipelineSpec, target: Target): PipelineS
     }
     return { ...p, options };
   });
+  // The tail runs once, last, even where the pipeline already names it.
+  for (const name of target.tail ?? []) {
+    const at = passes.findIndex((p) => p.name === name);
+    if (at >= 0) passes.splice(at, 1);
+    passes.push({ name, options: [] });
+  }
   return { passes, ...(spec.source !== undefined ? { source: spec.source } : {}) };
 }

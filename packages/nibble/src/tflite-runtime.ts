@@ -41,10 +41,13 @@ const b64 = (a: Float32Array | Uint8Array): string => Buffer.from(a.buffer, a.by
 
 /**
  * An Executor running a .tflite file's bytes in TFLite 2.9, for a
- * single-input model whose first output is [N, ...] (rank-2 outputs are
- * returned as they are). TFLite 2.9 through tfjs-tflite does not resize
- * inputs: the file states its batch (`batch`), and a feed is cut into runs
- * of that many rows, the last one padded with its final row.
+ * single-input model whose outputs are [N, ...] (as the file lays them out:
+ * NHWC for rank 4). Its outputNames are the one `names.output`; a run
+ * returns every output of the file by its tensor name (a file written with
+ * writeTflite's `intermediates` has one per int8 activation). TFLite 2.9
+ * through tfjs-tflite does not resize inputs: the file states its batch
+ * (`batch`), and a feed is cut into runs of that many rows, the last one
+ * padded with its final row.
  */
 export function createTfliteExecutor(bytes: Uint8Array, names: { input: string; output: string }, batch = 1): Executor {
   const script = runner();
@@ -66,22 +69,28 @@ export function createTfliteExecutor(bytes: Uint8Array, names: { input: string; 
       }
       const p = spawnSync(process.execPath, [script], { input: JSON.stringify({ threads: 1, runs }), maxBuffer: 1 << 30 });
       if (p.status !== 0) throw new NibbleError('E_RUNTIME', `TFLite failed (exit ${p.status}): ${p.stderr.toString().slice(0, 500)}`, { option: 'runtime' });
-      const reply = JSON.parse(p.stdout.toString()) as { results: ({ outputs: { shape: number[]; data: string }[] } | { error: string })[] };
-      const rows: Float32Array[] = [];
-      let rowShape: number[] = [];
-      for (const r of reply.results) {
+      const reply = JSON.parse(p.stdout.toString()) as { results: ({ outputs: { name: string; shape: number[]; data: string }[] } | { error: string })[] };
+      // Per output: the rows of each run (the padding rows of the last run dropped), in order.
+      const outputs = new Map<string, { rowShape: number[]; out: Float32Array }>();
+      let first: string | undefined;
+      reply.results.forEach((r, k) => {
         if ('error' in r) throw new NibbleError('E_RUNTIME', `TFLite refused the file: ${r.error}`, { option: 'runtime', hint: 'check the file with nibble inspect' });
-        const o = r.outputs[0];
-        const raw = Buffer.from(o.data, 'base64');
-        const values = new Float32Array(raw.byteLength / 4);
-        new Uint8Array(values.buffer).set(raw);
-        rowShape = o.shape.slice(1);
-        rows.push(values);
-      }
-      const size = rowShape.reduce((a, b) => a * b, 1);
-      const out = new Float32Array(n * size);
-      rows.forEach((r, k) => out.set(r.subarray(0, Math.min(batch, n - k * batch) * size), k * batch * size));
-      return { [names.output]: new Tensor('float32', [n, ...rowShape], out) };
+        for (const o of r.outputs) {
+          const raw = Buffer.from(o.data, 'base64');
+          const values = new Float32Array(raw.byteLength / 4);
+          new Uint8Array(values.buffer).set(raw);
+          const rowShape = o.shape.slice(1);
+          const size = rowShape.reduce((a, b) => a * b, 1);
+          first ??= o.name;
+          let entry = outputs.get(o.name);
+          if (!entry) outputs.set(o.name, (entry = { rowShape, out: new Float32Array(n * size) }));
+          entry.out.set(values.subarray(0, Math.min(batch, n - k * batch) * size), k * batch * size);
+        }
+      });
+      const result = Object.fromEntries([...outputs].map(([name, o]) => [name, new Tensor('float32', [n, ...o.rowShape], o.out)]));
+      // The file's first output answers to the declared name whatever the runtime calls it.
+      if (first !== undefined && !(names.output in result)) result[names.output] = result[first];
+      return result;
     },
     async dispose() {},
   };

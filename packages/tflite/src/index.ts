@@ -3,3 +3,5 @@ export { parseTfliteFile, type TfliteFile, type TfliteTensor } from './model-fil
 export { decodeConstant } from './constants';
 export { type WriteTfliteOptions, writeTflite } from './write/writer';
 export { withBatch } from './write/batch';
+export { alignBiasesToTflite } from './write/align';
+export { layerMultiplier, quantizeMultiplier, requantOffset } from './write/requant';

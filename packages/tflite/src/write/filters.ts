@@ -1,5 +1,6 @@
 import { constantTensor, type Node, Tensor, type Value } from '@nibble/ir';
 import { tfliteError } from './grid';
+import { layerMultiplier, requantOffset } from './requant';
 
 /*
  * Filters and biases of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED from
@@ -81,27 +82,43 @@ export function packInt4(levels: Int8Array): Uint8Array {
   return Tensor.from('int4', [levels.length], levels).data as Uint8Array;
 }
 
+/** A layer's int32 bias as written, and the float bias TFLite's requantization then effectively adds (requant.ts). */
+export interface TfliteBias {
+  values: Int32Array;
+  /** The bias tensor's scale: s_in * s_w[c] as float32 (one value for a per-tensor filter). */
+  scale: number[];
+  /** Per output channel: (values[c] + d_c) * s_in * s_w[c], with d_c TFLite's rounding offset in accumulator units. */
+  effective: Float64Array;
+}
+
 /**
- * TFLite's int32 bias: b[c] / (s_in * s_w[c]) rounded to the nearest integer,
- * with that product (float32) as its scale and zero point 0, as its kernels
- * require. The rounding moves each bias by at most half a step of the
- * accumulator, the one difference from the simulation's float bias.
+ * TFLite's int32 bias: b[c] / (s_in * s_w[c]) rounded to the nearest
+ * integer after subtracting d_c, the accumulator units TFLite's two-step
+ * requantization adds (requantOffset), so that what TFLite adds,
+ * values[c] + d_c, is the float bias within half an accumulator step and
+ * no longer biased upward. The scale is that product (float32), zero point
+ * 0, as its kernels require.
  */
-export function biasOf(node: Node, bias: Value | null | undefined, inputScale: number, filter: Filter, outChannels: number, target: string): { values: Int32Array; scale: number[] } {
+export function biasOf(node: Node, bias: Value | null | undefined, inputScale: number, filter: Filter, outChannels: number, target: string,
+  outputScale: number, kind: 'conv' | 'fc'): TfliteBias {
   const b = bias ? constantTensor(bias)?.toFloat64() : new Float64Array(outChannels);
   if (!b || b.length !== outChannels) {
     throw tfliteError(target, node, bias ?? undefined, 'the bias is not a constant of one value per output channel', 'fold the bias into a constant (fold-constants)');
   }
   const values = new Int32Array(outChannels);
+  const effective = new Float64Array(outChannels);
   const scale: number[] = [];
   for (let c = 0; c < outChannels; c++) {
-    const s = inputScale * filter.scale[filter.scale.length > 1 ? c : 0];
-    const q = Math.round(b[c] / s);
+    const sw = filter.scale[filter.scale.length > 1 ? c : 0];
+    const s = inputScale * sw;
+    const d = requantOffset(layerMultiplier(inputScale, sw, outputScale, kind));
+    const q = Math.round(b[c] / s - d);
     if (!Number.isFinite(q) || Math.abs(q) > 2 ** 31 - 1) {
       throw tfliteError(target, node, bias ?? undefined, `bias ${b[c]} of channel ${c} does not fit int32 at scale ${s}`, 'check the layer\'s input and weight scales');
     }
     values[c] = q;
+    effective[c] = (q + d) * s;
     scale.push(Math.fround(s));
   }
-  return { values, scale: filter.scale.length > 1 ? scale : [scale[0]] };
+  return { values, scale: filter.scale.length > 1 ? scale : [scale[0]], effective };
 }

