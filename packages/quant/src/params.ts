@@ -211,7 +211,10 @@ export function paramsFromRange(spec: RangeSpec): AffineParams {
     ...(spec.levels !== undefined ? { levels: new Int32Array(n) } : {}),
   };
   if (spec.levels !== undefined && spec.symmetric) {
-    throw new NibbleError('E_UNSUPPORTED', `${where}: a grid of given levels is affine; symmetric grids have 2^bits levels`, { value: where, option: 'symmetric' });
+    throw new NibbleError('E_UNSUPPORTED', `${where}: a grid of given levels is affine; symmetric grids have 2^bits levels`, {
+      value: where, option: 'symmetric',
+      hint: 'targets with symmetric weights (ort, tflite) cannot hold the level counts alloc-bins gives (the *-vlc recipes): quantize for --target sim or wasm, or use a power-of-two recipe',
+    });
   }
   for (let c = 0; c < n; c++) {
     const bits = pick(spec.bits, c);
