@@ -1,7 +1,6 @@
 import { createOrtExecutor } from '@nibble/runtime';
 import { createWasmExecutor } from './executor';
-import { CONFORMANCE_CASES } from './testing/conformance-cases';
-import { buildCase, codesOf } from './testing/conformance';
+import { buildCase, codesOf, CONFORMANCE_CASES } from '@nibble/testing';
 
 /*
  * Every kernel against the float64 reference of the quantized semantics:

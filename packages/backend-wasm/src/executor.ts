@@ -1,10 +1,10 @@
-import type { Executor, ExecutorOptions } from '@nibble/core';
+import { checkSingleInputRun, type Executor, type ExecutorOptions } from '@nibble/core';
 import { type Graph, type Model, NibbleError, Tensor } from '@nibble/ir';
 import './kernels';
 import { CompileContext, planArena, type PlannedValue, sizeOf, type Step } from './plan';
 import { getKernel } from './registry';
 import { type KernelExports, instantiateKernels, WasmMemory } from './wasm-module';
-import { staticValues } from './weights';
+import { staticValues } from '@nibble/quant';
 
 /** A compiled plan for one per-sample input shape. */
 export interface Plan {
@@ -96,17 +96,7 @@ class WasmExecutor implements Executor {
   /** run() without the promise (benchmarks time this). */
   runSync(feeds: Record<string, Tensor>, fetch?: readonly string[]): Record<string, Tensor> {
     if (this.disposed) throw new NibbleError('E_RUNTIME', 'run() after dispose()', { hint: 'create a new executor' });
-    const name = this.inputNames[0];
-    const x = feeds[name];
-    if (!x) throw new NibbleError('E_BAD_OPTION', `no feed for model input '${name}'`, { value: name, hint: `feed every input: ${this.inputNames.join(', ')}` });
-    for (const f of Object.keys(feeds)) {
-      if (f !== name) throw new NibbleError('E_BAD_OPTION', `feed '${f}' is not an input of the model`, { value: f, hint: `the model's inputs are: ${this.inputNames.join(', ')}` });
-    }
-    const names = [...new Set(fetch ?? this.outputNames)];
-    for (const n of names) {
-      if (!this.fetchable.has(n)) throw new NibbleError('E_BAD_OPTION', `cannot fetch '${n}': it is neither a graph output nor in extraOutputs`, { option: 'extraOutputs', value: n, hint: 'name it in extraOutputs when creating the executor' });
-    }
-    if (x.rank < 1) throw new NibbleError('E_SHAPE', `input '${name}' needs a batch axis`);
+    const { x, names } = checkSingleInputRun(this.inputNames, this.outputNames, this.fetchable, feeds, fetch);
     const batch = x.shape[0];
     const plan = this.plan(x.shape.slice(1));
     const per = sizeOf(plan.input.shape);

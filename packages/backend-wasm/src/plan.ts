@@ -1,4 +1,5 @@
 import { type Node, NibbleError, type Tensor, type Value } from '@nibble/ir';
+import { expandChannels } from '@nibble/quant';
 import { align, type KernelExports, WasmMemory } from './wasm-module';
 
 /*
@@ -184,19 +185,9 @@ export function planArena(buffers: Buffer[]): number {
 /** Per-channel parameters of a codes value expanded to `n` channels (a per-tensor value repeats its one channel). */
 export function channelParams(v: PlannedValue, n: number): { scale: Float64Array; zeroPoint: Int32Array } {
   if (v.kind !== 'codes' || !v.scale || !v.zeroPoint) throw new NibbleError('E_INTERNAL', `'${v.name}' is not codes`);
-  if (v.channels === n) return { scale: v.scale, zeroPoint: v.zeroPoint };
-  if (v.channels === 1) return { scale: new Float64Array(n).fill(v.scale[0]), zeroPoint: new Int32Array(n).fill(v.zeroPoint[0]) };
-  if (n % v.channels === 0 && n / v.channels === v.inner) {
-    // A per-channel value flattened: element j belongs to channel floor(j / inner).
-    const scale = new Float64Array(n);
-    const zeroPoint = new Int32Array(n);
-    for (let j = 0; j < n; j++) {
-      scale[j] = v.scale[Math.floor(j / v.inner)];
-      zeroPoint[j] = v.zeroPoint[Math.floor(j / v.inner)];
-    }
-    return { scale, zeroPoint };
-  }
-  throw new NibbleError('E_UNSUPPORTED', `'${v.name}' has ${v.channels} quantization channels, which do not map onto ${n}`);
+  const p = expandChannels({ channels: v.channels, inner: v.inner, scale: v.scale, zeroPoint: v.zeroPoint }, n);
+  if (!p) throw new NibbleError('E_UNSUPPORTED', `'${v.name}' has ${v.channels} quantization channels, which do not map onto ${n}`);
+  return p;
 }
 
 export type { Tensor };

@@ -1,4 +1,4 @@
-export { type Executor, type ExecutorFactory, type ExecutorOptions } from './executor';
+export { checkSingleInputRun, type Executor, type ExecutorFactory, type ExecutorOptions } from './executor';
 export { optionTextName, type OptionDecl } from './options';
 export { parsePipeline, printOptionValue, printPipeline, type PipelineSpec } from './pipeline-text';
 export { defineAnalysis, requirement, type Analysis, type AnalysisContext, type AnalysisRequirement } from './analysis';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createWasmExecutor } from '@nibble/backend-wasm';
+import { createWebGpuExecutor } from '@nibble/backend-webgpu';
 import { openDataset } from '@nibble/data';
 import { type Model, NibbleError, type Tensor } from '@nibble/ir';
 import { readOnnx } from '@nibble/onnx';
@@ -18,7 +19,7 @@ import { quantize } from './quantize';
  * run of each in turn) so that load on the machine hits every variant alike.
  */
 
-export const BENCH_BACKENDS = ['wasm', 'ort-wasm', 'ort-wasm-int8', 'tfjs-wasm', 'ort-node'] as const;
+export const BENCH_BACKENDS = ['wasm', 'webgpu', 'ort-wasm', 'ort-wasm-int8', 'tfjs-wasm', 'ort-node'] as const;
 export type BenchBackend = (typeof BENCH_BACKENDS)[number];
 
 /** The int8 QDQ file onnxruntime fuses into its integer kernels: 8-bit weights per channel, 8-bit activations per tensor. */
@@ -46,6 +47,9 @@ export interface BenchRow {
   weightBytes: number | null;
   /** Activation arena and scratch (ours), when known. */
   arenaBytes: number | null;
+  /** webgpu: the adapter, and whether it is a software one (its timings measure a CPU emulation, not a GPU). */
+  adapter?: string;
+  software?: boolean;
 }
 
 export interface BenchResult { model: string; input: number[]; rows: BenchRow[] }
@@ -138,6 +142,18 @@ export async function benchmark(modelPath: string, options: BenchOptions): Promi
       arenaBytes = p.arenaBytes + p.scratchBytes;
       variants[backend] = () => e.runSync(feeds);
       disposers.push(() => e.dispose());
+    } else if (backend === 'webgpu') {
+      // The same file as the wasm variant (per-tensor codes, every conv on integers): the two give the same codes.
+      const q = await quantize(float, { recipe: options.recipe ?? 'w4a4-baseline', target: 'wasm', ...calib });
+      const e = await createWebGpuExecutor(readOnnx(q.onnx));
+      await e.run(feeds);
+      const p = e.stats.plans[0];
+      weightBytes = p.weightBytes;
+      arenaBytes = p.slotBytes;
+      variants[backend] = () => e.run(feeds);
+      disposers.push(() => e.dispose());
+      rows.push({ backend, weightBytes, arenaBytes, adapter: e.adapterName, software: e.gpu.software });
+      continue;
     } else if (backend === 'tfjs-wasm') {
       variants[backend] = await tfjsWasmRunner(modelPath, x);
     } else {

@@ -18,3 +18,7 @@ export { bruteStats, channelOf, concat, relDiff, runAll, type BruteStats } from 
 export { tfWasm } from './tfjs-wasm';
 export { describeWithTfliteRef, runTfliteRef, type RefOutput } from './tflite-ref';
 export { workspaceRoot } from './workspace';
+// The shared conformance cases of the integer backends (wasm, webgpu): data, a builder, and the expected codes.
+export { buildCase, codesOf, type BuiltCase } from './conformance/build';
+export { CONFORMANCE_CASES, type ConformanceCase, type Grid } from './conformance/cases';
+export { describeWithWebGpu, webGpuUnavailable } from './webgpu';

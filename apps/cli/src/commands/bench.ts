@@ -5,7 +5,7 @@ import { dataOptions, integerFlag, requiredFlag, stringFlag } from '../shared/fl
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'latency of a float model on nibble\'s int4 WebAssembly kernels and the runtimes beside them (batch 1, one thread)',
-  usage: '<model> --data <calib spec> [--backend wasm,ort-wasm,ort-wasm-int8,tfjs-wasm,ort-node] [--recipe R] [--input spec] [--runs N] [--threads 1] [--preprocess P] [--json]',
+  usage: '<model> --data <calib spec> [--backend wasm,webgpu,ort-wasm,ort-wasm-int8,tfjs-wasm,ort-node] [--recipe R] [--input spec] [--runs N] [--threads 1] [--preprocess P] [--json]',
   positionals: [1, 1],
   options: {
     ...dataOptions,
@@ -36,7 +36,9 @@ export const benchCommand: Command = {
       const t = row.latencyMs;
       const vs = ours && row !== ours ? `  (ours ${(t.median / ours.latencyMs.median).toFixed(2)}x faster)` : '';
       const mem = row.weightBytes !== null ? `, weights ${row.weightBytes} B, arena ${row.arenaBytes} B` : '';
-      io.out(`  ${row.backend.padEnd(14)} median ${t.median.toFixed(2)} ms, p90 ${t.p90.toFixed(2)} ms${mem}${vs}`);
+      // A software adapter (SwiftShader) emulates a GPU on the CPU: say so beside its timing.
+      const gpu = row.adapter ? `, adapter ${row.adapter}${row.software ? ' (software: a CPU emulation, not a GPU timing)' : ''}` : '';
+      io.out(`  ${row.backend.padEnd(14)} median ${t.median.toFixed(2)} ms, p90 ${t.p90.toFixed(2)} ms${mem}${gpu}${vs}`);
     }
     return 0;
   },

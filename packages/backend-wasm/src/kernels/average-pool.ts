@@ -1,3 +1,4 @@
+import { checkGlobalWindow } from '@nibble/quant';
 import { registerKernel } from '../registry';
 import { globalAveragePool } from './global-average-pool';
 
@@ -6,13 +7,7 @@ registerKernel({
   opType: 'AveragePool',
   compile(node, ctx) {
     const x = ctx.input(node, 0);
-    if (x.shape.length !== 3) return ctx.fail(node, 'only [N,C,H,W] inputs are supported');
-    const [, H, W] = x.shape;
-    const [kh, kw] = node.getInts('kernel_shape', []);
-    const pads = node.getInts('pads', [0, 0, 0, 0]);
-    if (kh !== H || kw !== W || pads.some((p) => p !== 0) || node.getString('auto_pad', 'NOTSET') !== 'NOTSET') {
-      return ctx.fail(node, 'only a window over the whole image (a global average) is supported');
-    }
+    checkGlobalWindow(node, x.shape, (m, h) => ctx.fail(node, m, h));
     globalAveragePool(node, ctx, x);
   },
 });

@@ -1,4 +1,4 @@
-import { constantTensor } from '@nibble/ir';
+import { clipBounds } from '@nibble/quant';
 import { registerKernel } from '../registry';
 import { clampValue } from './clamp';
 
@@ -6,13 +6,7 @@ registerKernel({
   opType: 'Clip',
   compile(node, ctx) {
     const x = ctx.input(node, 0);
-    const bound = (i: number, attr: string, dflt: number): number => {
-      const v = node.inputs[i];
-      if (!v) return node.getFloat(attr, dflt);
-      const t = constantTensor(v);
-      if (!t || t.size !== 1) return ctx.fail(node, `input ${i} must be a constant scalar`);
-      return t.toFloat64()[0];
-    };
-    clampValue(ctx, node, x, bound(1, 'min', -Infinity), bound(2, 'max', Infinity));
+    const [lo, hi] = clipBounds(node, (m, h) => ctx.fail(node, m, h));
+    clampValue(ctx, node, x, lo, hi);
   },
 });

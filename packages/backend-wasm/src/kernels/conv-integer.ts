@@ -1,7 +1,7 @@
 import type { Node } from '@nibble/ir';
 import { requantizeFloatParams } from '@nibble/quant';
 import { type Buffer, type CompileContext, channelParams, type OutputGrid, type PlannedValue } from '../plan';
-import type { ResolvedWeight } from '../weights';
+import type { ResolvedWeight } from '@nibble/quant';
 import { align } from '../wasm-module';
 import type { Geometry } from './layer';
 

@@ -1,18 +1,10 @@
 import { type Node } from '@nibble/ir';
+import { convShape, type Geometry } from '@nibble/quant';
 import { type CompileContext, channelParams, type PlannedValue, sizeOf } from '../plan';
-import type { ResolvedWeight } from '../weights';
+import type { ResolvedWeight } from '@nibble/quant';
 import { emitIntegerConv } from './conv-integer';
 
-/** Conv geometry (Gemm is a 1x1 conv on a 1x1 image). */
-export interface Geometry {
-  group: number;
-  kh: number; kw: number;
-  sh: number; sw: number;
-  pt: number; pl: number; pb: number; pr: number;
-  dh: number; dw: number;
-}
-
-export const outExtent = (n: number, k: number, s: number, d: number, p0: number, p1: number): number => Math.floor((n + p0 + p1 - d * (k - 1) - 1) / s) + 1;
+export { type Geometry, outExtent } from '@nibble/quant';
 
 /**
  * Emit a conv layer: codes whose groups each have one input scale run the
@@ -23,14 +15,8 @@ export const outExtent = (n: number, k: number, s: number, d: number, p0: number
  * real value [O, OH, OW].
  */
 export function emitLayer(ctx: CompileContext, node: Node, x: PlannedValue, w: ResolvedWeight, bias: Float64Array | undefined, geo: Geometry, outShape?: number[]): PlannedValue {
-  const [C, H, W] = x.shape.length === 3 ? x.shape : [sizeOf(x.shape), 1, 1];
-  const [O, Cg, KH, KW] = w.shape;
+  const { C, H, W, O, Cg, KH, KW, OH, OW } = convShape(x.shape, w.shape, geo, (m, h) => ctx.fail(node, m, h));
   const G = geo.group;
-  if (C !== Cg * G || O % G !== 0) return ctx.fail(node, `input has ${C} channels for group ${G} and weights [${w.shape.join(',')}]`);
-  if (KH !== geo.kh || KW !== geo.kw) return ctx.fail(node, `kernel_shape [${geo.kh},${geo.kw}] differs from the weights' [${KH},${KW}]`);
-  const OH = outExtent(H, KH, geo.sh, geo.dh, geo.pt, geo.pb);
-  const OW = outExtent(W, KW, geo.sw, geo.dw, geo.pl, geo.pr);
-  if (OH < 1 || OW < 1) return ctx.fail(node, `output would be ${OH}x${OW}`);
   const Og = O / G;
   const R = Cg * KH * KW;
   const codes = x.kind === 'codes' && w.integer && !x.clamp;

@@ -1,7 +1,7 @@
 import { attr, createModel, Graph, type Model, type QuantAnnotation, Tensor, type Value } from '@nibble/ir';
 import { lowerToQdq } from '@nibble/onnx';
-import { runFloat64 } from '@nibble/testing';
-import type { ConformanceCase, Grid } from './conformance-cases';
+import { runFloat64 } from '../float64-reference';
+import type { ConformanceCase, Grid } from './cases';
 
 /** A case made concrete: the annotated model, its QDQ lowering, the float feed holding the integer inputs, and the expected output codes. */
 export interface BuiltCase {

@@ -1,9 +1,9 @@
 /*
- * Conformance cases as data, for every backend (this one and the WebGPU one
- * to come): an op with its attributes and operand grids. Integer inputs are
+ * Conformance cases as data, for every integer backend (@nibble/backend-wasm
+ * and @nibble/backend-webgpu run the same list): an op with its attributes and operand grids. Integer inputs are
  * drawn from the seed, and the expected integer outputs come from the
  * float64 reference of the quantized semantics (@nibble/testing runFloat64)
- * in conformance.ts. Odd shapes on purpose: 1x1 images, channel counts that
+ * in build.ts. Odd shapes on purpose: 1x1 images, channel counts that
  * are not multiples of the SIMD width, stride > kernel, pads larger than the
  * image, mixed widths per channel (clamps), per-tensor grids.
  */

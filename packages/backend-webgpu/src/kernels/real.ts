@@ -1,0 +1,90 @@
+import type { Node } from '@nibble/ir';
+import { type CompileContext, elementGroups, floatThresholds, intThresholds, packThresholds, type PlannedValue, quantizeCode, sizeOf } from '../plan';
+import { MAP_SHADER, PAIR_SHADER, thresholdShader } from '../wgsl';
+
+/** The float64 value of code q in channel c: (q - zp) * s, as the wasm dequantize kernel computes it (exact). */
+export const dequantizedValue = (x: PlannedValue) => (c: number, q: number): number => (q - x.zeroPoint![x.channels === 1 ? 0 : c]) * x.scale![x.channels === 1 ? 0 : c];
+
+/** Codes read as a real value (the wasm plan's dequantize step): a view, no GPU work. */
+export function realOfCodes(x: PlannedValue): PlannedValue {
+  return { name: `${x.name}#real`, kind: 'real', shape: x.shape, channels: x.channels, inner: x.inner, buffer: x.buffer, base: 'codes', codes: x, value: dequantizedValue(x) };
+}
+
+export interface Quantizer {
+  channels: number;
+  scale: Float64Array;
+  zeroPoint: Int32Array;
+  lo: Int32Array;
+  hi: Int32Array;
+}
+
+/** Largest pair table (entries) before the plan gives up: 4 M words (16 MiB). */
+const PAIR_LIMIT = 1 << 22;
+
+/**
+ * The wasm quantize kernel on real value `src` into codes `y`, as a table:
+ * thresholds over the int32 or float32 the value is a function of, or the
+ * code of each code (pair of codes). Exact: each entry is the wasm kernel's
+ * float64 operations on that input.
+ */
+export function emitQuantizeReal(ctx: CompileContext, node: Node, src: PlannedValue, q: Quantizer, y: PlannedValue): void {
+  const n = sizeOf(src.shape);
+  const L = Math.max(src.channels, q.channels);
+  if ((q.channels !== 1 && q.channels !== L) || (src.channels !== 1 && src.channels !== L) || n % L !== 0 || (src.channels === L && L > 1 && src.inner !== n / L)) {
+    return ctx.fail(node, `the value's ${src.channels} channels and the quantizer's ${q.channels} do not line up`);
+  }
+  const inner = n / L;
+  const code = (l: number) => {
+    const cs = src.channels === 1 ? 0 : l;
+    const cq = q.channels === 1 ? 0 : l;
+    const value = src.value!;
+    return (v: number): number => quantizeCode(value(cs, v), q.scale[cq], q.zeroPoint[cq], q.lo[cq], q.hi[cq]);
+  };
+  const params = [n, inner, L];
+  if (src.base === 'i32' || src.base === 'f32') {
+    const float = src.base === 'f32';
+    const tables = Array.from({ length: L }, (_, l) => (float ? floatThresholds(code(l)) : intThresholds(code(l))));
+    const { meta, thr, tmax } = packThresholds(tables, float);
+    ctx.emit(node, float ? 'quantizeInput' : 'requantize', () => ({
+      key: `threshold/${src.base}`, wgsl: () => thresholdShader(float ? 'f32' : 'i32'),
+      bindings: [{ buf: src.buffer }, { data: meta }, { data: thr }, { write: y.buffer }], params: [...params, tmax], groups: elementGroups(n),
+    }));
+    return;
+  }
+  if (src.base === 'codes') {
+    const lut = new Uint32Array(L * 256);
+    for (let l = 0; l < L; l++) {
+      const f = code(l);
+      for (let v = 0; v < 256; v++) lut[l * 256 + v] = f(v);
+    }
+    ctx.emit(node, 'mapCodes', () => ({ key: 'map', wgsl: () => MAP_SHADER, bindings: [{ buf: src.codes!.buffer }, { data: lut }, { write: y.buffer }], params, groups: elementGroups(n) }));
+    return;
+  }
+  const { a, b, value } = src.pair!;
+  const na = (a.container === 'uint4' ? 15 : Math.max(...a.hi!)) + 1;
+  const nb = (b.container === 'uint4' ? 15 : Math.max(...b.hi!)) + 1;
+  if (L * na * nb > PAIR_LIMIT) return ctx.fail(node, `a table of ${L} x ${na} x ${nb} codes is too large`, 'quantize the residual sums per tensor (--target wasm)');
+  const lut = new Uint32Array(L * na * nb);
+  for (let l = 0; l < L; l++) {
+    const cs = src.channels === 1 ? 0 : l;
+    const cq = q.channels === 1 ? 0 : l;
+    for (let qa = 0; qa < na; qa++) for (let qb = 0; qb < nb; qb++) {
+      lut[(l * na + qa) * nb + qb] = quantizeCode(value(cs, qa, qb), q.scale[cq], q.zeroPoint[cq], q.lo[cq], q.hi[cq]);
+    }
+  }
+  emitPair(ctx, node, a, b, lut, [n, inner, L, na, nb], y);
+}
+
+export function emitPair(ctx: CompileContext, node: Node, a: PlannedValue, b: PlannedValue, lut: Uint32Array, params: number[], y: PlannedValue): void {
+  ctx.emit(node, 'addCodes', () => ({ key: 'pair', wgsl: () => PAIR_SHADER, bindings: [{ buf: a.buffer }, { buf: b.buffer }, { data: lut }, { write: y.buffer }], params, groups: elementGroups(params[0]) }));
+}
+
+/** A real value with f applied after its own value (a clip of a real): no GPU work until a QuantizeLinear tabulates it. */
+export function mapReal(x: PlannedValue, f: (v: number) => number): Omit<PlannedValue, 'name'> {
+  if (x.pair) {
+    const { a, b, value } = x.pair;
+    return { ...x, fuseQuantize: undefined, pair: { a, b, value: (c, qa, qb) => f(value(c, qa, qb)) } };
+  }
+  const value = x.value!;
+  return { ...x, fuseQuantize: undefined, value: (c, v) => f(value(c, v)) };
+}
