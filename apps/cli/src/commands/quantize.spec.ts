@@ -158,7 +158,9 @@ describe('nibble quantize and nibble eval', () => {
     expect(res).toMatchObject({ top1: 1, n, correct: n, quantized: false });
     const limited = JSON.parse((await cli('eval', model, '--data', spec, '--limit', '7', '--batch', '3', '--json')).out);
     expect(limited).toMatchObject({ top1: 1, n: 7 });
-    const q = JSON.parse((await cli('eval', out, '--data', spec, '--json')).out);
+    const qr = await cli('eval', out, '--data', spec, '--json');
+    expect(qr.err).toBe('');
+    const q = JSON.parse(qr.out);
     expect(q.n).toBe(n);
     expect(q.top1).toBeGreaterThanOrEqual(0);
     expect(q.top1).toBeLessThanOrEqual(1);
@@ -167,7 +169,7 @@ describe('nibble quantize and nibble eval', () => {
     expect(wasm).toMatchObject({ n, correct: q.correct, backend: 'wasm' });
     const badBackend = await cli('eval', out, '--data', spec, '--backend', 'gpu');
     expect(badBackend.code).toBe(2);
-    expect(badBackend.err).toContain("use 'ort' (the default) or 'wasm'");
+    expect(badBackend.err).toContain("use 'ort' (the default), 'wasm' or 'webgpu'");
     const text = await cli('eval', model, '--data', spec);
     expect(text.out).toMatch(/^top-1: 100\.00% \(40 of 40 samples/m);
   });
