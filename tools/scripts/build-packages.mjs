@@ -96,10 +96,16 @@ function productSources(pkgDir) {
 const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"]([^'"\s]+)['"]/g;
 
 /** Every package a package's product sources import (types included: their .d.ts name them too). */
+// A preserved type reference (TypeScript keeps it in the declarations only with preserve="true") names a package the
+// declarations need at the user's side, as an import would (@nibble/backend-webgpu's GPU types).
+const TYPE_REFERENCE_RE = /^\/\/\/\s*<reference\s+types="([^"]+)"\s+preserve="true"\s*\/>/gm;
+
 export function importedPackages(pkgDir) {
   const found = new Set();
   for (const file of productSources(pkgDir)) {
-    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT_RE)) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(TYPE_REFERENCE_RE)) found.add(packageOf(m[1]));
+    for (const m of text.matchAll(IMPORT_RE)) {
       const spec = m[1];
       if (spec.startsWith('.') || spec.startsWith('/') || isNodeBuiltin(spec)) continue;
       found.add(packageOf(spec));

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 import { checkSingleInputRun, type Executor, type ExecutorOptions } from '@nibble/core';
 import { type Graph, type Model, NibbleError, Tensor } from '@nibble/ir';
 import { staticValues } from '@nibble/quant';
