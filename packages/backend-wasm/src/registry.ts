@@ -1,3 +1,4 @@
+import { KernelRegistry } from '@nibble/core';
 import type { Node } from '@nibble/ir';
 import type { CompileContext } from './plan';
 
@@ -13,16 +14,8 @@ export interface KernelSpec {
   compile(node: Node, ctx: CompileContext): void;
 }
 
-const KERNELS = new Map<string, KernelSpec>();
+const KERNELS = new KernelRegistry<KernelSpec>();
 
-export function registerKernel(spec: KernelSpec): void {
-  KERNELS.set(spec.opType, spec);
-}
-
-export function getKernel(opType: string): KernelSpec | undefined {
-  return KERNELS.get(opType);
-}
-
-export function registeredOps(): string[] {
-  return [...KERNELS.keys()].sort();
-}
+export const registerKernel = (spec: KernelSpec): void => KERNELS.register(spec);
+export const getKernel = (opType: string): KernelSpec | undefined => KERNELS.get(opType);
+export const registeredOps = (): string[] => KERNELS.ops();

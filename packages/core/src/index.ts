@@ -2,6 +2,7 @@ export { checkSingleInputRun, type Executor, type ExecutorFactory, type Executor
 export { optionTextName, type OptionDecl } from './options';
 export { parsePipeline, printOptionValue, printPipeline, type PipelineSpec } from './pipeline-text';
 export { defineAnalysis, requirement, type Analysis, type AnalysisContext, type AnalysisRequirement } from './analysis';
+export { KernelRegistry } from './kernel-registry';
 export { MemoryLogger } from './logger';
 export { defineService, modelForGraph, EXECUTOR_FACTORY, SOURCE_MODEL, type ServiceKey } from './services';
 export { MemoryReportSink, type ReportEntry, type ReportValue } from './report';
