@@ -13,12 +13,13 @@ import { workspaceRoot } from '@nibble/testing';
  * served from localhost by a static server started here (WebGPU and the
  * page's fetches need http, not file://), opened in Debian's Chromium. The
  * page quantizes ResNet-20 with a 4-bit recipe on its bundled calibration
- * images and classifies ten test images with float32 (onnxruntime-web) and
- * int4 (nibble's WASM backend). Its int4 predictions must equal nibble's
- * simulation of the same quantization made here in Node: same recipe, same
- * calibration bytes (the build's copy of the page's images,
- * fashion-mnist-slice.json), same seed, calibration on onnxruntime-web as in
- * the page, then onnxruntime's exact QDQ simulation.
+ * images (for the `wasm` target, the integer form both int4 backends run)
+ * and classifies ten test images with float32 (onnxruntime-web) and int4 on
+ * nibble's WASM and WebGPU backends (SwiftShader's adapter here). Both int4
+ * columns must equal nibble's simulation of the same quantization made here
+ * in Node: same recipe and target, same calibration bytes (the build's copy
+ * of the page's images, fashion-mnist-slice.json), same seed, calibration on
+ * onnxruntime-web as in the page, then onnxruntime's exact QDQ simulation.
  * No console error, no request outside localhost. NIBBLE_WRITE_SCREENSHOT=1
  * refreshes docs/edge-demo.png, which the README shows.
  */
@@ -62,7 +63,7 @@ async function nodeReference(root: string, buildDir: string): Promise<number[]> 
   const { calib, test } = JSON.parse(readFileSync(join(buildDir, 'fashion-mnist-slice.json'), 'utf8')) as { calib: EncodedSlice; test: EncodedSlice };
   expect(calib.count).toBe(64);
   const result = await quantize(model, {
-    recipe: RECIPE, data: sliceDataset(calib, model, 'calib'), samples: calib.count,
+    recipe: RECIPE, target: 'wasm', data: sliceDataset(calib, model, 'calib'), samples: calib.count,
     executorFactory: (m, o) => createOrtExecutor(m, { ...o, backend: 'web' }),
   });
   const r = await evaluate(result.model, { data: sliceDataset(test, model, 'test'), limit: IMAGES, keepLogits: true });
@@ -86,7 +87,7 @@ describeIfChromium('apps/edge-demo in Chromium', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`quantizes ResNet-20 in the page (${RECIPE}); its int4 WASM predictions on ${IMAGES} test images equal the Node simulation's`, async () => {
+  it(`quantizes ResNet-20 in the page (${RECIPE}); its int4 WASM and WebGPU predictions on ${IMAGES} test images equal the Node simulation's`, async () => {
     const reference = nodeReference(root, dir);
     reference.catch(() => undefined); // awaited below; this only keeps an early failure from being reported as unhandled
     server = await serve(dir);
@@ -105,13 +106,14 @@ describeIfChromium('apps/edge-demo in Chromium', () => {
       const status = page.locator('#status');
       await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: 60_000 });
       expect(await status.getAttribute('data-state')).toBe('ready');
-      // The recipe list comes from the API; the WebGPU column says there is no backend yet instead of numbers.
+      // The recipe list comes from the API.
       expect(await page.locator('#recipe option').allTextContents()).toEqual(expect.arrayContaining(['w4a4-baseline', 'nibble-w4a4', 'w4a4-all']));
-      expect(await page.textContent('#summary')).toContain('WebGPU backend: not yet available in nibble');
       await page.selectOption('#recipe', RECIPE);
       await page.click('#quantize');
       await page.waitForSelector('#status[data-state="quantized"], #status[data-state="error"]', { timeout: 120_000 });
-      expect(await status.textContent()).toContain(`quantized with ${RECIPE}`);
+      expect(await status.textContent()).toContain(`quantized with ${RECIPE} for target wasm`);
+      // Chromium's WebGPU here is SwiftShader: the column names the adapter and marks it as software.
+      expect(await page.textContent('#webgpu-adapter')).toMatch(/nibble WebGPU backend on .+ \(software\)/);
       expect(await page.locator('#progress').evaluate((p) => (p as HTMLProgressElement).value)).toBe(1);
       await page.click('#classify');
       await page.waitForSelector('#status[data-state="classified"], #status[data-state="error"]', { timeout: 60_000 });
@@ -119,13 +121,18 @@ describeIfChromium('apps/edge-demo in Chromium', () => {
       const rows = await page.locator('#predictions tbody tr').evaluateAll((trs) => trs.map((tr) => ({ ...(tr as HTMLElement).dataset })));
       expect(rows.map((r) => Number(r.index))).toEqual(Array.from({ length: IMAGES }, (_, i) => i));
       const int4 = rows.map((r) => Number(r.int4));
+      const webgpu = rows.map((r) => (r.webgpu === '' ? NaN : Number(r.webgpu)));
       const float = rows.map((r) => Number(r.float));
-      expect(int4).toEqual(await reference);
+      const expected = await reference;
+      expect(int4).toEqual(expected);
+      expect(webgpu).toEqual(expected);
       // Both engines answered with classes, and the float model gets most of these right (it scores ~92% on the split).
       const labels = rows.map((r) => Number(r.label));
       expect(float.filter((c, i) => c === labels[i]).length).toBeGreaterThanOrEqual(IMAGES - 3);
       const summary = await page.textContent('#summary');
       expect(summary).toMatch(/wasm memory/);
+      expect(summary).toMatch(/of GPU buffers/);
+      expect(summary).toMatch(/software adapter: a CPU emulation/);
       expect(summary).toMatch(/\(QDQ\)/);
       // A sketch drawn on the 28x28 canvas (two legs: a pair of trousers) is classified by both engines.
       // Mouse coordinates are the viewport's: bring the canvas into it first.
@@ -142,8 +149,8 @@ describeIfChromium('apps/edge-demo in Chromium', () => {
       await page.mouse.move(box.x + box.width * 0.64, box.y + box.height * 0.15, { steps: 8 });
       await page.mouse.up();
       await page.click('#classify-sketch');
-      await page.waitForSelector('#sketch-result p:nth-child(2)', { timeout: 30_000 });
-      expect(await page.textContent('#sketch-result')).toMatch(/float32: .+ ms.*int4 WASM: .+ ms/s);
+      await page.waitForSelector('#sketch-result p:nth-child(3)', { timeout: 30_000 });
+      expect(await page.textContent('#sketch-result')).toMatch(/float32: .+ ms.*int4 WASM: .+ ms.*int4 WebGPU: .+ ms/s);
       const shot = await page.screenshot({ fullPage: true });
       if (process.env.NIBBLE_WRITE_SCREENSHOT === '1') writeFileSync(join(root, 'docs', 'edge-demo.png'), shot);
       expect(consoleErrors).toEqual([]);

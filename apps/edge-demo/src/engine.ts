@@ -1,17 +1,28 @@
 import {
-  argmax, createOrtExecutor, createWasmExecutor, type Dataset, type Model, modelFootprint, NibbleError, quantize,
-  type QuantizeProgress, type QuantizeResult, readOnnx, type Tensor,
+  argmax, createOrtExecutor, createWasmExecutor, createWebGpuExecutor, type Dataset, type Model, modelFootprint, NibbleError, quantize,
+  type QuantizeProgress, type QuantizeResult, readOnnx, requestWebGpu, type Tensor, type WebGpuContext, webGpuUnavailableReason,
 } from 'nibble';
 
 /*
  * What the page computes, through nibble's public API only: the float model
  * on onnxruntime-web, quantization in the page (calibration runs the float
  * model on onnxruntime-web too: there is no onnxruntime-node in a browser),
- * and the quantized model's QDQ form on nibble's int4 WebAssembly backend.
+ * and the quantized model's QDQ form on nibble's int4 WebAssembly backend
+ * and, where the browser has WebGPU, on its WebGPU backend.
  */
 
 type Executor = Awaited<ReturnType<typeof createOrtExecutor>>;
 type WasmExecutor = Awaited<ReturnType<typeof createWasmExecutor>>;
+type GpuExecutor = Awaited<ReturnType<typeof createWebGpuExecutor>>;
+
+/**
+ * The deployment target the page quantizes for: `wasm`, the integer form
+ * (one activation scale per tensor, every conv input on a grid) that both
+ * int4 backends execute with integer kernels and bit-identical codes. The
+ * default `sim` target's per-channel activation scales would leave the
+ * WebGPU backend without an integer form for some layers.
+ */
+export const DEMO_TARGET = 'wasm';
 
 /** Runs of one image per latency figure; the median is shown (the first, warm-up run is not counted). */
 export const LATENCY_RUNS = 5;
@@ -34,7 +45,7 @@ export async function fetchModel(url: string, name: string): Promise<{ model: Mo
 /** Quantizes in the page: the recipe's pipeline, calibrated on `calib` (every image of it, the default seed). */
 export async function quantizeInPage(model: Model, calib: Dataset, recipe: string, onProgress: (p: QuantizeProgress) => void): Promise<QuantizeResult> {
   return quantize(model, {
-    recipe, data: calib, samples: calib.length, onProgress,
+    recipe, target: DEMO_TARGET, data: calib, samples: calib.length, onProgress,
     executorFactory: (m, o) => createOrtExecutor(m, { ...o, backend: 'web' }),
   });
 }
@@ -54,7 +65,7 @@ function softmaxAt(row: Float64Array, k: number): number {
 
 /** One model on one engine: predictions of single images, timed. */
 export class Runner {
-  private constructor(private readonly executor: Executor | WasmExecutor, private readonly input: string, private readonly output: string) {}
+  private constructor(private readonly executor: Executor | WasmExecutor | GpuExecutor, private readonly input: string, private readonly output: string) {}
 
   static async float(model: Model): Promise<Runner> {
     return new Runner(await createOrtExecutor(model, { backend: 'web' }), model.graph.inputs[0].name, model.graph.outputs[0].name);
@@ -66,11 +77,29 @@ export class Runner {
     return new Runner(await createWasmExecutor(qdq), qdq.graph.inputs[0].name, qdq.graph.outputs[0].name);
   }
 
+  /**
+   * The quantized model on the WebGPU backend, or why not: the browser has
+   * no WebGPU (or no adapter), which the page shows instead of numbers.
+   */
+  static async webgpu(result: QuantizeResult): Promise<{ runner: Runner; gpu: WebGpuContext } | { unavailable: string }> {
+    const gpu = await requestWebGpu();
+    if (!gpu) return { unavailable: webGpuUnavailableReason };
+    const qdq = readOnnx(result.onnx);
+    return { runner: new Runner(await createWebGpuExecutor(qdq), qdq.graph.inputs[0].name, qdq.graph.outputs[0].name), gpu };
+  }
+
   /** Bytes of the WASM backend's memory (weights, scales, activation arena), when this runner has one. */
   get wasmStats(): { memoryBytes: number; arenaBytes: number; weightBytes: number } | undefined {
-    if (!('stats' in this.executor)) return undefined;
+    if (!('stats' in this.executor) || !('memoryBytes' in this.executor.stats)) return undefined;
     const { memoryBytes, plans } = this.executor.stats;
     return { memoryBytes, arenaBytes: Math.max(0, ...plans.map((p) => p.arenaBytes)), weightBytes: Math.max(0, ...plans.map((p) => p.weightBytes)) };
+  }
+
+  /** Bytes of the WebGPU backend's buffers (activation slots, constants, weights as its kernels read them), when this runner has one. */
+  get gpuStats(): { slotBytes: number; constBytes: number; weightBytes: number } | undefined {
+    if (!('stats' in this.executor) || !('pipelines' in this.executor.stats)) return undefined;
+    const { plans } = this.executor.stats;
+    return { slotBytes: Math.max(0, ...plans.map((p) => p.slotBytes)), constBytes: Math.max(0, ...plans.map((p) => p.constBytes)), weightBytes: Math.max(0, ...plans.map((p) => p.weightBytes)) };
   }
 
   async predict(x: Tensor): Promise<Prediction> {

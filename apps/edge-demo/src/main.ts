@@ -1,14 +1,16 @@
 import { DEVICE_PROFILES, fitModel, isNibbleError, type Model, type QuantizeResult, recipesInOrder, type Tensor } from 'nibble';
 import { calib as calibData, models, test as testData } from 'virtual:edge-demo-data';
 import { FASHION_MNIST_CLASSES, type ImageSlice, sliceDataset } from './demo-data';
-import { fetchModel, LATENCY_RUNS, type Prediction, quantizeInPage, Runner, weightBytes } from './engine';
+import { DEMO_TARGET, fetchModel, LATENCY_RUNS, type Prediction, quantizeInPage, Runner, weightBytes } from './engine';
 
 /*
  * The page: pick a model and a recipe, quantize in the page (progress shown
  * during calibration), then classify picked test images or a sketch with the
- * float model (onnxruntime-web) and the int4 model (nibble's WASM backend).
+ * float model (onnxruntime-web) and the int4 model on nibble's WASM backend
+ * and, where the browser has WebGPU, on its WebGPU backend.
  * State for the e2e test is in the DOM: #status's data-state, and each
- * prediction row's data-index / data-float / data-int4.
+ * prediction row's data-index / data-float / data-int4 / data-webgpu
+ * (empty where WebGPU is unavailable; #summary then says why).
  */
 
 // The quickest 4-bit recipe by default: nibble-* and the clipping searches take about a minute on a slow laptop.
@@ -27,13 +29,18 @@ interface State {
   float?: Runner;
   quantized?: QuantizeResult;
   int4?: Runner;
-  latency: { float: number[]; int4: number[] };
+  /** The same quantized model on the WebGPU backend, with its adapter; or why the browser cannot run it. */
+  webgpu?: Runner;
+  adapter?: { name: string; software: boolean; dot4: boolean };
+  webgpuUnavailable?: string;
+  latency: { float: number[]; int4: number[]; webgpu: number[] };
   /** `nibble fit` against the device profiles, one line per model. */
   fit: { float?: string; int4?: string };
   /** Top-1 on the last classified images. */
-  top1?: { n: number; float: number; int4: number };
+  top1?: { n: number; float: number; int4: number; webgpu: number };
 }
-let state: State = { modelName: '', fileBytes: 0, latency: { float: [], int4: [] }, fit: {} };
+const noLatency = () => ({ float: [], int4: [], webgpu: [] });
+let state: State = { modelName: '', fileBytes: 0, latency: noLatency(), fit: {} };
 const picked = new Set<number>(Array.from({ length: Math.min(FIRST_PICKED, testSlice.count) }, (_, i) => i));
 
 function setStatus(text: string, s: 'loading' | 'ready' | 'quantizing' | 'quantized' | 'classifying' | 'classified' | 'error'): void {
@@ -75,21 +82,29 @@ async function fitLine(model: Model): Promise<string> {
 function renderSummary(): void {
   const q = state.quantized;
   const stats = state.int4?.wasmStats;
+  const gpu = state.webgpu?.gpuStats;
   const ratio = q ? ` (${(q.report.sizeBytes.float / q.report.sizeBytes.quantized).toFixed(1)}× smaller)` : '';
-  // WebGPU column: @nibble/backend-webgpu does not exist yet (issue 13). When it does, this column runs it
-  // like the int4 one (a Runner on its executor) and shows its numbers; until then nothing is made up.
-  const webgpu = na('WebGPU backend: not yet available in nibble');
-  const rows: [string, string, string][] = [
-    ['model', state.modelName ? `${state.modelName}, ${state.model?.graph.nodes.length ?? 0} nodes` : '–', q ? `${q.report.recipe ?? ''}: ${q.report.meanBits.weights?.toFixed(2) ?? '–'} bits/weight, ${q.report.meanBits.activations?.toFixed(2) ?? '–'} bits/activation` : na('quantize first')],
-    ['ONNX file', state.fileBytes ? kib(state.fileBytes) : '–', q ? `${kib(q.report.sizeBytes.quantized)} (QDQ)${ratio}` : '–'],
-    ['weights at stored bits', state.model ? kib(weightBytes(state.model)) : '–', q ? kib(weightBytes(q.model)) : '–'],
-    ['memory', na('not measurable (inside onnxruntime-web)'), stats ? `${kib(stats.memoryBytes)} of wasm memory (weights as the kernels lay them out ${kib(stats.weightBytes)}, activation arena ${kib(stats.arenaBytes)})` : '–'],
-    [`latency per image (median of ${LATENCY_RUNS})`, ms(state.latency.float), ms(state.latency.int4)],
-    ['calibration', '–', q?.report.calibration ? `${q.report.calibration.samples} images, in the page; ${(q.report.timings.totalMs / 1000).toFixed(1)} s in all` : '–'],
-    ['top-1 on the picked images', state.top1 ? `${state.top1.float}/${state.top1.n}` : '–', state.top1 && q ? `${state.top1.int4}/${state.top1.n}` : '–'],
-    ['fits (nibble fit)', state.fit.float ?? '–', state.fit.int4 ?? '–'],
+  const a = state.adapter;
+  // The WebGPU column: the same file as the int4 one, so model, file and weights are the int4 column's.
+  const sameFile = na('the int4 file, as on the left');
+  const rows: [string, string, string, string][] = [
+    ['model', state.modelName ? `${state.modelName}, ${state.model?.graph.nodes.length ?? 0} nodes` : '–', q ? `${q.report.recipe ?? ''} for target ${q.report.target}: ${q.report.meanBits.weights?.toFixed(2) ?? '–'} bits/weight, ${q.report.meanBits.activations?.toFixed(2) ?? '–'} bits/activation` : na('quantize first'), q && state.webgpu ? sameFile : '–'],
+    ['ONNX file', state.fileBytes ? kib(state.fileBytes) : '–', q ? `${kib(q.report.sizeBytes.quantized)} (QDQ)${ratio}` : '–', q && state.webgpu ? sameFile : '–'],
+    ['weights at stored bits', state.model ? kib(weightBytes(state.model)) : '–', q ? kib(weightBytes(q.model)) : '–', q && state.webgpu ? kib(weightBytes(q.model)) : '–'],
+    ['memory', na('not measurable (inside onnxruntime-web)'), stats ? `${kib(stats.memoryBytes)} of wasm memory (weights as the kernels lay them out ${kib(stats.weightBytes)}, activation arena ${kib(stats.arenaBytes)})` : '–',
+      gpu ? `${kib(gpu.slotBytes + gpu.constBytes)} of GPU buffers (constants ${kib(gpu.constBytes)}, of them weights ${kib(gpu.weightBytes)}; activation slots ${kib(gpu.slotBytes)})` : '–'],
+    [`latency per image (median of ${LATENCY_RUNS})`, ms(state.latency.float), ms(state.latency.int4), a?.software && state.latency.webgpu.length ? `${ms(state.latency.webgpu)} ${na('(software adapter: a CPU emulation, not a GPU timing)')}` : ms(state.latency.webgpu)],
+    ['calibration', '–', q?.report.calibration ? `${q.report.calibration.samples} images, in the page; ${(q.report.timings.totalMs / 1000).toFixed(1)} s in all` : '–', q && state.webgpu ? na('the same quantization') : '–'],
+    ['top-1 on the picked images', state.top1 ? `${state.top1.float}/${state.top1.n}` : '–', state.top1 && q ? `${state.top1.int4}/${state.top1.n}` : '–', state.top1 && state.webgpu ? `${state.top1.webgpu}/${state.top1.n}` : '–'],
+    ['fits (nibble fit)', state.fit.float ?? '–', state.fit.int4 ?? '–', '–'],
   ];
-  $('summary').querySelector('tbody')!.innerHTML = rows.map(([k, a, b], i) => `<tr><td>${k}</td><td>${a}</td><td>${b}</td>${i === 0 ? `<td rowspan="${rows.length}">${webgpu}</td>` : ''}</tr>`).join('');
+  const body = $('summary').querySelector('tbody')!;
+  if (state.webgpuUnavailable) {
+    body.innerHTML = rows.map(([k, f, i4], i) => `<tr><td>${k}</td><td>${f}</td><td>${i4}</td>${i === 0 ? `<td rowspan="${rows.length}">${na(`WebGPU unavailable: ${state.webgpuUnavailable}`)}</td>` : ''}</tr>`).join('');
+  } else {
+    body.innerHTML = rows.map(([k, f, i4, g]) => `<tr><td>${k}</td><td>${f}</td><td>${i4}</td><td>${g}</td></tr>`).join('');
+  }
+  $('webgpu-adapter').textContent = a ? `nibble WebGPU backend on ${a.name}${a.software ? ' (software)' : ''}${a.dot4 ? ', dot4' : ''}` : 'gpu' in navigator ? 'nibble WebGPU backend (navigator.gpu present)' : 'navigator.gpu: absent';
 }
 
 function drawThumb(canvas: HTMLCanvasElement, slice: ImageSlice, i: number): void {
@@ -131,8 +146,9 @@ async function loadSelectedModel(): Promise<void> {
   setStatus(`loading ${choice.label}…`, 'loading');
   await state.float?.dispose();
   await state.int4?.dispose();
+  await state.webgpu?.dispose();
   const { model, bytes } = await fetchModel(choice.url, choice.file);
-  state = { model, modelName: choice.label, fileBytes: bytes, float: await Runner.float(model), latency: { float: [], int4: [] }, fit: { float: await fitLine(model) } };
+  state = { model, modelName: choice.label, fileBytes: bytes, float: await Runner.float(model), latency: noLatency(), fit: { float: await fitLine(model) } };
   renderSummary();
   setStatus(`${choice.label} loaded; pick a recipe and quantize`, 'ready');
   setBusy(false);
@@ -143,9 +159,13 @@ async function runQuantize(): Promise<void> {
   const recipe = ($('recipe') as HTMLSelectElement).value;
   setBusy(true);
   await state.int4?.dispose();
+  await state.webgpu?.dispose();
   state.int4 = undefined;
+  state.webgpu = undefined;
+  state.webgpuUnavailable = undefined;
   state.quantized = undefined;
   state.latency.int4 = [];
+  state.latency.webgpu = [];
   state.fit.int4 = undefined;
   state.top1 = undefined;
   const progress = $('progress') as HTMLProgressElement;
@@ -162,10 +182,17 @@ async function runQuantize(): Promise<void> {
   });
   state.quantized = result;
   state.int4 = await Runner.int4(result);
+  const gpu = await Runner.webgpu(result);
+  if ('runner' in gpu) {
+    state.webgpu = gpu.runner;
+    state.adapter = { name: gpu.gpu.adapterName, software: gpu.gpu.software, dot4: gpu.gpu.dot4 };
+  } else {
+    state.webgpuUnavailable = gpu.unavailable;
+  }
   state.fit.int4 = await fitLine(result.model);
   progress.value = 1;
   renderSummary();
-  setStatus(`quantized with ${recipe}; classify images below`, 'quantized');
+  setStatus(`quantized with ${recipe} for target ${DEMO_TARGET}; classify images below`, 'quantized');
   setBusy(false);
 }
 
@@ -175,12 +202,20 @@ function predictionCell(p: Prediction | undefined, label: number): string {
   return `<span class="${cls}">${FASHION_MNIST_CLASSES[p.cls]}</span> <small class="muted">${(p.confidence * 100).toFixed(0)}% · ${p.medianMs.toFixed(2)} ms</small>`;
 }
 
-async function classify(x: Tensor): Promise<{ float: Prediction; int4?: Prediction }> {
+async function classify(x: Tensor): Promise<{ float: Prediction; int4?: Prediction; webgpu?: Prediction }> {
   const float = await state.float!.predict(x);
   const int4 = state.int4 ? await state.int4.predict(x) : undefined;
+  const webgpu = state.webgpu ? await state.webgpu.predict(x) : undefined;
   state.latency.float.push(float.medianMs);
   if (int4) state.latency.int4.push(int4.medianMs);
-  return { float, int4 };
+  if (webgpu) state.latency.webgpu.push(webgpu.medianMs);
+  return { float, int4, webgpu };
+}
+
+/** The WebGPU cell: its prediction, or why there is none. */
+function webgpuCell(p: Prediction | undefined, label: number): string {
+  if (state.webgpuUnavailable) return na('no WebGPU');
+  return predictionCell(p, label);
 }
 
 async function classifyPicked(): Promise<void> {
@@ -190,18 +225,20 @@ async function classifyPicked(): Promise<void> {
   const data = sliceDataset(testSlice, state.model, 'fashion-mnist test slice');
   const body = $('predictions').querySelector('tbody')!;
   body.innerHTML = '';
-  const top1 = { n: 0, float: 0, int4: 0 };
+  const top1 = { n: 0, float: 0, int4: 0, webgpu: 0 };
   for (const i of [...picked].sort((a, b) => a - b)) {
-    const { float, int4 } = await classify((await data.get(i)).input);
+    const { float, int4, webgpu } = await classify((await data.get(i)).input);
     const label = testSlice.labels[i];
     top1.n++;
     if (float.cls === label) top1.float++;
     if (int4?.cls === label) top1.int4++;
+    if (webgpu?.cls === label) top1.webgpu++;
     const row = document.createElement('tr');
-    Object.assign(row.dataset, { index: String(i), label: String(label), float: String(float.cls), int4: int4 ? String(int4.cls) : '' });
+    Object.assign(row.dataset, { index: String(i), label: String(label), float: String(float.cls), int4: int4 ? String(int4.cls) : '', webgpu: webgpu ? String(webgpu.cls) : '' });
     const thumb = document.createElement('canvas');
     drawThumb(thumb, testSlice, i);
-    row.innerHTML = `<td></td><td>${FASHION_MNIST_CLASSES[label]}</td><td>${predictionCell(float, label)}</td><td>${predictionCell(int4, label)}</td><td>${int4 ? (int4.cls === float.cls ? 'same' : '<b>differs</b>') : ''}</td>`;
+    const agree = int4 ? [int4, webgpu].every((p) => !p || p.cls === float.cls) ? 'same' : '<b>differs</b>' : '';
+    row.innerHTML = `<td></td><td>${FASHION_MNIST_CLASSES[label]}</td><td>${predictionCell(float, label)}</td><td>${predictionCell(int4, label)}</td><td>${webgpuCell(webgpu, label)}</td><td>${agree}</td>`;
     row.cells[0].append(thumb);
     body.append(row);
   }
@@ -238,8 +275,8 @@ function setupSketch(): void {
       const rgba = ctx.getImageData(0, 0, 28, 28).data;
       const pixels = Uint8Array.from({ length: 28 * 28 }, (_, p) => rgba[p * 4]);
       const sketch = sliceDataset({ count: 1, height: 28, width: 28, pixels, labels: [-1] }, state.model, 'sketch');
-      const { float, int4 } = await classify((await sketch.get(0)).input);
-      $('sketch-result').innerHTML = `<p>float32: ${predictionCell(float, -1)}</p><p>int4 WASM: ${predictionCell(int4, -1)}</p>`;
+      const { float, int4, webgpu } = await classify((await sketch.get(0)).input);
+      $('sketch-result').innerHTML = `<p>float32: ${predictionCell(float, -1)}</p><p>int4 WASM: ${predictionCell(int4, -1)}</p><p>int4 WebGPU: ${webgpuCell(webgpu, -1)}</p>`;
       renderSummary();
     })().catch(fail);
   });
@@ -254,7 +291,6 @@ function init(): void {
   const showSummary = () => { $('recipe-summary').textContent = recipes.find((r) => r.name === recipeSelect.value)?.summary ?? ''; };
   recipeSelect.addEventListener('change', showSummary);
   showSummary();
-  $('webgpu-adapter').textContent = 'gpu' in navigator ? 'navigator.gpu: present' : 'navigator.gpu: absent';
   modelSelect.addEventListener('change', () => void loadSelectedModel().catch(fail));
   $('quantize').addEventListener('click', () => void runQuantize().catch(fail));
   $('classify').addEventListener('click', () => void classifyPicked().catch(fail));

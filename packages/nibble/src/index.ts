@@ -28,7 +28,7 @@ export { DEFAULT_TARGET, getTarget, listTargets, type Target } from './targets';
 export { createTfliteExecutor, TFLITE_RUNTIME_INSTALL, tfliteForEvaluation } from './tflite-runtime';
 export { mainJobOutputs, runMainJob, type MainJobReport, type MainJobRow } from './main-job';
 export { createWasmExecutor } from '@nibble/backend-wasm';
-export { createWebGpuExecutor, requestWebGpu, type WebGpuContext } from '@nibble/backend-webgpu';
+export { createWebGpuExecutor, requestWebGpu, type WebGpuContext, webGpuUnavailableReason } from '@nibble/backend-webgpu';
 export { benchmark, BENCH_BACKENDS, INT8_QDQ_PIPELINE, tfjsWasmRunner, timeRoundRobin, type BenchBackend, type BenchOptions, type BenchResult, type BenchRow, type Timing } from './bench';
 // Models and data from memory rather than files, and onnxruntime-web: what a browser page needs (apps/edge-demo).
 export { type Model } from '@nibble/ir';
