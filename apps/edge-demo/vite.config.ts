@@ -1,7 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
-import { buildPackages, edgeDemoPlugin } from './src/build/demo-plugin';
+import { buildPackages, buildPhotoAssets, edgeDemoPlugin } from './src/build/demo-plugin';
 
 /*
  * The edge demo: `npx vite --config apps/edge-demo/vite.config.ts` serves it,
@@ -24,6 +24,7 @@ const ROOT = resolve(APP, '..', '..');
 
 export default defineConfig(({ command }) => {
   buildPackages(ROOT);
+  buildPhotoAssets(ROOT);
   return {
     root: APP,
     base: './',

@@ -8,11 +8,13 @@ import { datasetFromArrays, type Dataset, type Model, MODEL_PREPROCESS_KEY, Nibb
  * function and the same bytes.
  */
 
-/** Gray images as bytes, row-major [count, height, width], with their labels. */
+/** Images as bytes, row-major [count, height, width] (gray) or [count, height, width, 3] (RGB), with their labels (-1: none). */
 export interface ImageSlice {
   count: number;
   height: number;
   width: number;
+  /** 1 (gray, the default) or 3 (RGB). */
+  channels?: 1 | 3;
   pixels: Uint8Array;
   labels: number[];
 }
@@ -28,14 +30,16 @@ export function modelPreprocess(model: Model): string {
   return text;
 }
 
-export function sliceDataset(slice: ImageSlice, model: Model, description: string): Dataset {
-  if (slice.pixels.length !== slice.count * slice.height * slice.width || slice.labels.length !== slice.count) {
-    throw new NibbleError('E_DATA', `${description}: ${slice.pixels.length} pixels and ${slice.labels.length} labels for ${slice.count} images of ${slice.height}x${slice.width}`, {
+export function sliceDataset(slice: ImageSlice, model: Model, description: string, classNames: readonly string[] = FASHION_MNIST_CLASSES): Dataset {
+  const channels = slice.channels ?? 1;
+  if (slice.pixels.length !== slice.count * slice.height * slice.width * channels || slice.labels.length !== slice.count) {
+    throw new NibbleError('E_DATA', `${description}: ${slice.pixels.length} bytes and ${slice.labels.length} labels for ${slice.count} images of ${slice.height}x${slice.width}x${channels}`, {
       hint: 'rebuild the demo (its images are cut at build time)',
     });
   }
+  const shape = channels === 1 ? [slice.count, slice.height, slice.width] : [slice.count, slice.height, slice.width, channels];
   return datasetFromArrays(
-    { data: slice.pixels, shape: [slice.count, slice.height, slice.width], labels: Int32Array.from(slice.labels), classNames: FASHION_MNIST_CLASSES, file: description },
+    { data: slice.pixels, shape, layout: 'nhwc', labels: Int32Array.from(slice.labels), classNames, file: description },
     { preprocess: modelPreprocess(model) },
     description,
   );

@@ -26,12 +26,17 @@ export const DEMO_TARGET = 'wasm';
 
 /** Runs of one image per latency figure; the median is shown (the first, warm-up run is not counted). */
 export const LATENCY_RUNS = 5;
+/**
+ * Runs per figure on a software WebGPU adapter (SwiftShader: a CPU emulation, hundreds of milliseconds for a
+ * ResNet-20 image, seconds for a 224x224 network): one, after the warm-up; its timing says little anyway.
+ */
+export const SOFTWARE_GPU_RUNS = 1;
 
 export interface Prediction {
   cls: number;
   /** Softmax probability of the predicted class. */
   confidence: number;
-  /** Median milliseconds of one image, over LATENCY_RUNS runs. */
+  /** Median milliseconds of one image, over the runner's latency runs. */
   medianMs: number;
 }
 
@@ -65,7 +70,11 @@ function softmaxAt(row: Float64Array, k: number): number {
 
 /** One model on one engine: predictions of single images, timed. */
 export class Runner {
-  private constructor(private readonly executor: Executor | WasmExecutor | GpuExecutor, private readonly input: string, private readonly output: string) {}
+  private constructor(
+    private readonly executor: Executor | WasmExecutor | GpuExecutor, private readonly input: string, private readonly output: string,
+    /** Timed runs per prediction (after one warm-up run). */
+    readonly latencyRuns = LATENCY_RUNS,
+  ) {}
 
   static async float(model: Model): Promise<Runner> {
     return new Runner(await createOrtExecutor(model, { backend: 'web' }), model.graph.inputs[0].name, model.graph.outputs[0].name);
@@ -85,7 +94,8 @@ export class Runner {
     const gpu = await requestWebGpu();
     if (!gpu) return { unavailable: webGpuUnavailableReason };
     const qdq = readOnnx(result.onnx);
-    return { runner: new Runner(await createWebGpuExecutor(qdq), qdq.graph.inputs[0].name, qdq.graph.outputs[0].name), gpu };
+    const runs = gpu.software ? SOFTWARE_GPU_RUNS : LATENCY_RUNS;
+    return { runner: new Runner(await createWebGpuExecutor(qdq), qdq.graph.inputs[0].name, qdq.graph.outputs[0].name, runs), gpu };
   }
 
   /** Bytes of the WASM backend's memory (weights, scales, activation arena), when this runner has one. */
@@ -106,7 +116,7 @@ export class Runner {
     const feeds = { [this.input]: x };
     let out = (await this.executor.run(feeds, [this.output]))[this.output];
     const times: number[] = [];
-    for (let i = 0; i < LATENCY_RUNS; i++) {
+    for (let i = 0; i < this.latencyRuns; i++) {
       const t0 = performance.now();
       out = (await this.executor.run(feeds, [this.output]))[this.output];
       times.push(performance.now() - t0);

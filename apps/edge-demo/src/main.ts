@@ -1,5 +1,5 @@
 import { DEVICE_PROFILES, fitModel, isNibbleError, type Model, type QuantizeResult, recipesInOrder, type Tensor } from 'nibble';
-import { calib as calibData, models, test as testData } from 'virtual:edge-demo-data';
+import { calib as calibData, type DemoImages, models, photos, test as testData } from 'virtual:edge-demo-data';
 import { FASHION_MNIST_CLASSES, type ImageSlice, sliceDataset } from './demo-data';
 import { DEMO_TARGET, fetchModel, LATENCY_RUNS, type Prediction, quantizeInPage, Runner, weightBytes } from './engine';
 
@@ -7,7 +7,10 @@ import { DEMO_TARGET, fetchModel, LATENCY_RUNS, type Prediction, quantizeInPage,
  * The page: pick a model and a recipe, quantize in the page (progress shown
  * during calibration), then classify picked test images or a sketch with the
  * float model (onnxruntime-web) and the int4 model on nibble's WASM backend
- * and, where the browser has WebGPU, on its WebGPU backend.
+ * and, where the browser has WebGPU, on its WebGPU backend. The zoo models
+ * read the bundled Fashion-MNIST images (and sketches); nsfwjs MobileNetV2
+ * reads the checkout's photos (fetched from the app when it is chosen; they
+ * have no labels, so its columns are compared with float32's).
  * State for the e2e test is in the DOM: #status's data-state, and each
  * prediction row's data-index / data-float / data-int4 / data-webgpu
  * (empty where WebGPU is unavailable; #summary then says why).
@@ -15,12 +18,44 @@ import { DEMO_TARGET, fetchModel, LATENCY_RUNS, type Prediction, quantizeInPage,
 
 // The quickest 4-bit recipe by default: nibble-* and the clipping searches take about a minute on a slow laptop.
 const DEFAULT_RECIPE = 'w4a4-baseline';
-const FIRST_PICKED = 10;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const decode = (s: typeof calibData): ImageSlice => ({ ...s, pixels: Uint8Array.from(atob(s.pixels), (c) => c.charCodeAt(0)) });
-const calibSlice = decode(calibData);
-const testSlice = decode(testData);
+
+/** A set of images a model reads: calibration and test slices, class names, how many are picked at first, whether sketches apply. */
+interface ImageSet {
+  kind: DemoImages;
+  /** The gallery's caption. */
+  caption: string;
+  calib: ImageSlice;
+  test: ImageSlice;
+  classes: readonly string[];
+  /** Test image names (tooltips), where the images have them. */
+  names?: readonly string[];
+  firstPicked: number;
+  sketch: boolean;
+}
+
+const FASHION_MNIST: ImageSet = { kind: 'fashion-mnist', caption: '(click to pick; Fashion-MNIST test split)', calib: decode(calibData), test: decode(testData), classes: FASHION_MNIST_CLASSES, firstPicked: 10, sketch: true };
+let photoSet: Promise<ImageSet> | undefined;
+
+/** The photos, fetched once (4.8 MB of RGB bytes). A 224x224 network on a software WebGPU adapter takes seconds per image: two are picked at first. */
+function photoImages(url: string): Promise<ImageSet> {
+  photoSet ??= (async () => {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`the photos could not be loaded (HTTP ${res.status}): rebuild the demo`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const per = photos.height * photos.width * photos.channels;
+    const slice = (from: number, count: number): ImageSlice => ({
+      count, height: photos.height, width: photos.width, channels: 3, pixels: bytes.subarray(from * per, (from + count) * per), labels: new Array<number>(count).fill(-1),
+    });
+    if (bytes.length !== (photos.calib.length + photos.test.length) * per) throw new Error(`photos.bin has ${bytes.length} bytes, not ${photos.calib.length + photos.test.length} photos: rebuild the demo`);
+    return { kind: 'photos', caption: '(click to pick; held-out photos of data/photos, unlabelled: the int4 columns are compared with float32)', calib: slice(0, photos.calib.length), test: slice(photos.calib.length, photos.test.length), classes: photos.classes, names: photos.test, firstPicked: 2, sketch: false };
+  })();
+  return photoSet;
+}
+
+let images: ImageSet = FASHION_MNIST;
 
 interface State {
   model?: Model;
@@ -36,12 +71,12 @@ interface State {
   latency: { float: number[]; int4: number[]; webgpu: number[] };
   /** `nibble fit` against the device profiles, one line per model. */
   fit: { float?: string; int4?: string };
-  /** Top-1 on the last classified images. */
-  top1?: { n: number; float: number; int4: number; webgpu: number };
+  /** Top-1 on the last classified images (labelled images), or agreement with float32's class (unlabelled photos). */
+  top1?: { n: number; float: number; int4: number; webgpu: number; labelled: boolean };
 }
 const noLatency = () => ({ float: [], int4: [], webgpu: [] });
 let state: State = { modelName: '', fileBytes: 0, latency: noLatency(), fit: {} };
-const picked = new Set<number>(Array.from({ length: Math.min(FIRST_PICKED, testSlice.count) }, (_, i) => i));
+const picked = new Set<number>();
 
 function setStatus(text: string, s: 'loading' | 'ready' | 'quantizing' | 'quantized' | 'classifying' | 'classified' | 'error'): void {
   const el = $('status');
@@ -58,7 +93,7 @@ function fail(e: unknown): void {
 function setBusy(busy: boolean): void {
   ($('quantize') as HTMLButtonElement).disabled = busy || !state.model;
   ($('classify') as HTMLButtonElement).disabled = busy || !state.float || picked.size === 0;
-  ($('classify-sketch') as HTMLButtonElement).disabled = busy || !state.float;
+  ($('classify-sketch') as HTMLButtonElement).disabled = busy || !state.float || !images.sketch;
 }
 
 const kib = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
@@ -93,9 +128,11 @@ function renderSummary(): void {
     ['weights at stored bits', state.model ? kib(weightBytes(state.model)) : '–', q ? kib(weightBytes(q.model)) : '–', q && state.webgpu ? kib(weightBytes(q.model)) : '–'],
     ['memory', na('not measurable (inside onnxruntime-web)'), stats ? `${kib(stats.memoryBytes)} of wasm memory (weights as the kernels lay them out ${kib(stats.weightBytes)}, activation arena ${kib(stats.arenaBytes)})` : '–',
       gpu ? `${kib(gpu.slotBytes + gpu.constBytes)} of GPU buffers (constants ${kib(gpu.constBytes)}, of them weights ${kib(gpu.weightBytes)}; activation slots ${kib(gpu.slotBytes)})` : '–'],
-    [`latency per image (median of ${LATENCY_RUNS})`, ms(state.latency.float), ms(state.latency.int4), a?.software && state.latency.webgpu.length ? `${ms(state.latency.webgpu)} ${na('(software adapter: a CPU emulation, not a GPU timing)')}` : ms(state.latency.webgpu)],
+    [`latency per image (median of ${LATENCY_RUNS})`, ms(state.latency.float), ms(state.latency.int4), a?.software && state.latency.webgpu.length ? `${ms(state.latency.webgpu)} ${na(`(${state.webgpu?.latencyRuns ?? 1} run per image: a software adapter is a CPU emulation, not a GPU timing)`)}` : ms(state.latency.webgpu)],
     ['calibration', '–', q?.report.calibration ? `${q.report.calibration.samples} images, in the page; ${(q.report.timings.totalMs / 1000).toFixed(1)} s in all` : '–', q && state.webgpu ? na('the same quantization') : '–'],
-    ['top-1 on the picked images', state.top1 ? `${state.top1.float}/${state.top1.n}` : '–', state.top1 && q ? `${state.top1.int4}/${state.top1.n}` : '–', state.top1 && state.webgpu ? `${state.top1.webgpu}/${state.top1.n}` : '–'],
+    state.top1?.labelled === false
+      ? ['same class as float32 on the picked images', '–', q ? `${state.top1.int4}/${state.top1.n}` : '–', state.webgpu ? `${state.top1.webgpu}/${state.top1.n}` : '–']
+      : ['top-1 on the picked images', state.top1 ? `${state.top1.float}/${state.top1.n}` : '–', state.top1 && q ? `${state.top1.int4}/${state.top1.n}` : '–', state.top1 && state.webgpu ? `${state.top1.webgpu}/${state.top1.n}` : '–'],
     ['fits (nibble fit)', state.fit.float ?? '–', state.fit.int4 ?? '–', '–'],
   ];
   const body = $('summary').querySelector('tbody')!;
@@ -113,19 +150,34 @@ function drawThumb(canvas: HTMLCanvasElement, slice: ImageSlice, i: number): voi
   const ctx = canvas.getContext('2d')!;
   const img = ctx.createImageData(slice.width, slice.height);
   const per = slice.width * slice.height;
+  const ch = slice.channels ?? 1;
+  const base = i * per * ch;
   for (let p = 0; p < per; p++) {
-    const v = slice.pixels[i * per + p];
-    img.data.set([v, v, v, 255], p * 4);
+    const [r, g, b] = ch === 1 ? [0, 0, 0] : [0, 1, 2];
+    img.data.set([slice.pixels[base + p * ch + r], slice.pixels[base + p * ch + g], slice.pixels[base + p * ch + b], 255], p * 4);
   }
   ctx.putImageData(img, 0, 0);
 }
 
+/** What an image is called: its label's class, or its file name for unlabelled photos. */
+function imageTitle(i: number): string {
+  const label = images.test.labels[i];
+  return label >= 0 ? images.classes[label] : images.names?.[i] ?? `#${i}`;
+}
+
+/** The test images of the current set, the first few picked; sketches only where the set is sketch-like (28x28 gray). */
 function renderGallery(): void {
   const gallery = $('gallery');
-  for (let i = 0; i < testSlice.count; i++) {
+  gallery.innerHTML = '';
+  gallery.dataset.images = images.kind;
+  $('images-caption').textContent = images.caption;
+  picked.clear();
+  for (let i = 0; i < Math.min(images.firstPicked, images.test.count); i++) picked.add(i);
+  $('draw').hidden = !images.sketch;
+  for (let i = 0; i < images.test.count; i++) {
     const c = document.createElement('canvas');
-    drawThumb(c, testSlice, i);
-    c.title = `#${i}: ${FASHION_MNIST_CLASSES[testSlice.labels[i]]}`;
+    drawThumb(c, images.test, i);
+    c.title = `#${i}: ${imageTitle(i)}`;
     c.dataset.index = String(i);
     c.classList.toggle('picked', picked.has(i));
     c.addEventListener('click', () => {
@@ -148,7 +200,13 @@ async function loadSelectedModel(): Promise<void> {
   await state.int4?.dispose();
   await state.webgpu?.dispose();
   const { model, bytes } = await fetchModel(choice.url, choice.file);
+  const set = choice.images === 'photos' ? await photoImages(photos.url) : FASHION_MNIST;
   state = { model, modelName: choice.label, fileBytes: bytes, float: await Runner.float(model), latency: noLatency(), fit: { float: await fitLine(model) } };
+  if (set !== images) {
+    images = set;
+    $('predictions').querySelector('tbody')!.innerHTML = '';
+    renderGallery();
+  }
   renderSummary();
   setStatus(`${choice.label} loaded; pick a recipe and quantize`, 'ready');
   setBusy(false);
@@ -170,7 +228,7 @@ async function runQuantize(): Promise<void> {
   state.top1 = undefined;
   const progress = $('progress') as HTMLProgressElement;
   setStatus(`quantizing with ${recipe}…`, 'quantizing');
-  const calib = sliceDataset(calibSlice, state.model, 'fashion-mnist calibration slice');
+  const calib = sliceDataset(images.calib, state.model, `${images.kind} calibration images`, images.classes);
   const result = await quantizeInPage(state.model, calib, recipe, (p) => {
     if (p.stage === 'calibrate' && p.samplesTotal) {
       progress.value = p.samplesDone! / p.samplesTotal;
@@ -199,7 +257,7 @@ async function runQuantize(): Promise<void> {
 function predictionCell(p: Prediction | undefined, label: number): string {
   if (!p) return na('quantize first');
   const cls = label >= 0 ? (p.cls === label ? 'ok' : 'bad') : '';
-  return `<span class="${cls}">${FASHION_MNIST_CLASSES[p.cls]}</span> <small class="muted">${(p.confidence * 100).toFixed(0)}% · ${p.medianMs.toFixed(2)} ms</small>`;
+  return `<span class="${cls}">${images.classes[p.cls] ?? `class ${p.cls}`}</span> <small class="muted">${(p.confidence * 100).toFixed(0)}% · ${p.medianMs.toFixed(2)} ms</small>`;
 }
 
 async function classify(x: Tensor): Promise<{ float: Prediction; int4?: Prediction; webgpu?: Prediction }> {
@@ -222,23 +280,26 @@ async function classifyPicked(): Promise<void> {
   if (!state.model) return;
   setBusy(true);
   setStatus('classifying…', 'classifying');
-  const data = sliceDataset(testSlice, state.model, 'fashion-mnist test slice');
+  const data = sliceDataset(images.test, state.model, `${images.kind} test images`, images.classes);
   const body = $('predictions').querySelector('tbody')!;
   body.innerHTML = '';
-  const top1 = { n: 0, float: 0, int4: 0, webgpu: 0 };
+  const labelled = images.test.labels.some((l) => l >= 0);
+  const top1 = { n: 0, float: 0, int4: 0, webgpu: 0, labelled };
   for (const i of [...picked].sort((a, b) => a - b)) {
     const { float, int4, webgpu } = await classify((await data.get(i)).input);
-    const label = testSlice.labels[i];
+    const label = images.test.labels[i];
+    // Unlabelled photos: the int4 columns are scored against float32's class.
+    const truth = labelled ? label : float.cls;
     top1.n++;
-    if (float.cls === label) top1.float++;
-    if (int4?.cls === label) top1.int4++;
-    if (webgpu?.cls === label) top1.webgpu++;
+    if (float.cls === truth) top1.float++;
+    if (int4?.cls === truth) top1.int4++;
+    if (webgpu?.cls === truth) top1.webgpu++;
     const row = document.createElement('tr');
     Object.assign(row.dataset, { index: String(i), label: String(label), float: String(float.cls), int4: int4 ? String(int4.cls) : '', webgpu: webgpu ? String(webgpu.cls) : '' });
     const thumb = document.createElement('canvas');
-    drawThumb(thumb, testSlice, i);
+    drawThumb(thumb, images.test, i);
     const agree = int4 ? [int4, webgpu].every((p) => !p || p.cls === float.cls) ? 'same' : '<b>differs</b>' : '';
-    row.innerHTML = `<td></td><td>${FASHION_MNIST_CLASSES[label]}</td><td>${predictionCell(float, label)}</td><td>${predictionCell(int4, label)}</td><td>${webgpuCell(webgpu, label)}</td><td>${agree}</td>`;
+    row.innerHTML = `<td></td><td>${label >= 0 ? images.classes[label] : na(imageTitle(i))}</td><td>${predictionCell(float, label)}</td><td>${predictionCell(int4, label)}</td><td>${webgpuCell(webgpu, label)}</td><td>${agree}</td>`;
     row.cells[0].append(thumb);
     body.append(row);
   }

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fashionMnistSlices } from './fmnist-slice';
 
@@ -10,12 +11,19 @@ import { fashionMnistSlices } from './fmnist-slice';
 export const DEMO_DATA_MODULE = 'virtual:edge-demo-data';
 const RESOLVED = `\0${DEMO_DATA_MODULE}`;
 
-/** The zoo models the page offers, first the default (all three are Fashion-MNIST classifiers). */
+/**
+ * The models the page offers, first the default: the three zoo models (Fashion-MNIST classifiers, from models/) and
+ * nsfwjs MobileNetV2 (224x224 photos, converted at build time into PHOTO_ASSETS).
+ */
 export const DEMO_MODELS = [
-  { id: 'resnet20', label: 'ResNet-20', file: 'fmnist-resnet20.onnx' },
-  { id: 'vgg', label: 'VGG', file: 'fmnist-vgg.onnx' },
-  { id: 'mobilenetv2', label: 'MobileNetV2', file: 'fmnist-mobilenetv2.onnx' },
-];
+  { id: 'resnet20', label: 'ResNet-20', file: 'fmnist-resnet20.onnx', images: 'fashion-mnist' },
+  { id: 'vgg', label: 'VGG', file: 'fmnist-vgg.onnx', images: 'fashion-mnist' },
+  { id: 'mobilenetv2', label: 'MobileNetV2', file: 'fmnist-mobilenetv2.onnx', images: 'fashion-mnist' },
+  { id: 'nsfwjs', label: 'nsfwjs MobileNetV2 (photos, 10 MB)', file: 'nsfwjs-mobilenetv2.onnx', images: 'photos' },
+] as const;
+
+/** Where photo-assets.ts writes the photo model and the photos (ignored by git), relative to the checkout. */
+export const PHOTO_ASSETS = join('out', 'edge-demo');
 
 /**
  * Builds the packages' dist/ (a no-op when nothing changed since the last
@@ -27,6 +35,14 @@ export function buildPackages(root: string): void {
   if (r.status !== 0) {
     throw new Error(`building the packages for the demo failed (run node tools/scripts/build-packages.mjs and fix what it reports):\n${r.stdout}\n${r.stderr}`);
   }
+}
+
+/** The photo model and photos (photo-assets.ts, run in a child process: it needs nibble's sources through tsx). */
+export function buildPhotoAssets(root: string): void {
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'apps', 'edge-demo', 'src', 'build', 'photo-assets.ts'), root, join(root, PHOTO_ASSETS)], {
+    cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (r.status !== 0) throw new Error(`writing the demo's photo model and photos failed (npx tsx apps/edge-demo/src/build/photo-assets.ts . out/edge-demo):\n${r.stdout}\n${r.stderr}`);
 }
 
 /** The slices with base64 pixels, as the page's module and the build's DATA_FILE hold them. */
@@ -49,9 +65,17 @@ export const DATA_FILE = 'fashion-mnist-slice.json';
  */
 export function demoDataModule(root: string): string {
   const { calib, test } = encodedSlices(root);
-  const imports = DEMO_MODELS.map((m, i) => `import model${i} from ${JSON.stringify(`${join(root, 'models', m.file)}?url`)};`);
-  const models = DEMO_MODELS.map((m, i) => `{ id: ${JSON.stringify(m.id)}, label: ${JSON.stringify(m.label)}, file: ${JSON.stringify(m.file)}, url: model${i} }`);
-  return [...imports, `export const calib = ${JSON.stringify(calib)};`, `export const test = ${JSON.stringify(test)};`, `export const models = [${models.join(', ')}];`].join('\n');
+  const assets = join(root, PHOTO_ASSETS);
+  const where = (m: (typeof DEMO_MODELS)[number]) => (m.images === 'photos' ? join(assets, m.file) : join(root, 'models', m.file));
+  const imports = DEMO_MODELS.map((m, i) => `import model${i} from ${JSON.stringify(`${where(m)}?url`)};`);
+  const models = DEMO_MODELS.map((m, i) => `{ id: ${JSON.stringify(m.id)}, label: ${JSON.stringify(m.label)}, file: ${JSON.stringify(m.file)}, images: ${JSON.stringify(m.images)}, url: model${i} }`);
+  // The photos: their index inline, their pixels (4.8 MB) an asset the page fetches when a photo model is chosen.
+  const photoIndex = readFileSync(join(assets, 'photos.json'), 'utf8').trim();
+  return [
+    ...imports, `import photoPixels from ${JSON.stringify(`${join(assets, 'photos.bin')}?url`)};`,
+    `export const calib = ${JSON.stringify(calib)};`, `export const test = ${JSON.stringify(test)};`, `export const models = [${models.join(', ')}];`,
+    `export const photos = { ...${photoIndex}, url: photoPixels };`,
+  ].join('\n');
 }
 
 /** The Vite plugin: the virtual data module, and DATA_FILE in a build. */
