@@ -14,3 +14,5 @@ export function heapBase(): usize {
 }
 export { padPlanes, softmaxReal } from './misc';
 export { unpackPairTiles, unpackTaps } from './unpack';
+export { lookupReal, channelOpReal, resizeNearest, depthToSpace } from './lookup';
+export { winogradInput, winogradGemm, winogradOutput, winogradWeights } from './winograd';

@@ -46,6 +46,8 @@ export function compilePlan(graph: Graph, k: KernelExports, memory: WasmMemory, 
   for (const name of keep) {
     const p = ctx.values.get(name);
     if (!p) throw new NibbleError('E_BAD_OPTION', `cannot fetch '${name}': the wasm plan has no such runtime value`, { value: name, hint: 'fetch a node output or the graph input' });
+    // A table value fetched (the detector's Sigmoid map): looked up after the steps that need its source.
+    if (p.table) ctx.materialize(p);
     if (p.clamp) throw new NibbleError('E_BAD_OPTION', `cannot fetch '${name}': it is a clamp folded into the next QuantizeLinear`, { value: name });
     p.buffer.lastUse = Infinity;
   }

@@ -52,6 +52,27 @@ export interface PlannedValue {
   clamp?: { lo?: Float64Array; hi?: Float64Array; source: PlannedValue };
   /** real, written by an integer kernel: make it write the codes of QuantizeLinear `q` into `into` instead (fusion); false if it cannot. */
   fuseQuantize?: (q: OutputGrid, into: Buffer) => boolean;
+  /**
+   * real, an elementwise function of one codes value (kernels/table.ts): its float32 values per
+   * code, computed on the host, and no bytes of its own until a reader that is not table-aware
+   * asks for it (CompileContext.input then emits the lookup).
+   */
+  table?: CodeTable;
+  /** real: each value is a float32 number (what onnxruntime's float32 ops give), so float32 arithmetic on it mirrors the simulation. */
+  f32?: boolean;
+}
+
+/**
+ * An elementwise function of the codes of `source`: for each of `channels` channels (1, or the
+ * value's leading axis), the float32 value of each code 0..255, as onnxruntime computes it
+ * (DequantizeLinear, then each op, in float32).
+ */
+export interface CodeTable {
+  source: PlannedValue;
+  channels: number;
+  values: Float64Array;
+  /** Set once a reader needed the float64 values: the buffer that holds them. */
+  materialized?: Buffer;
 }
 
 /** The grid a fused QuantizeLinear writes: per channel (or one channel for the tensor), codes clamped to [lo, hi]. */
@@ -96,8 +117,14 @@ export class CompileContext {
     throw new NibbleError('E_UNSUPPORTED_OP', `wasm backend: ${node.opType} '${node.name}': ${message}`, { node: node.name, op: node.opType, hint: hint ?? 'run this model with --backend ort' });
   }
 
-  /** The runtime value read as input i, its use recorded for the arena. */
+  /** The runtime value read as input i, its use recorded for the arena; a table value (kernels/table.ts) is looked up into float64 first. */
   input(node: Node, i: number): PlannedValue {
+    const p = this.inputLazy(node, i);
+    return p.table ? this.materialize(p) : p;
+  }
+
+  /** input() for kernels that read a table value as its table (no lookup step). */
+  inputLazy(node: Node, i: number): PlannedValue {
     const v = node.inputs[i];
     if (!v) this.fail(node, `input ${i} is missing`);
     if (this.staticValue(v)) this.fail(node, `input ${i} ('${v.name}') is a constant; this kernel takes it only as a runtime value`);
@@ -106,10 +133,34 @@ export class CompileContext {
     return this.use(p);
   }
 
-  /** Mark a value (and a clamp's source) read by the step being compiled. */
+  /**
+   * A table value's float64 values, written by a lookup step emitted now (once: later readers
+   * share the buffer). Returns the value itself, its buffer now that one.
+   */
+  materialize(p: PlannedValue): PlannedValue {
+    const t = p.table!;
+    if (!t.materialized) {
+      const n = sizeOf(p.shape);
+      const src = t.source;
+      this.use(src);
+      const buffer = this.buffer(n * 8);
+      const pTable = this.constant(t.values);
+      const k = this.k;
+      // A table has a channel per channel of its source at least (per-channel codes dequantize per channel).
+      const L = t.channels;
+      this.steps.push({ node: p.name, kernel: 'lookupReal', run: () => k.lookupReal(src.buffer.offset, buffer.offset, L, n / L, pTable) });
+      t.materialized = buffer;
+      p.buffer = buffer;
+    }
+    p.buffer.lastUse = Math.max(p.buffer.lastUse, this.steps.length);
+    return p;
+  }
+
+  /** Mark a value (and a clamp's or a table's source) read by the step being compiled. */
   use(p: PlannedValue): PlannedValue {
     p.buffer.lastUse = Math.max(p.buffer.lastUse, this.steps.length);
     if (p.clamp) this.use(p.clamp.source);
+    if (p.table && !p.table.materialized) this.use(p.table.source);
     return p;
   }
 

@@ -29,6 +29,14 @@ export interface KernelExports {
   globalAvgPoolReal(x: number, c: number, hw: number, y: number): void;
   padPlanes(...args: number[]): void;
   softmaxReal(x: number, rows: number, n: number, y: number): void;
+  lookupReal(x: number, y: number, l: number, inner: number, table: number): void;
+  channelOpReal(x: number, y: number, c: number, hw: number, op: number, a: number, b: number, f32: number): void;
+  resizeNearest(x: number, c: number, h: number, w: number, oh: number, ow: number, iy: number, ix: number, size: number, y: number): void;
+  depthToSpace(x: number, o: number, kh: number, kw: number, h: number, w: number, size: number, y: number): void;
+  winogradInput(pad: number, c: number, ph: number, pw: number, th: number, tw: number, t8: number, v: number): void;
+  winogradGemm(v: number, c: number, t8: number, w: number, o: number, m: number): void;
+  winogradWeights(packed: number, offs: number, o: number, c: number, out: number): void;
+  winogradOutput(m: number, o: number, t8: number, th: number, tw: number, oh: number, ow: number, ep: number, y: number, codes: number): void;
 }
 
 /** The module's bytes (decoded without Node's Buffer, so browsers load it the same way). */

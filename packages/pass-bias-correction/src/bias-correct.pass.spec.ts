@@ -223,15 +223,25 @@ describe("pass 'bias-correct'", () => {
     expect(() => g.verify()).not.toThrow();
   });
 
-  it('refuses fold=bias where a bias cannot carry the residual, and corrects each weight once', async () => {
+  it('folds a ConvTranspose\'s residual into its bias (mean taps per output pixel x input means)', async () => {
+    const wf = [0.3, -0.7, 0.1, 0.9, 0.2, -0.4, 0.5, 0.6, -0.1, 0.25, 0.8, -0.9, 0.4, 0.35, -0.3, 0.7].map(Math.fround);
     const text = `graph t(%x : f32[1,2,3,3]) {
-  %w : f32[2,2,2,2] = const [0.3, -0.7, 0.1, 0.9, 0.2, -0.4, 0.5, 0.6, -0.1, 0.25, 0.8, -0.9, 0.4, 0.35, -0.3, 0.7]
-  %y = ConvTranspose(%x, %w) @deconv
+  %w : f32[2,2,2,2] = const [${wf.join(', ')}]
+  %y = ConvTranspose(%x, %w) {strides=[2,2]} @deconv
   return %y
 }
 `;
     const batches = [{ x: new Tensor('float32', [1, 2, 3, 3], Float32Array.from({ length: 18 }, (_, i) => i / 9)) }];
-    await expect(run(parseGraph(text), `${PIPE},bias-correct{fold=bias}`, batches)).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });
+    const g = await run(parseGraph(text), `${PIPE},bias-correct{fold=bias}`, batches);
+    const deconv = g.node('deconv')!;
+    const stored = effectiveWeight(deconv);
+    const bias = constantTensor(deconv.inputs[2])!.toFloat64();
+    // Weight [C, O, 2, 2]: output channel o = floor(i / 4) % 2; kernel = stride, one tap per output pixel; input means 4/9 and 13/9.
+    const mean = (a: ArrayLike<number>, o: number): number => Array.from(a).filter((_, i) => Math.floor(i / 4) % 2 === o).reduce((x, y) => x + y, 0) / 8;
+    [0, 1].forEach((o) => expect(bias[o]).toBeCloseTo((mean(wf, o) - mean(stored, o)) * 1 * (17 / 9), 5));
+  });
+
+  it('refuses fold=bias where a bias cannot carry the residual, and corrects each weight once', async () => {
     // Statistics without the layer input (calibrated with layerInputs=false, or before the marks).
     const noInput = [{ y: new Tensor('float32', [2, 16, 6, 6]) }];
     await expect(run(convNet(), `${PIPE},bias-correct{fold=bias}`, noInput)).rejects.toMatchObject({

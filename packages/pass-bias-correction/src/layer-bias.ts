@@ -94,13 +94,31 @@ export function foldResidualIntoBias(graph: Graph, ctx: PassContext, node: Node,
     const c = biasValues(node, node.inputs[2] ?? null, O);
     if (!c) throw unsupported(node, 'has a C input that is not a constant of one value per output');
     setBias(graph, node, 2, node.inputs[2]?.name ?? `${node.name}_bias`, [O], c.map((x, i) => x + delta[i]));
+  } else if (node.opType === 'ConvTranspose') {
+    // Weight [C, O/group, KH, KW], residual per output channel (axis 1). An output pixel receives on
+    // average KH*KW/(sh*sw) taps of each input channel of its group (exactly one when kernel = stride,
+    // DBNet's upsampling head), so the expected shift is r_o times that times the group's input means.
+    const groups = node.getInt('group', 1);
+    const [sh, sw] = node.getInts('strides', [1, 1]);
+    const means = inputMeans(ctx, node, shape[0]);
+    const taps = shape.slice(2).reduce((a, b) => a * b, 1) / (sh * sw);
+    const perGroupIn = shape[0] / groups;
+    delta = residual.map((r, o) => {
+      const g = Math.floor(o / (O / groups));
+      let sum = 0;
+      for (let c = 0; c < perGroupIn; c++) sum += means[g * perGroupIn + c];
+      return r * taps * sum;
+    });
+    const b = biasValues(node, node.inputs[2] ?? null, O);
+    if (!b) throw unsupported(node, 'has a bias that is not a constant of one value per output channel');
+    setBias(graph, node, 2, node.inputs[2]?.name ?? `${node.name}_bias`, [O], b.map((x, c) => x + delta[c]));
   } else if (node.opType === 'MatMul') {
     if (shape.length !== 2) throw unsupported(node, `has a rank-${shape.length} weight`);
     const means = inputMeans(ctx, node, shape[0]);
     delta = biasFromResidual(residual, [O, shape[0]], means, 1, weight.name);
     addAfterMatMul(graph, node, O, delta);
   } else {
-    throw unsupported(node, 'is not a Conv, Gemm or MatMul');
+    throw unsupported(node, 'is not a Conv, ConvTranspose, Gemm or MatMul');
   }
   return delta.reduce((m, d) => Math.max(m, Math.abs(d)), 0);
 }

@@ -7,6 +7,7 @@
  * compared.
  *
  *   npx tsx tools/bench/wasm/bench.ts [--runs N] [--models a,b] [--json]
+ *   npx tsx tools/bench/wasm/bench.ts --models ppocr-det [--side 640] [--runs N]
  *
  * Models: the three zoo models (one Fashion-MNIST test image) and nsfwjs
  * MobileNetV2 (224x224, one bundled photo; run tools/bench/pretrained/export-nsfwjs.ts
@@ -15,6 +16,12 @@
  * activation scales: the exact per-segment path); onnxruntime-web wasm fp32 and int8 QDQ
  * (8-bit per-channel weights, 8-bit per-tensor activations, its QDQ fusions on);
  * TF.js wasm fp32; onnxruntime-node fp32 (native MLAS). Also prints our per-kernel profile.
+ *
+ * ppocr-det: PP-OCRv4's text detector (ppocr-det.ts) at --side x --side (default 640, the
+ * issue's size), calibrated on data/text/det-calib, timed on the first scene of
+ * data/text/scenes. Ours runs the `wasm` target's files of w4a4-baseline and w4a4-all (the
+ * `sim` file's per-channel activation scales take the per-segment and float64 kernels, the
+ * slow path, and are not timed there); no TF.js model exists for it.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,12 +31,14 @@ import type { Tensor } from '@nibble/ir';
 import { readOnnx } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
 import { INT8_QDQ_PIPELINE, loadModel, quantize, tfjsWasmRunner, type Timing, timeRoundRobin, workspaceRoot } from 'nibble';
+import { detBench } from './ppocr-det';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const RUNS = Number(arg('runs') ?? 60);
+const SIDE = Number(arg('side') ?? 640);
 const WARMUP = 10;
 const MODELS = (arg('models') ?? 'fmnist-resnet20,fmnist-vgg,fmnist-mobilenetv2,nsfwjs-mobilenetv2').split(',');
 const JSON_OUT = process.argv.includes('--json');
@@ -51,6 +60,10 @@ function source(name: string): Source {
 async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   for (const name of MODELS) {
+    if (name === 'ppocr-det') {
+      rows.push(await detBench(SIDE, RUNS, WARMUP, JSON_OUT));
+      continue;
+    }
     const src = source(name);
     const float = await loadModel(src.model);
     const data = await openDataset(src.data, src.preprocess ? { preprocess: src.preprocess } : {});

@@ -1,6 +1,7 @@
 import type { Node } from '@nibble/ir';
 import { registerKernel } from '../registry';
 import { type Buffer, type CompileContext, type OutputGrid, type PlannedValue, sizeOf } from '../plan';
+import { constantOf, emitElementwise, OP } from './elementwise';
 import { dequantized } from './layer';
 
 /**
@@ -37,6 +38,19 @@ function addCodes(ctx: CompileContext, node: Node, a: PlannedValue, b: PlannedVa
 registerKernel({
   opType: 'Add',
   compile(node, ctx) {
+    // A constant operand (a bias, hard-swish's + 3), or two functions of one codes value: elementwise.ts.
+    const [va, vb] = node.inputs;
+    const lazy = (i: number): PlannedValue | undefined => (node.inputs[i] && !ctx.isStatic(node.inputs[i]) ? ctx.values.get(node.inputs[i]!.name) : undefined);
+    const [la, lb] = [lazy(0), lazy(1)];
+    const codesOf = (p: PlannedValue | undefined) => (p?.table ? p.table.source.buffer : p?.kind === 'codes' ? p.buffer : undefined);
+    const sameTableSource = (la?.table || lb?.table) && codesOf(la) !== undefined && codesOf(la) === codesOf(lb);
+    if (ctx.isStatic(va ?? undefined) || ctx.isStatic(vb ?? undefined) || sameTableSource) {
+      emitElementwise(ctx, node, ([x, y]) => Math.fround(x + y), (ops, r) => {
+        const c = constantOf(ops, r);
+        return c && { op: OP.ADD, a: c };
+      });
+      return;
+    }
     const a = ctx.input(node, 0);
     const b = ctx.input(node, 1);
     if (a.shape.join() !== b.shape.join() || a.clamp || b.clamp) return ctx.fail(node, `only same-shape operands are supported ([${a.shape.join(',')}] + [${b.shape.join(',')}])`);

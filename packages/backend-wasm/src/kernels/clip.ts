@@ -5,7 +5,7 @@ import { clampValue } from './clamp';
 registerKernel({
   opType: 'Clip',
   compile(node, ctx) {
-    const x = ctx.input(node, 0);
+    const x = ctx.inputLazy(node, 0);
     const [lo, hi] = clipBounds(node, (m, h) => ctx.fail(node, m, h));
     clampValue(ctx, node, x, lo, hi);
   },

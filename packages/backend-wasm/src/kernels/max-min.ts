@@ -10,14 +10,15 @@ import { registerKernel } from '../registry';
  */
 function pendingClamp(which: 'lo' | 'hi') {
   return (node: Node, ctx: CompileContext): void => {
-    const x = ctx.input(node, 0);
+    // A table value stays a table: QuantizeLinear applies the clamp in the table.
+    const x = ctx.inputLazy(node, 0);
     const t = constantTensor(node.inputs[1]);
     if (x.kind !== 'real' || !t || node.inputs.length !== 2) return ctx.fail(node, 'only the per-channel clamp of a real value by a constant, before QuantizeLinear, is supported');
     const bounds = t.toFloat64();
     const readers = node.outputs[0].uses.map((u) => u.node.opType);
     if (readers.some((op) => op !== 'QuantizeLinear' && op !== 'Min' && op !== 'Max')) return ctx.fail(node, `its output is read by ${readers.join(', ')}; only a following QuantizeLinear is supported`);
     const clamp = { ...(x.clamp ?? { source: x }), [which]: bounds };
-    ctx.define(node.outputs[0].name, { ...x, buffer: x.buffer, clamp });
+    ctx.define(node.outputs[0].name, { ...x, table: undefined, buffer: x.buffer, clamp });
   };
 }
 

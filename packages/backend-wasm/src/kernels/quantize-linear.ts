@@ -4,6 +4,7 @@ import { registerKernel } from '../registry';
 import { type CompileContext, type PlannedValue, sizeOf } from '../plan';
 import { dequantized } from './layer';
 import { quantParams } from './params';
+import { quantizeF32 } from './table';
 
 /**
  * QuantizeLinear: codes = clamp(round_half_even(y / s) + zp)
@@ -36,9 +37,56 @@ function mapOrAlias(node: Node, ctx: CompileContext, x: PlannedValue): boolean {
   return true;
 }
 
+/**
+ * A table value (an elementwise function of codes, table.ts) onto a grid: the code each source
+ * code becomes, as onnxruntime computes it (the lowering's Max/Min in float32, then float32
+ * division, half to even), so one mapCodes step from the source codes. False when the channel
+ * layouts do not line up.
+ */
+function quantizeTable(node: Node, ctx: CompileContext, x: PlannedValue): boolean {
+  const src = x.clamp ? x.clamp.source : x;
+  const t = src.table!;
+  const codes = t.source;
+  const p = quantParams(node, ctx, x.shape);
+  const n = sizeOf(x.shape);
+  const L = Math.max(t.channels, p.channels);
+  if ((p.channels !== 1 && p.channels !== L) || n % L !== 0 || (L > 1 && x.shape[0] !== L)) return false;
+  const top = p.container === 'uint4' ? 15 : 255;
+  const lut = new Uint8Array(L * 256);
+  const lo = new Int32Array(p.channels).fill(top);
+  const hi = new Int32Array(p.channels).fill(0);
+  const bound = (b: Float64Array | undefined, c: number): number | undefined => (b ? Math.fround(b[b.length === 1 ? 0 : c]) : undefined);
+  for (let l = 0; l < L; l++) {
+    const co = p.channels === 1 ? 0 : l;
+    const sc = codes.channels === 1 ? 0 : l;
+    const bLo = bound(x.clamp?.lo, co);
+    const bHi = bound(x.clamp?.hi, co);
+    for (let q = 0; q < 256; q++) {
+      let v = t.values[(t.channels === 1 ? 0 : l) * 256 + q];
+      if (bLo !== undefined) v = Math.max(v, bLo);
+      if (bHi !== undefined) v = Math.min(v, bHi);
+      const r = quantizeF32(v, p.scale[co], p.zeroPoint[co], 0, top);
+      lut[l * 256 + q] = r;
+      if (q >= codes.lo![sc] && q <= codes.hi![sc]) {
+        lo[co] = Math.min(lo[co], r);
+        hi[co] = Math.max(hi[co], r);
+      }
+    }
+  }
+  const y = ctx.define(node.outputs[0].name, { kind: 'codes', shape: x.shape, channels: p.channels, inner: n / p.channels, scale: p.scale, zeroPoint: p.zeroPoint, lo, hi, container: p.container, asCodes: true });
+  const pLut = ctx.constant(lut);
+  const small = codes.hi!.every((h) => h < 16) ? 1 : 0;
+  const k = ctx.k;
+  ctx.use(codes);
+  ctx.emit(node, 'mapCodes', () => k.mapCodes(codes.buffer.offset, y.buffer.offset, L, n / L, pLut, small));
+  return true;
+}
+
 registerKernel({
   opType: 'QuantizeLinear',
   compile(node, ctx) {
+    const lazy = ctx.inputLazy(node, 0);
+    if ((lazy.clamp ? lazy.clamp.source : lazy).table && quantizeTable(node, ctx, lazy)) return;
     const given = ctx.input(node, 0);
     // Codes onto another grid (a Pad's or MaxPool's codes to the next grid): a table per channel, or no step at all.
     if (given.kind === 'codes' && mapOrAlias(node, ctx, given)) return;
@@ -46,6 +94,8 @@ registerKernel({
     const p = quantParams(node, ctx, x.shape);
     const n = sizeOf(x.shape);
     const src = x.clamp ? x.clamp.source : x;
+    // A clamped table value the table path could not take: its float64 values.
+    if (src.table) ctx.materialize(src);
     const { lo, hi } = clampedCodeBounds(p, x.clamp ?? {}, (m, h) => ctx.fail(node, m, h));
     const y = ctx.define(node.outputs[0].name, { kind: 'codes', shape: x.shape, channels: p.channels, inner: n / p.channels, scale: p.scale, zeroPoint: p.zeroPoint, lo, hi, container: p.container, asCodes: true });
     // The integer kernel that made `src` writes these codes itself: no step here.

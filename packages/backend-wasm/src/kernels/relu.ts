@@ -4,6 +4,6 @@ import { clampValue } from './clamp';
 registerKernel({
   opType: 'Relu',
   compile(node, ctx) {
-    clampValue(ctx, node, ctx.input(node, 0), 0, Infinity);
+    clampValue(ctx, node, ctx.inputLazy(node, 0), 0, Infinity);
   },
 });
