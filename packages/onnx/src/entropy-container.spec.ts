@@ -101,4 +101,20 @@ describe('entropy-coded container', () => {
     }
     expect(seen.has('E_FILE_FORMAT')).toBe(true);
   });
+
+  it('computes the zlib CRC-32 for every length round the 8-byte steps', () => {
+    const bitwise = (bytes: Uint8Array): number => {
+      let c = 0xffffffff;
+      for (const b of bytes) {
+        c ^= b;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      }
+      return (c ^ 0xffffffff) >>> 0;
+    };
+    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+    const rng = new SeededRandom(9);
+    const data = Uint8Array.from({ length: 5000 }, () => rng.nextInt(256));
+    for (let n = 0; n <= 40; n++) expect(crc32(data.subarray(3, 3 + n))).toBe(bitwise(data.subarray(3, 3 + n)));
+    expect(crc32(data)).toBe(bitwise(data));
+  });
 });

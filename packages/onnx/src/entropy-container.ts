@@ -1,5 +1,5 @@
 import { NibbleError, type Model } from '@nibble/ir';
-import { channelLayout, decodeCodes, encodeCodes, type CodeLayout } from '@nibble/quant';
+import { channelLayout, crc32Update, decodeCodes, decodePackedNibbles, encodeCodes, type CodeLayout } from '@nibble/quant';
 import { ProtoReader, WIRE_BYTES } from './wire';
 
 /*
@@ -22,21 +22,9 @@ export const ENTROPY_VERSION = 1;
 const HEADER = 20;
 const ENTRY = 25;
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (the zlib polynomial), written here so the reader needs no Node module. */
+/** CRC-32 (the zlib polynomial) of bytes: @nibble/quant's, which the container checks the restored file with. */
 export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return ~crc32Update(-1, bytes) >>> 0;
 }
 
 /** Whether bytes start with the container's magic. */
@@ -165,6 +153,15 @@ function put(dv: DataView, at: number, v: number): number {
   return at + 4;
 }
 
+/** A coded tensor as the decoder reads it from the header. */
+interface Entry {
+  offset: number;
+  length: number;
+  bits: 4 | 8;
+  layout: CodeLayout;
+  streamLength: number;
+}
+
 export interface DecodeStats {
   /** Integer codes decoded. */
   codes: number;
@@ -193,7 +190,7 @@ export function decodeEntropyContainer(bytes: Uint8Array, opts: { file?: string;
   const crc = dv.getUint32(12, true);
   const count = dv.getUint32(16, true);
   if (HEADER + ENTRY * count > bytes.length) truncated(`a table of ${count} coded tensors`);
-  const entries: Coded[] = [];
+  const entries: Entry[] = [];
   let at = HEADER;
   let payloads = 0;
   let streams = 0;
@@ -215,37 +212,40 @@ export function decodeEntropyContainer(bytes: Uint8Array, opts: { file?: string;
     prevEnd = offset + length;
     payloads += length;
     streams += streamLength;
-    entries.push({ offset, length, bits: bits as 4 | 8, layout, stream: new Uint8Array(0) });
+    entries.push({ offset, length, bits: bits as 4 | 8, layout, streamLength });
   }
   const skeleton = onnxLength - payloads;
   const need = at + skeleton + streams;
   if (need > bytes.length) truncated(`${need - bytes.length} more byte(s) needed`);
   if (need < bytes.length) corrupt(`${bytes.length - need} byte(s) after the last stream`);
   const onnx = new Uint8Array(onnxLength);
-  // One scratch buffer for the nibbles of every int4 tensor (each is at most 2x its payload).
-  const scratch = new Uint8Array(entries.reduce((m, e) => (e.bits === 4 ? Math.max(m, 2 * e.length) : m), 0));
   let skel = at;
   let stream = at + skeleton;
   let from = 0;
-  for (const [k, e] of entries.entries()) {
-    onnx.set(bytes.subarray(skel, skel + e.offset - from), from);
+  // The CRC runs piece by piece in file order, each payload right after it
+  // is decoded while its bytes are still in cache, instead of a second pass
+  // over the whole restored file.
+  let register = -1;
+  for (let k = 0; k < entries.length; k++) {
+    const e = entries[k];
+    const gap = bytes.subarray(skel, skel + e.offset - from);
+    onnx.set(gap, from);
+    register = crc32Update(register, gap);
     skel += e.offset - from;
-    const len = dv.getUint32(HEADER + ENTRY * k + 21, true);
-    const coded = bytes.subarray(stream, stream + len);
-    stream += len;
+    const coded = bytes.subarray(stream, stream + e.streamLength);
+    stream += e.streamLength;
     const n = e.layout.outer * e.layout.channels * e.layout.inner;
     const what = `${where}: weight stream ${k}`;
-    if (e.bits === 8) decodeCodes(coded, e.layout, 256, onnx.subarray(e.offset, e.offset + n), what);
-    else {
-      const s = decodeCodes(coded, e.layout, 16, scratch.subarray(0, n), what);
-      const dst = onnx.subarray(e.offset, e.offset + e.length);
-      for (let i = 0; i + 1 < n; i += 2) dst[i >> 1] = s[i] | (s[i + 1] << 4);
-      if (n % 2 === 1) dst[e.length - 1] = s[n - 1];
-    }
+    const dst = onnx.subarray(e.offset, e.offset + e.length);
+    if (e.bits === 8) decodeCodes(coded, e.layout, 256, dst, what);
+    else decodePackedNibbles(coded, e.layout, dst, what);
+    register = crc32Update(register, dst);
     if (opts.stats) opts.stats.codes += n;
     from = e.offset + e.length;
   }
-  onnx.set(bytes.subarray(skel, skel + onnxLength - from), from);
-  if (crc32(onnx) !== crc) corrupt('the restored ONNX bytes fail their CRC-32 check');
+  const tail = bytes.subarray(skel, skel + onnxLength - from);
+  onnx.set(tail, from);
+  register = crc32Update(register, tail);
+  if (~register >>> 0 !== crc) corrupt('the restored ONNX bytes fail their CRC-32 check');
   return onnx;
 }

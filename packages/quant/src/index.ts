@@ -8,7 +8,7 @@ export { dequantize, fakeQuantize, quantizationMse, quantize } from './quantize'
 export { containerDType, scaleTensor, toIntegerTensor, zeroPointTensor } from './pack';
 // The seeded generator lives in @nibble/ir; re-exported for the passes' synthetic tensors.
 export { SeededRandom } from '@nibble/ir';
-export { decodeCodes, encodeCodes, normalizeCounts, type CodeLayout, type FreqTable } from './entropy';
+export { crc32Update, decodeCodes, decodePackedNibbles, encodeCodes, normalizeCounts, setWasmDecoding, type CodeLayout, type FreqTable } from './entropy';
 export { resolveWeight, staticValues, type ResolvedWeight } from './qdq-weights';
 export {
   checkGlobalWindow, clampedCodeBounds, clampOnGrid, clipBounds, codesOntoGrid, convOperands, convShape, expandChannels, fusableQuantize, gemmOperands, maxPoolWindow, outExtent, POINTWISE, qdqParams, reshapeTarget,

@@ -1,6 +1,10 @@
 import { NibbleError, SeededRandom } from '@nibble/ir';
-import { decodeCodes, encodeCodes, type CodeLayout } from './rans';
-import { normalizeCounts } from './tables';
+import { decodeCodes, decodePackedNibbles, encodeCodes, type CodeLayout } from './rans';
+import { crc32Update } from './crc32';
+import { ransKernel, setWasmDecoding } from './rans-wasm';
+import { ByteCursor, normalizeCounts, pushVarint, TableEntries } from './tables';
+
+const clampNibble = (v: number): number => Math.max(-8, Math.min(7, Math.round(v)));
 
 const roundTrip = (symbols: Uint8Array, lay: CodeLayout, alphabet: number): Uint8Array => {
   const coded = encodeCodes(symbols, lay, alphabet);
@@ -21,7 +25,18 @@ function laplaceLevels(b: number): number[] {
   });
 }
 
-describe('rANS coder for integer codes', () => {
+// Every case runs twice: with the decoder's loops (and the CRC) in WebAssembly, and in JavaScript.
+describe.each([
+  ['WebAssembly', true],
+  ['JavaScript', false],
+] as const)('rANS coder for integer codes (loops in %s)', (_, wasm) => {
+  beforeAll(() => setWasmDecoding(wasm));
+  afterAll(() => setWasmDecoding(true));
+
+  it('runs its loops where it says', () => {
+    expect(ransKernel() !== null).toBe(wasm);
+  });
+
   it('round-trips uniform random nibbles and bytes, per channel and per tensor', () => {
     const rng = new SeededRandom(1);
     for (const [alphabet, lay] of [[16, { outer: 3, channels: 5, inner: 7 }], [256, { outer: 1, channels: 4, inner: 1000 }], [16, { outer: 1, channels: 1, inner: 1 }]] as const) {
@@ -105,5 +120,101 @@ describe('rANS coder for integer codes', () => {
       bad[bit >> 3] ^= 1 << (bit & 7);
       expect(['E_TRUNCATED', 'E_FILE_FORMAT', 'different', 'same']).toContain(codes(bad));
     }
+  });
+
+  it('decodes nibbles straight into packed int4 bytes, whatever the run edges', () => {
+    const rng = new SeededRandom(5);
+    const pack = (codes: Uint8Array): Uint8Array => {
+      const out = new Uint8Array(Math.ceil(codes.length / 2));
+      codes.forEach((v, i) => (out[i >> 1] |= v << ((i & 1) * 4)));
+      return out;
+    };
+    // Odd and even inner sizes, several outer blocks (runs out of memory order), per-tensor and per-channel tables.
+    const layouts: CodeLayout[] = [
+      { outer: 1, channels: 5, inner: 9 },
+      { outer: 3, channels: 4, inner: 3 },
+      { outer: 2, channels: 3, inner: 1001 },
+      { outer: 1, channels: 1, inner: 7 },
+      { outer: 1, channels: 2, inner: 4000 },
+    ];
+    for (const lay of layouts) {
+      const n = lay.outer * lay.channels * lay.inner;
+      const s = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const c = Math.floor(i / lay.inner) % lay.channels;
+        s[i] = (clampNibble(rng.laplace(0, 0.5 + c)) + 4 * c) & 15;
+      }
+      const coded = encodeCodes(s, lay, 16);
+      const out = new Uint8Array(Math.ceil(n / 2)).fill(0xff); // the decoder clears it
+      expect(Array.from(decodePackedNibbles(coded, lay, out))).toEqual(Array.from(pack(s)));
+      for (let cut = 0; cut < coded.length; cut += Math.max(1, coded.length >> 6)) {
+        expect(() => decodePackedNibbles(coded.subarray(0, cut), lay, out)).toThrow(NibbleError);
+      }
+    }
+    expect(() => decodePackedNibbles(encodeCodes(new Uint8Array(4), { outer: 1, channels: 1, inner: 4 }, 16), { outer: 1, channels: 1, inner: 4 }, new Uint8Array(3))).toThrow(NibbleError);
+  });
+
+  it('keeps the lookup of a channel whose table repeats the previous one, and rebuilds it after a change', () => {
+    const rng = new SeededRandom(6);
+    const inner = 4000;
+    // Channels A A B A A: equal histograms (shuffled values) give equal tables.
+    const a = Uint8Array.from({ length: inner }, (_, j) => (j % 10 === 0 ? 2 : j % 3 === 0 ? 1 : 0));
+    const b = Uint8Array.from({ length: inner }, (_, j) => (j % 7 === 0 ? 12 : 15));
+    const shuffled = (v: Uint8Array): Uint8Array => {
+      const w = v.slice();
+      for (let i = w.length - 1; i > 0; i--) {
+        const k = rng.nextInt(i + 1);
+        [w[i], w[k]] = [w[k], w[i]];
+      }
+      return w;
+    };
+    const s = new Uint8Array(5 * inner);
+    [a, a, b, a, a].forEach((v, c) => s.set(shuffled(v), c * inner));
+    const coded = roundTrip(s, { outer: 1, channels: 5, inner }, 16);
+    expect(coded[0]).toBe(1);
+  });
+
+  it('grows the table entries past their first guess', () => {
+    const t = new TableEntries(2, 0);
+    for (let k = 0; k < 100; k++) t.push(k);
+    expect(t.count).toBe(100);
+    expect(Array.from(t.entries.subarray(0, 100))).toEqual(Array.from({ length: 100 }, (_, k) => k));
+  });
+
+  it('reads varints of every length, at the end of the bytes too, and fails typed when cut', () => {
+    const values = [0, 1, 127, 128, 300, 4096, 16383, 16384, 2 ** 21 + 5, 2 ** 32 - 1];
+    for (const v of values) {
+      const bytes: number[] = [];
+      pushVarint(bytes, v);
+      // Alone (the last bytes of the buffer) and followed by another byte.
+      for (const buf of [Uint8Array.from(bytes), Uint8Array.from([...bytes, 7])]) {
+        const r = new ByteCursor(buf);
+        expect(r.varint()).toBe(v);
+        expect(r.pos).toBe(bytes.length);
+      }
+      for (let cut = 0; cut < bytes.length; cut++) expect(() => new ByteCursor(Uint8Array.from(bytes.slice(0, cut))).varint()).toThrow(NibbleError);
+    }
+  });
+
+  it('computes the zlib CRC-32 at every length and alignment round its steps, piece by piece too', () => {
+    const bitwise = (bytes: Uint8Array): number => {
+      let c = 0xffffffff;
+      for (const b of bytes) {
+        c ^= b;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      }
+      return (c ^ 0xffffffff) >>> 0;
+    };
+    const crc = (bytes: Uint8Array): number => ~crc32Update(-1, bytes) >>> 0;
+    expect(crc(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+    const rng = new SeededRandom(9);
+    const data = Uint8Array.from({ length: 70000 }, () => rng.nextInt(256));
+    for (const n of [0, 1, 7, 8, 9, 15, 16, 17, 255, 256, 257, 263, 264, 1000, 4099]) {
+      for (const at of [0, 1, 2, 3, 5]) expect(crc(data.subarray(at, at + n))).toBe(bitwise(data.subarray(at, at + n)));
+    }
+    // In pieces (as the container runs it): small pieces and large ones, the register carried between them.
+    let register = -1;
+    for (const [a, b] of [[0, 3], [3, 300], [300, 310], [310, 70000]]) register = crc32Update(register, data.subarray(a, b));
+    expect(~register >>> 0).toBe(bitwise(data));
   });
 });

@@ -1,5 +1,6 @@
 import { NibbleError } from '@nibble/ir';
-import { ByteCursor, type FreqTable, normalizeCounts, readTable, writeTable } from './tables';
+import { ransKernel, reserve, SLOTS_AT, STREAM_AT, type RansKernel } from './rans-wasm';
+import { ByteCursor, type FreqTable, MAX_PRECISION, normalizeCounts, readTable, TableEntries, writeTable } from './tables';
 
 /*
  * Static rANS over the integer codes of a quantized tensor (one byte-sized
@@ -111,63 +112,231 @@ export function encodeCodes(symbols: Uint8Array, lay: CodeLayout, alphabet: numb
 }
 
 /**
- * Slot -> (symbol, frequency - 1, slot - cumulative) packed in 8 + 12 + 12 bits,
- * so a decode step reads one table entry (P <= 12 keeps both fields in 12 bits).
+ * Decode codes written by encodeCodes into `out` (tensor order), one code per
+ * byte. `what` names the stream in errors. A damaged stream fails with
+ * E_FILE_FORMAT or E_TRUNCATED: reads are bounded by the input and the final
+ * state is checked.
  */
-function slots(t: FreqTable): Uint32Array {
-  const out = new Uint32Array(2 ** t.precision);
-  for (let s = 0; s < t.freq.length; s++) {
-    const f = t.freq[s];
-    for (let k = 0; k < f; k++) out[t.cum[s] + k] = s | (k << 8) | ((f - 1) << 20);
-  }
+export function decodeCodes(coded: Uint8Array, lay: CodeLayout, alphabet: number, out: Uint8Array = new Uint8Array(lay.outer * lay.channels * lay.inner), what = 'entropy-coded stream'): Uint8Array {
+  const n = lay.outer * lay.channels * lay.inner;
+  if (out.length !== n) throw new NibbleError('E_SHAPE', `entropy decoder: output of ${out.length} for ${n} values`);
+  decodeInto(coded, lay, alphabet, out, what, false);
   return out;
 }
 
 /**
- * Decode codes written by encodeCodes into `out` (tensor order). `what` names
- * the stream in errors. A damaged stream fails with E_FILE_FORMAT or
- * E_TRUNCATED: reads are bounded by the input and the final state is checked.
+ * Decode nibble codes (alphabet 16) written by encodeCodes straight into
+ * packed int4 bytes, two per byte, low nibble first (ONNX's order; an odd
+ * count leaves the last high nibble zero): what a container restores, without
+ * a byte per code in between and a packing pass after it.
  */
-export function decodeCodes(coded: Uint8Array, lay: CodeLayout, alphabet: number, out: Uint8Array = new Uint8Array(lay.outer * lay.channels * lay.inner), what = 'entropy-coded stream'): Uint8Array {
-  const { outer, channels, inner } = lay;
-  if (out.length !== outer * channels * inner) throw new NibbleError('E_SHAPE', `entropy decoder: output of ${out.length} for ${outer * channels * inner} values`);
+export function decodePackedNibbles(coded: Uint8Array, lay: CodeLayout, out: Uint8Array, what = 'entropy-coded stream'): Uint8Array {
+  const n = lay.outer * lay.channels * lay.inner;
+  if (out.length !== Math.ceil(n / 2)) throw new NibbleError('E_SHAPE', `entropy decoder: packed output of ${out.length} bytes for ${n} nibbles`);
+  // Codes at run edges are OR-ed into their byte, so it starts from zero.
+  out.fill(0);
+  decodeInto(coded, lay, 16, out, what, true);
+  return out;
+}
+
+/*
+ * Speed (the loader decodes every weight of a model on load): the tables are
+ * parsed once into lookup entries, and one reused slot lookup is filled from
+ * them per channel, only when a channel's table differs from the previous
+ * one; the loop reads one lookup entry per code, and checks its byte reads
+ * against the stream's end only in its last bytes (decodeRun, decodeTail).
+ * The loops run in the WebAssembly module of rans-wasm.ts where the engine
+ * has one (the stream copied into its memory, the output copied out), else
+ * in JavaScript; the tables and the tail are JavaScript either way.
+ */
+function decodeInto(coded: Uint8Array, lay: CodeLayout, alphabet: number, out: Uint8Array, what: string, nibbles: boolean): void {
   const r = new ByteCursor(coded, 0, coded.length, what);
   const mode = r.byte();
   // The encoder writes per-channel tables only for several channels: anything else is damage.
-  if (mode > 1 || (mode === 1 && channels <= 1)) r.corrupt(`table mode ${mode} for ${channels} channel(s)`);
-  const tables: FreqTable[] = [];
-  for (let c = 0; c < (mode === 1 ? channels : 1); c++) tables.push(readTable(r, alphabet));
+  if (mode > 1 || (mode === 1 && lay.channels <= 1)) r.corrupt(`table mode ${mode} for ${lay.channels} channel(s)`);
+  // One table and one block of channels: decoding order is memory order, so
+  // the tensor is one run (one call and one long loop, instead of a call per
+  // channel: in a cold process V8 compiles a long loop early).
+  const whole = mode === 0 && lay.outer === 1;
+  const outer = lay.outer;
+  const channels = whole ? 1 : lay.channels;
+  const inner = whole ? lay.channels * lay.inner : lay.inner;
+  const tableCount = mode === 1 ? channels : 1;
+  // At most the alphabet per table; tables are a small part of a stream, so
+  // start at a fraction of its bytes (the array grows if that is short).
+  const tables = new TableEntries(tableCount, Math.min(tableCount * alphabet, 256 + (coded.length >> 3)));
+  for (let t = 0; t < tableCount; t++) readTable(r, alphabet, tables, t);
   let x = 0;
   for (let k = 0; k < 4; k++) x += r.byte() * 2 ** (8 * k);
   if (x < L || x >= 2 ** 31) r.corrupt('initial state out of range');
-  const buf = coded;
-  const end = coded.length;
-  let p = r.pos;
-  let lookup: Uint32Array | null = mode === 0 ? slots(tables[0]) : null;
+  const s: DecoderState = { x, p: r.pos };
+  const wasm = wasmSpace(coded, out.length);
+  // The lookup and the output live in the module's memory when it runs the loops.
+  const slots = wasm ? wasm.slots : new Uint32Array(1 << MAX_PRECISION);
+  const dst = wasm ? wasm.out : out;
+  if (wasm && nibbles) dst.fill(0);
+  const per = outer * inner;
   for (let c = 0; c < channels; c++) {
-    const t = mode === 0 ? tables[0] : tables[c];
-    if (mode === 1) lookup = slots(t);
-    const dec = lookup as Uint32Array;
-    const P = t.precision;
-    const mask = (1 << P) - 1;
-    if (P === 0 && outer * inner > 0) r.corrupt(`channel ${c} has values but an empty table`);
+    const t = mode === 0 ? 0 : c;
+    const P = tables.precision[t];
+    if (P === 0 && per > 0) {
+      r.pos = s.p;
+      r.corrupt(`channel ${c} has values but an empty table`);
+    }
+    // A channel whose table repeats the previous channel's keeps the lookup as it is.
+    if (P > 0 && (c === 0 || (mode === 1 && !tables.same(c - 1, c)))) tables.fill(t, slots);
     for (let o = 0; o < outer; o++) {
       const base = (o * channels + c) * inner;
-      for (let j = 0; j < inner; j++) {
-        const e = dec[x & mask];
-        x = ((e >>> 20) + 1) * (x >>> P) + ((e >>> 8) & 0xfff);
-        while (x < L) {
-          if (p >= end) {
-            r.pos = p;
-            r.truncated();
-          }
-          x = (x << 8) | buf[p++];
-        }
-        out[base + j] = e & 0xff;
-      }
+      const stop = wasm
+        ? wasmRun(wasm, nibbles, P, base, base + inner, s)
+        : nibbles
+          ? decodeRunNibbles(coded, slots, P, out, base, base + inner, s)
+          : decodeRun(coded, slots, P, out, base, base + inner, s);
+      if (stop < base + inner) decodeTail(coded, slots, P, dst, stop, base + inner, s, r, nibbles);
     }
   }
-  r.pos = p;
-  if (x !== L || p !== end) r.corrupt(`the stream does not end where its codes do (state ${x}, ${end - p} byte(s) left)`);
-  return out;
+  r.pos = s.p;
+  if (s.x !== L || s.p !== coded.length) r.corrupt(`the stream does not end where its codes do (state ${s.x}, ${coded.length - s.p} byte(s) left)`);
+  if (wasm) out.set(dst);
+}
+
+interface WasmSpace {
+  kernel: RansKernel;
+  slots: Uint32Array;
+  out: Uint8Array;
+  state: Int32Array;
+  outAt: number;
+  streamLength: number;
+}
+
+/** The module's memory laid out for one stream (copied in) and its output; null without WebAssembly or memory. */
+function wasmSpace(coded: Uint8Array, outLength: number): WasmSpace | null {
+  const kernel = ransKernel();
+  if (!kernel) return null;
+  if (!reserve(kernel, STREAM_AT + coded.length + outLength)) return null;
+  const m = kernel.memory.buffer;
+  new Uint8Array(m, STREAM_AT, coded.length).set(coded);
+  const outAt = STREAM_AT + coded.length;
+  return { kernel, slots: new Uint32Array(m, SLOTS_AT, 1 << MAX_PRECISION), out: new Uint8Array(m, outAt, outLength), state: new Int32Array(m, 0, 2), outAt, streamLength: coded.length };
+}
+
+/** decodeRun or decodeRunNibbles in the module: the same stopping points, positions in the stream kept relative to it. */
+function wasmRun(w: WasmSpace, nibbles: boolean, P: number, from: number, to: number, s: DecoderState): number {
+  const safeEnd = STREAM_AT + w.streamLength - (nibbles ? 4 : 2);
+  const stop = nibbles ? w.kernel.runNibbles(SLOTS_AT, P, safeEnd, w.outAt, from, to, s.x, STREAM_AT + s.p) : w.kernel.runBytes(SLOTS_AT, P, safeEnd, w.outAt, from, to, s.x, STREAM_AT + s.p);
+  s.x = w.state[0];
+  s.p = w.state[1] - STREAM_AT;
+  return stop;
+}
+
+interface DecoderState {
+  x: number;
+  p: number;
+}
+
+/*
+ * The decoding step, written out in each loop below (a call per code would
+ * cost more than the step): e = slots[x & mask] holds the symbol, its
+ * frequency f and cumulative frequency; x becomes f * (x >> P) + (x & mask) -
+ * cum, then takes stream bytes while below L. A step takes at most 2 bytes
+ * (x falls no lower than 2^(23-P) >= 2^11, and each byte multiplies it by
+ * 256), so while enough bytes remain the reads need no bounds check. The last
+ * bytes of a stream take decodeTail: with that checked loop in the same
+ * function, V8 compiled the fast one to about half its speed.
+ */
+
+/** Decode out[from, to), one code per byte, while 2 stream bytes remain; returns where it stopped. */
+function decodeRun(buf: Uint8Array, slots: Uint32Array, P: number, out: Uint8Array, from: number, to: number, s: DecoderState): number {
+  const mask = (1 << P) - 1;
+  const safeEnd = buf.length - 2;
+  let x = s.x;
+  let p = s.p;
+  let i = from;
+  for (; i < to && p <= safeEnd; i++) {
+    const e = slots[x & mask];
+    x = (((e >>> 8) & 0xfff) + 1) * (x >>> P) + (x & mask) - (e >>> 20);
+    if (x < L) {
+      x = (x << 8) | buf[p++];
+      if (x < L) x = (x << 8) | buf[p++];
+    }
+    out[i] = e;
+  }
+  s.x = x;
+  s.p = p;
+  return i;
+}
+
+/**
+ * Decode nibbles [from, to) into packed bytes (zero to start with) while 4
+ * stream bytes remain; returns where it stopped. Two codes make a byte; a
+ * code alone in its byte at a run's edge (odd inner sizes) is OR-ed in. A
+ * symbol is below 16 (readTable checks the alphabet), so the entries' higher
+ * bits fall outside the stored byte.
+ */
+function decodeRunNibbles(buf: Uint8Array, slots: Uint32Array, P: number, out: Uint8Array, from: number, to: number, s: DecoderState): number {
+  const mask = (1 << P) - 1;
+  const safeEnd = buf.length - 4;
+  let x = s.x;
+  let p = s.p;
+  let i = from;
+  if ((i & 1) === 1 && i < to && p <= safeEnd) {
+    const e = slots[x & mask];
+    x = (((e >>> 8) & 0xfff) + 1) * (x >>> P) + (x & mask) - (e >>> 20);
+    if (x < L) {
+      x = (x << 8) | buf[p++];
+      if (x < L) x = (x << 8) | buf[p++];
+    }
+    out[i >> 1] |= e << 4;
+    i++;
+  }
+  for (; i + 1 < to && p <= safeEnd; i += 2) {
+    const e0 = slots[x & mask];
+    x = (((e0 >>> 8) & 0xfff) + 1) * (x >>> P) + (x & mask) - (e0 >>> 20);
+    if (x < L) {
+      x = (x << 8) | buf[p++];
+      if (x < L) x = (x << 8) | buf[p++];
+    }
+    const e1 = slots[x & mask];
+    x = (((e1 >>> 8) & 0xfff) + 1) * (x >>> P) + (x & mask) - (e1 >>> 20);
+    if (x < L) {
+      x = (x << 8) | buf[p++];
+      if (x < L) x = (x << 8) | buf[p++];
+    }
+    out[i >> 1] = e0 | (e1 << 4);
+  }
+  if (i + 1 === to && p <= safeEnd) {
+    const e = slots[x & mask];
+    x = (((e >>> 8) & 0xfff) + 1) * (x >>> P) + (x & mask) - (e >>> 20);
+    if (x < L) {
+      x = (x << 8) | buf[p++];
+      if (x < L) x = (x << 8) | buf[p++];
+    }
+    out[i >> 1] |= e & 0xf;
+    i++;
+  }
+  s.x = x;
+  s.p = p;
+  return i;
+}
+
+/** The steps near the end of the stream, each byte read checked against it; nibbles are OR-ed into packed bytes. */
+function decodeTail(buf: Uint8Array, slots: Uint32Array, P: number, out: Uint8Array, from: number, to: number, s: DecoderState, r: ByteCursor, nibbles: boolean): void {
+  const mask = (1 << P) - 1;
+  let x = s.x;
+  let p = s.p;
+  for (let i = from; i < to; i++) {
+    const e = slots[x & mask];
+    x = (((e >>> 8) & 0xfff) + 1) * (x >>> P) + (x & mask) - (e >>> 20);
+    while (x < L) {
+      if (p >= buf.length) {
+        r.pos = p;
+        r.truncated();
+      }
+      x = (x << 8) | buf[p++];
+    }
+    if (nibbles) out[i >> 1] |= (e & 0xf) << ((i & 1) << 2);
+    else out[i] = e;
+  }
+  s.x = x;
+  s.p = p;
 }

@@ -129,6 +129,20 @@ export class ByteCursor {
   }
 
   varint(): number {
+    // Table entries are one or two bytes (frequencies are at most 2^12): those skip the general loop.
+    const p = this.pos;
+    if (p + 1 < this.end) {
+      const b0 = this.buf[p];
+      if (b0 < 0x80) {
+        this.pos = p + 1;
+        return b0;
+      }
+      const b1 = this.buf[p + 1];
+      if (b1 < 0x80) {
+        this.pos = p + 2;
+        return (b0 & 0x7f) | (b1 << 7);
+      }
+    }
     let v = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       const b = this.byte();
@@ -139,23 +153,93 @@ export class ByteCursor {
   }
 }
 
-/** Read a table written by writeTable, checking it against the alphabet and its own sum. */
-export function readTable(r: ByteCursor, alphabet: number): FreqTable {
-  const precision = r.byte();
-  if (precision === 0) return withCum(0, new Uint32Array(0));
-  if (precision > MAX_PRECISION) r.corrupt(`table precision ${precision} > ${MAX_PRECISION}`);
-  const used = r.varint();
-  if (used < 1 || used > alphabet) r.corrupt(`table of ${used} symbols for an alphabet of ${alphabet}`);
-  const freq = new Uint32Array(used);
-  let sum = 0;
-  for (let s = 0; s < used; s++) {
-    freq[s] = r.varint();
-    sum += freq[s];
-    if (freq[s] !== 0) continue;
-    const run = r.varint();
-    if (s + run >= used) r.corrupt(`a run of ${run} zero frequencies past the table's ${used} symbols`);
-    s += run; // already zero
+/**
+ * Decoder lookup entries of the tables of one stream, read once: for each
+ * table, one entry per symbol of non-zero frequency (slotEntry), table t's at
+ * [start[t], start[t + 1]). The decoder fills its one slot lookup from them
+ * when a channel's table comes, so a tensor of many small channels neither
+ * allocates per channel nor parses its tables twice.
+ */
+export class TableEntries {
+  entries: Uint32Array;
+  count = 0;
+  readonly start: Int32Array;
+  readonly precision: Uint8Array;
+
+  constructor(tables: number, capacity: number) {
+    this.start = new Int32Array(tables + 1);
+    this.precision = new Uint8Array(tables);
+    this.entries = new Uint32Array(Math.max(16, capacity));
   }
-  if (sum !== 2 ** precision) r.corrupt(`table frequencies sum to ${sum}, not 2^${precision}`);
-  return withCum(precision, freq);
+
+  push(e: number): void {
+    if (this.count === this.entries.length) {
+      const grown = new Uint32Array(2 * this.entries.length);
+      grown.set(this.entries);
+      this.entries = grown;
+    }
+    this.entries[this.count++] = e;
+  }
+
+  /** Whether tables t and u hold the same entries (then the lookup of one serves the other). */
+  same(t: number, u: number): boolean {
+    const n = this.start[t + 1] - this.start[t];
+    if (n !== this.start[u + 1] - this.start[u] || this.precision[t] !== this.precision[u]) return false;
+    for (let k = 0; k < n; k++) if (this.entries[this.start[t] + k] !== this.entries[this.start[u] + k]) return false;
+    return true;
+  }
+
+  /** Fill slots [0, 2^precision) of the lookup with table t's entries. */
+  fill(t: number, slots: Uint32Array): void {
+    for (let k = this.start[t]; k < this.start[t + 1]; k++) {
+      const e = this.entries[k];
+      const cum = e >>> 20;
+      const end = cum + ((e >>> 8) & 0xfff) + 1;
+      // The builtin, not a loop: it runs at full speed from the first call, where a loop of ours would be
+      // interpreted until V8 compiles it (a fresh process decodes each model once).
+      slots.fill(e, cum, end);
+    }
+  }
+}
+
+/**
+ * Read table t of a stream (written by writeTable) into `into`, checking it
+ * against the alphabet and its own sum.
+ */
+export function readTable(r: ByteCursor, alphabet: number, into: TableEntries, t: number): void {
+  into.start[t] = into.count;
+  const precision = r.byte();
+  into.precision[t] = precision;
+  if (precision !== 0) {
+    if (precision > MAX_PRECISION) r.corrupt(`table precision ${precision} > ${MAX_PRECISION}`);
+    const used = r.varint();
+    if (used < 1 || used > alphabet) r.corrupt(`table of ${used} symbols for an alphabet of ${alphabet}`);
+    const total = 2 ** precision;
+    let cum = 0;
+    for (let s = 0; s < used; s++) {
+      const f = r.varint();
+      if (f === 0) {
+        const run = r.varint();
+        if (s + run >= used) r.corrupt(`a run of ${run} zero frequencies past the table's ${used} symbols`);
+        s += run;
+        continue;
+      }
+      // Checked as it goes, so no entry ever points past 2^precision slots.
+      if (f > total - cum) r.corrupt(`table frequencies sum past 2^${precision}`);
+      into.push(slotEntry(s, f, cum));
+      cum += f;
+    }
+    if (cum !== total) r.corrupt(`table frequencies sum to ${cum}, not 2^${precision}`);
+  }
+  into.start[t + 1] = into.count;
+}
+
+/**
+ * A decoder lookup entry: symbol (8 bits), frequency - 1 (12 bits), cumulative
+ * frequency (12 bits). Every slot of a symbol holds the same entry, so a table
+ * is filled by runs; the decoder subtracts the cumulative frequency itself.
+ * P <= 12 keeps both counts in 12 bits (a frequency of 2^12 is stored as 4095).
+ */
+export function slotEntry(symbol: number, freq: number, cum: number): number {
+  return (symbol | ((freq - 1) << 8) | (cum << 20)) >>> 0;
 }
