@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { isNibbleError } from '@nibble/ir';
+import { constantTensor, isNibbleError } from '@nibble/ir';
 import { lowerForOrt, lowerToQdq, readOnnx, readOnnxFile, writeOnnx } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
 import type { CalibrationData } from '@nibble/stats';
@@ -77,6 +77,39 @@ describe('deployment targets', () => {
     const scale = Math.max(...Array.from(simulated, Math.abs));
     // Requantization in the integer kernels rounds differently by at most a level here and there.
     for (let i = 0; i < simulated.length; i++) expect(Math.abs(integer[i] - simulated[i])).toBeLessThan(0.05 * scale);
+  });
+
+  it('ort-bias: the biases in the file are the ones onnxruntime adds after quantizing them to int32 itself, so its float path equals the simulation', async () => {
+    const q = await quantize(model, { recipe: 'w4a8-baseline', data: calibration(32), target: 'ort' });
+    expect(q.report.pipeline.split(',').at(-1)).toBe('ort-bias');
+    // onnxruntime's own rewrite (level basic: WeightBiasQuantization, then constant folding), read back from its optimized graph.
+    const file = join(tmpdir(), `nibble-ort-bias-${process.pid}.onnx`);
+    writeFileSync(file, q.onnx);
+    try {
+      const basic = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'basic', optimizedModelFilePath: `${file}.opt`, logSeverityLevel: 3 });
+      const g = readOnnx(readFileSync(`${file}.opt`), { checkOps: false }).graph;
+      let layers = 0;
+      for (const conv of g.nodes.filter((n) => ['Conv', 'Gemm'].includes(n.opType))) {
+        const dq = conv.inputs[2]?.producer;
+        expect(dq?.opType).toBe('DequantizeLinear');
+        const ints = constantTensor(dq!.inputs[0])!.toFloat64();
+        const scale = constantTensor(dq!.inputs[1])!.toFloat64();
+        const added = ints.map((v, c) => Math.fround(Math.fround(v) * scale[scale.length === 1 ? 0 : c]));
+        const ours = constantTensor(q.model.graph.node(conv.name)!.inputs[2])!.toFloat64();
+        expect(Array.from(added)).toEqual(Array.from(ours));
+        layers++;
+      }
+      expect(layers).toBe(5);
+      // With the biases equal, onnxruntime's float path over the file (QDQ fusions off until level extended) is the simulation.
+      const x = smallNetInputs(8, 3);
+      const sim = await ort.InferenceSession.create(writeOnnx(lowerToQdq(q.model, { minContainerBits: 8 })), { graphOptimizationLevel: 'basic', extra: { session: { disable_quant_qdq: '1' } } } as ort.InferenceSession.SessionOptions);
+      const feeds = { [basic.inputNames[0]]: new ort.Tensor('float32', x.toFloat32(), x.shape) };
+      const [a, b] = [await basic.run(feeds), await sim.run(feeds)];
+      expect(Array.from(a[basic.outputNames[0]].data as Float32Array)).toEqual(Array.from(b[sim.outputNames[0]].data as Float32Array));
+    } finally {
+      rmSync(file, { force: true });
+      rmSync(`${file}.opt`, { force: true });
+    }
   });
 
   it('ort refuses an IR quantized without its constraints, naming the node and the constraint', async () => {

@@ -2,6 +2,7 @@ import { definePass, type PipelineSpec, registerPass } from '@nibble/core';
 import { type Model, NibbleError } from '@nibble/ir';
 import { lowerForOrt, lowerToQdq, writeOnnx } from '@nibble/onnx';
 import { alignBiasesToTflite, writeTflite } from '@nibble/tflite';
+import { ortBiasPass } from './ort-bias';
 
 /*
  * Where a quantized model will run, as data: what the runtime's integer
@@ -80,7 +81,9 @@ const ORT: Target = {
     'network input, residual Add outputs and GlobalAveragePool outputs quantized per tensor at input-bits (8): integer kernels read integers',
     'weights symmetric (zero point 0, TFLite\'s convention; asymmetric int8 weights not measured in onnxruntime), at most 7 bits (int16 saturation of u8s8 kernels on AVX2); int4 levels stored in int8 (onnxruntime runs int4 weights in float)',
     'bias correction folded into the bias (fold=bias, zero points kept)',
+    'ort-bias (appended to the pipeline): each Conv/ConvTranspose/Gemm bias is the one onnxruntime adds after its own rewrite quantizes it to int32 at s_in * s_w, so the simulation computes the file\'s levels',
   ],
+  tail: [ortBiasPass.name],
   write: (model, file) => writeOnnx(lowerForOrt(model), { file }),
 };
 
