@@ -33,7 +33,8 @@ export { benchmark, BENCH_BACKENDS, INT8_QDQ_PIPELINE, tfjsWasmRunner, timeRound
 // Models and data from memory rather than files, and onnxruntime-web: what a browser page needs (apps/edge-demo).
 export { type Model } from '@nibble/ir';
 export { readOnnx, lowerToQdq } from '@nibble/onnx';
-export { datasetFromArrays, type Dataset } from '@nibble/data';
+export { datasetFromArrays, decodeImage, type Dataset } from '@nibble/data';
+export { readTfjsModel } from '@nibble/tfjs';
 export { createOrtExecutor, type OrtBackend } from '@nibble/runtime';
 export { levelEntropy, shannonBits } from './report/entropy';
 export { codeEntropyOf, type CodeEntropy, type TensorCodeEntropy } from './report/code-entropy';

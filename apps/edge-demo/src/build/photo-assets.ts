@@ -9,17 +9,14 @@
  *   npx tsx apps/edge-demo/src/build/photo-assets.ts <out-dir>
  *
  * A child process rather than code in Vite's config: it needs nibble's
- * importers and decoders, which the config cannot load before the packages
- * are built. Same inputs, same bytes: the conversion and the JPEG decoder
- * are deterministic, and files are replaced atomically.
+ * importers and decoders (its public API), which the config cannot load
+ * before the packages are built. Same inputs, same bytes: the conversion and
+ * the JPEG decoder are deterministic, and files are replaced atomically.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { decodeImage, writeFileAtomic } from '@nibble/data';
-import { writeOnnx } from '@nibble/onnx';
-import { readTfjsModel } from '@nibble/tfjs';
-import { MODEL_PREPROCESS_KEY } from 'nibble';
+import { decodeImage, MODEL_PREPROCESS_KEY, readTfjsModel, saveModel } from 'nibble';
 
 export const PHOTO_MODEL_FILE = 'nsfwjs-mobilenetv2.onnx';
 export const PHOTOS_FILE = 'photos.bin';
@@ -41,8 +38,15 @@ export interface PhotoIndex {
   classes: readonly string[];
 }
 
-/** nsfwjs MobileNetV2 as ONNX bytes with its preprocessing in the model's metadata. */
-async function nsfwjsOnnx(): Promise<Uint8Array> {
+/** Replace `path` whole or not at all: a temp file beside it, then a rename. */
+function writeAtomically(path: string, bytes: Uint8Array | string): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, bytes);
+  renameSync(temp, path);
+}
+
+/** nsfwjs MobileNetV2 written as ONNX to `path`, with its preprocessing in the model's metadata. */
+async function writeNsfwjsOnnx(path: string): Promise<void> {
   const req = createRequire(__filename);
   // The package exports no package.json; its CommonJS entry is dist/cjs/index.js, its models beside dist/cjs.
   const dir = join(dirname(req.resolve('nsfwjs')), '..', 'models', 'mobilenet_v2');
@@ -51,7 +55,7 @@ async function nsfwjsOnnx(): Promise<Uint8Array> {
   for (const p of modelJson.weightsManifest.flatMap((g) => g.paths)) weights[p] = req(join(dir, `${p}.min.js`)) as string;
   const model = await readTfjsModel({ modelJson, weights, file: 'nsfwjs/mobilenet_v2' });
   model.metadata.set(MODEL_PREPROCESS_KEY, NSFWJS_PREPROCESS);
-  return writeOnnx(model);
+  saveModel(model, path);
 }
 
 function photoBytes(root: string, folder: string, names: string[]): Uint8Array {
@@ -77,9 +81,9 @@ export async function writePhotoAssets(root: string, outDir: string): Promise<vo
   const pixels = new Uint8Array(c.length + t.length);
   pixels.set(c);
   pixels.set(t, c.length);
-  writeFileAtomic(join(outDir, PHOTOS_FILE), pixels);
-  writeFileAtomic(join(outDir, PHOTOS_INDEX), `${JSON.stringify(index)}\n`);
-  writeFileAtomic(join(outDir, PHOTO_MODEL_FILE), await nsfwjsOnnx());
+  writeAtomically(join(outDir, PHOTOS_FILE), pixels);
+  writeAtomically(join(outDir, PHOTOS_INDEX), `${JSON.stringify(index)}\n`);
+  await writeNsfwjsOnnx(join(outDir, PHOTO_MODEL_FILE));
 }
 
 if (require.main === module) {
