@@ -6,7 +6,12 @@
  *     (its integer kernels) against ort-sim8 (the same scheme's QDQ
  *     simulation with uint8 containers, as in the zoo table), SQNR of the
  *     outputs over the held-out inputs; and ort-sim8 against fp32;
- *   - tflite: the file, or the writer's refusal naming the node.
+ *   - tflite: the file (written at batch 1: TFLite 2.9 runs a file at the
+ *     shapes it states) run by TFLite 2.9 (tools/tflite-ref) against the
+ *     simulation of the same constrained scheme (tflite-sim: its QDQ
+ *     lowering, Q/DQ run exactly), SQNR of the outputs and the output
+ *     elements that differ; tflite-sim against fp32; the bytes of the
+ *     tflite and tflite-int4 files. Or the refusal naming the node.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +20,8 @@ import { type Model, Tensor } from '@nibble/ir';
 import { lowerToQdq, readOnnx } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
 import type { CalibrationData } from '@nibble/stats';
-import { isNibbleError, loadModel, quantize, sqnrDb, withInputShapes, workspaceRoot } from 'nibble';
+import { createTfliteExecutor, getTarget, isNibbleError, loadModel, quantize, sqnrDb, withInputShapes, workspaceRoot } from 'nibble';
+import { writeTflite, type WriteTfliteOptions } from '@nibble/tflite';
 import { DET_MODEL, REC_MODEL } from './ppocr/detect';
 import { detInput, readRgb, recInput, stack } from './ppocr/ocr-inputs';
 import { writeDocSection } from './shared/doc-section';
@@ -80,6 +86,16 @@ async function outputs(model: Model, tests: Tensor[], exactQdq: boolean): Promis
   }
 }
 
+/** The tflite file of a quantized model as TFLite 2.9 runs it (written at batch 1), pooled over the inputs. */
+async function tfliteOutputs(model: Model, tests: Tensor[], options: WriteTfliteOptions = {}): Promise<Float64Array> {
+  const io = { input: model.graph.inputs[0].name, output: model.graph.outputs[0].name };
+  const ex = createTfliteExecutor(writeTflite(model, { batch: 1, ...options }), io, 1);
+  const parts: number[] = [];
+  for (const x of tests) for (const v of (await ex.run({ [io.input]: x }))[io.output].toFloat64()) parts.push(v);
+  await ex.dispose();
+  return Float64Array.from(parts);
+}
+
 export async function ppocrTargets(recipes: { label: string; recipe?: string; pipeline?: string }[], write: boolean): Promise<void> {
   const rows: string[] = [];
   for (const part of [detPart(await loadModel(DET_MODEL)), recPart(await loadModel(REC_MODEL))]) {
@@ -96,14 +112,22 @@ export async function ppocrTargets(recipes: { label: string; recipe?: string; pi
       } catch (e) {
         ort = [refusal(e), ''];
       }
-      let tflite: string;
+      let tflite: string[];
       try {
         const t = await quantize(part.model, { ...choice, target: 'tflite' });
-        tflite = `written (${t.onnx.length} bytes)`;
+        const sim = await outputs(lowerToQdq(t.model), part.tests, true);
+        const file = await tfliteOutputs(t.model, part.tests);
+        // The same scheme with global average pooling as a whole-image depthwise conv (writeTflite's averagePool: 'conv').
+        const pooled = await tfliteOutputs(t.model, part.tests, { averagePool: 'conv' });
+        const off = (a: Float64Array) => a.reduce((n, v, i) => n + (Math.abs(v - sim[i]) > 1e-6 ? 1 : 0), 0);
+        const int4 = getTarget('tflite-int4').write(t.model).length;
+        const conv = writeTflite(t.model, { averagePool: 'conv' }).length;
+        tflite = [sqnrDb(fp32, sim).toFixed(1), `${sqnrDb(sim, file).toFixed(1)} / ${sqnrDb(sim, pooled).toFixed(1)}`, `${off(file)} / ${off(pooled)} of ${sim.length}`,
+          `${t.onnx.length} / ${int4} / ${conv}`];
       } catch (e) {
-        tflite = refusal(e);
+        tflite = [refusal(e), '', '', ''];
       }
-      rows.push(`| ${part.name} | ${r.label} | ${ort[0]} | ${ort[1]} | ${tflite} | ${((performance.now() - t0) / 1000).toFixed(0)} |`);
+      rows.push(`| ${part.name} | ${r.label} | ${ort[0]} | ${ort[1]} | ${tflite.join(' | ')} | ${((performance.now() - t0) / 1000).toFixed(0)} |`);
       console.log(rows.at(-1));
     }
   }
@@ -112,11 +136,15 @@ export async function ppocrTargets(recipes: { label: string; recipe?: string; pi
     `the scenes of data/text/det-calib, compared on those of data/text/scenes (resized to ${DET_SIDE}×${DET_SIDE}); rec: calibrated on three quarters of the crops`,
     'of data/text/rec-calib, compared on the rest. ort-sim8: the ort target\'s scheme simulated exactly (uint8 containers, as the zoo',
     'table\'s ort-sim8); ort: the ort file run by onnxruntime-node with default session options (integer kernels). SQNR of the',
-    'network outputs (det: probability map; rec: CTC probabilities) pooled over the compared inputs. tflite: what the tflite target',
-    'does with the model; s: wall seconds of the row.',
+    'network outputs (det: probability map; rec: CTC probabilities) pooled over the compared inputs. tflite-sim: the tflite target\'s',
+    'scheme simulated exactly (its QDQ lowering, Q/DQ run as written); TFLite 2.9: the tflite file (written at batch 1) run by TFLite 2.9',
+    '(tools/tflite-ref), the file as the target writes it (global average pooling as MEAN) / with global average pooling as a whole-image',
+    'depthwise conv (writeTflite\'s averagePool: \'conv\'); off: output elements where TFLite 2.9 and tflite-sim differ (same two files);',
+    'bytes: the tflite, tflite-int4 (INT4 filters: no runtime here executes them; their int8 twin is the tflite file) and averagePool:',
+    '\'conv\' files; or the refusal naming the node. s: wall seconds of the row.',
     '',
-    '| model | recipe | ort: ort-sim8 vs fp32 dB | ort vs ort-sim8 dB | tflite | s |',
-    '|---|---|---|---|---|---|',
+    '| model | recipe | ort: ort-sim8 vs fp32 dB | ort vs ort-sim8 dB | tflite-sim vs fp32 dB | TFLite 2.9 vs tflite-sim dB (MEAN / conv) | off (MEAN / conv) | bytes tflite / tflite-int4 / conv | s |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     'Command: `npx tsx tools/bench/targets.ts --ppocr`',

@@ -28,7 +28,7 @@ function fileLayout(t: Tensor): Float64Array {
 }
 
 /** The simulation's quantized value of each IR activation (by the IR value's name), in the file's layout. */
-async function simulated(model: Model, feed: Record<string, Tensor>): Promise<Map<string, Float64Array>> {
+export async function simulated(model: Model, feed: Record<string, Tensor>): Promise<Map<string, Float64Array>> {
   const lowered = lowerToQdq(model);
   const g = lowered.graph;
   const of = new Map<string, string>();
@@ -61,13 +61,29 @@ export async function probeTflite(modelName: string, recipe: string, limit: numb
   const test = await openDataset('fashion-mnist:test', { preprocess: choice.source === 'none' ? undefined : choice.text });
   let x: Tensor | undefined;
   for await (const b of test.batches({ batchSize: limit, limit })) x ??= b.inputs;
-  const sim = await simulated(q.model, { [input]: x! });
-  const bytes = writeTflite(q.model, { batch: limit, intermediates: true });
-  const file = createTfliteExecutor(bytes, { input, output: q.model.graph.outputs[0].name }, limit);
-  const r = Object.entries(await file.run({ [input]: x! })).map(([name, t]) => ({ name, data: t.toFloat64() }));
+  console.log(`${modelName} ${recipe}: TFLite 2.9 levels minus the simulation's, ${limit} test images (pipeline ${q.report.pipeline})`);
+  for (const row of await levelDifferences(q.model, { [input]: x! }, limit)) console.log(row.line);
+}
+
+/** One quantized activation: elements of the file's tensor off the simulation's levels, and the histogram of TFLite minus simulation. */
+export interface LevelDifference {
+  name: string;
+  off: number;
+  n: number;
+  histogram: Map<number, number>;
+  line: string;
+}
+
+/** Every int8 activation of the tflite file written from `model` (at `batch`) as TFLite 2.9 computes it, against the simulation's levels. */
+export async function levelDifferences(model: Model, feed: Record<string, Tensor>, batch: number): Promise<LevelDifference[]> {
+  const input = Object.keys(feed)[0];
+  const sim = await simulated(model, feed);
+  const bytes = writeTflite(model, { batch, intermediates: true });
+  const file = createTfliteExecutor(bytes, { input, output: model.graph.outputs[0].name }, batch);
+  const r = Object.entries(await file.run(feed)).map(([name, t]) => ({ name, data: t.toFloat64() }));
   const sg = parseTfliteFile(bytes).subgraphs[0];
   const grids = new Map(sg.tensors.filter((t) => t.type === 'INT8' && t.quantization).map((t) => [t.name, t.quantization!]));
-  console.log(`${modelName} ${recipe}: TFLite 2.9 levels minus the simulation's, ${limit} test images (pipeline ${q.report.pipeline})`);
+  const rows: LevelDifference[] = [];
   for (const out of r) {
     // The writer renames a tensor whose float twin carries the value's name (the input's QUANTIZE output, the logits).
     const s = sim.get(out.name) ?? sim.get(out.name.replace(/\/int8$/, ''));
@@ -83,6 +99,7 @@ export async function probeTflite(modelName: string, recipe: string, limit: numb
       hist.set(d, (hist.get(d) ?? 0) + 1);
     }
     const h = [...hist].sort((a, b) => a[0] - b[0]).map(([d, c]) => `${d > 0 ? '+' : ''}${d}: ${c}`).join(', ');
-    console.log(`${out.name.padEnd(32)} ${String(off).padStart(9)} of ${String(s.length).padEnd(9)} off  ${h}`);
+    rows.push({ name: out.name, off, n: s.length, histogram: hist, line: `${out.name.padEnd(32)} ${String(off).padStart(9)} of ${String(s.length).padEnd(9)} off  ${h}` });
   }
+  return rows;
 }

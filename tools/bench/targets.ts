@@ -23,7 +23,8 @@
  *
  * PP-OCRv4 det and rec (tools/bench/ppocr's models and data) through the
  * ort and tflite targets: SQNR of the ort file as onnxruntime runs it
- * against its simulation, and what the tflite writer says. Writes the
+ * against its simulation, and of the tflite file as TFLite 2.9 runs it
+ * against its (or the writer's refusal naming the node). Writes the
  * section `targets-ppocr` of docs/accuracy.md.
  *
  *   npx tsx tools/bench/targets.ts --probe <zoo model> <recipe> [--limit N]

@@ -300,11 +300,11 @@ describe('tflite target: what it cannot express is an error naming the node', ()
     throw new Error('expected a refusal');
   };
 
-  it('an op without an int8 TFLite form (Sigmoid) is E_UNSUPPORTED_OP naming the node', async () => {
-    const model = base('%s : f32[N,4,8,8] = Sigmoid(%c1) @gate', '%s');
+  it('an op without an int8 TFLite form (Tanh) is E_UNSUPPORTED_OP naming the node', async () => {
+    const model = base('%s : f32[N,4,8,8] = Tanh(%c1) @gate', '%s');
     const e = await refusal(() => quantize(model, { pipeline: PIPELINE, data: calibration(shape), target: 'tflite' }));
     expect(e).toMatchObject({ code: 'E_UNSUPPORTED_OP', node: 'gate' });
-    expect(e.message).toMatch(/node 'gate' \(Sigmoid\) has no int8 TFLite form/);
+    expect(e.message).toMatch(/node 'gate' \(Tanh\) has no int8 TFLite form/);
   });
 
   it('per-channel activation scales (an IR quantized for sim) are refused naming the node, the value and the constraint', async () => {
@@ -396,7 +396,10 @@ describe('tflite targets in the plan', () => {
     expect(plan.pipeline).toMatch(/,tflite-bias$/);
     const moved = planQuantization({ pipeline: 'quant-policy,tflite-bias,clip-minmax,quantize', target: 'tflite-int4' });
     expect(moved.pipeline.match(/tflite-bias/g)).toHaveLength(1);
-    expect(moved.pipeline).toMatch(/quantize\{symmetric-weights=true\},tflite-bias$/);
+    expect(moved.pipeline).toMatch(/quantize\{symmetric-weights=true\},tflite-grids,tflite-bias$/);
+    // fold-affine runs once, before mark-fused-relu (or quant-policy where the pipeline has none).
+    expect(plan.pipeline).toMatch(/,fold-affine,mark-fused-relu,quant-policy/);
+    expect(moved.pipeline).toMatch(/^fold-affine,quant-policy/);
     expect(planQuantization({ recipe: 'w4a4-all', target: 'ort' }).pipeline).not.toContain('tflite-bias');
     expect(() => checkQuantizedOutput('q.onnx', {}, 'tflite-int4')).toThrow(/target tflite-int4 is written as \.tflite/);
     expect(() => checkQuantizedOutput('q.tflite', {}, 'sim')).toThrow(/is written as \.onnx/);

@@ -3,6 +3,7 @@ import { type Model, NibbleError } from '@nibble/ir';
 import { lowerForOrt, lowerToQdq, writeOnnx } from '@nibble/onnx';
 import { alignBiasesToTflite, writeTflite } from '@nibble/tflite';
 import { ortBiasPass } from './ort-bias';
+import { tfliteGridsPass } from './tflite-grids';
 
 /*
  * Where a quantized model will run, as data: what the runtime's integer
@@ -35,6 +36,12 @@ export interface Target {
   readonly constraints: TargetConstraints;
   /** Passes the target appends to every pipeline (after the recipe's): the last steps that make the IR compute what the runtime does. */
   readonly tail?: readonly string[];
+  /**
+   * Graph rewrites the target needs before quantization (float-exact: the
+   * runtime's operator forms), inserted before mark-fused-relu, or before
+   * quant-policy where the pipeline has no mark-fused-relu.
+   */
+  readonly prelude?: readonly string[];
   /** Documentation of what the constraints cost, per line. */
   readonly notes: readonly string[];
   /** The file's bytes, from the quantized IR (validated before they are returned). */
@@ -132,8 +139,9 @@ registerPass(tfliteBiasPass);
 
 // Full-integer TFLite (@nibble/tflite's writer; docs/targets.md): int8 per-tensor activations, per-channel symmetric filters.
 const TFLITE_CONSTRAINTS: TargetConstraints = {
-  // Per-tensor activation scales; every input of an integer kernel quantized (the network input too); MaxPool keeps its input's grid.
-  'quant-policy': { 'per-channel-activations': 'false', 'integer-inputs': 'true', pools: 'false' },
+  // Per-tensor activation scales; every input of an integer kernel quantized (the network input too), and every value an int8
+  // operator writes (every-activation); MaxPool keeps its input's grid.
+  'quant-policy': { 'per-channel-activations': 'false', 'integer-inputs': 'true', pools: 'false', 'every-activation': 'true' },
   // TFLite's int8 filters have zero point 0.
   quantize: { 'symmetric-weights': 'true' },
   // 0-bit weight channels are constants, which a zero point of 0 cannot hold unless positive.
@@ -146,6 +154,11 @@ const TFLITE_NOTES = [
   'filters symmetric per output channel (zero point 0), biases int32 at s_in * s_w[c], rounded net of the offset TFLite\'s two-step requantization adds',
   '4-bit activation grids kept by MINIMUM with an int8 constant after the op (-113 = 15 levels above -128)',
   'tflite-bias (appended to the pipeline): each layer\'s bias is the one TFLite adds in effect (int32 rounding plus the offset of its two-step requantization), so the simulation computes the file\'s levels',
+  'fold-affine (before quantization): per-channel Mul/Add after a Conv/ConvTranspose and HardSigmoid after one fold into it, hard-swish is spelled x * HardSigmoid(x) (one HARD_SWISH), a * x + b before an unpadded 1x1 Conv folds into it; other a * x + b pairs are one 1x1 DEPTHWISE_CONV_2D',
+  'every other activation (Mul, hard-swish, Sigmoid, residual Add, Concat) quantized per tensor at input-bits (quant-policy{every-activation=true}); hard-swish written as a table of its 256 levels (CAST, ADD, GATHER)',
+  'DEPTHWISE_CONV_2D, TRANSPOSE_CONV, MUL, ADD and int8 QUANTIZE round symmetrically about zero: tflite-bias gives the simulation that offset as t + Sign(t) * c after the op (docs/targets.md)',
+  'tflite-grids (appended): Sigmoid outputs on LOGISTIC\'s grid (scale 1/256, zero point -128), each Concat\'s inputs and output on one shared grid',
+  'global average pooling as MEAN, whose int8 kernel rounds in float32 (a level off on a few pooled values); writeTflite(model, { averagePool: \'conv\' }) writes a whole-image DEPTHWISE_CONV_2D the simulation follows exactly, at H * W * C filter bytes',
 ];
 const TFLITE: Target = {
   name: 'tflite',
@@ -155,10 +168,11 @@ const TFLITE: Target = {
   activationScale: 'per-tensor',
   weights: 'symmetric',
   containers: { weights: ['int8'], activations: ['int8'] },
-  integerOps: ['Conv', 'Gemm', 'Add', 'MaxPool', 'GlobalAveragePool', 'AveragePool', 'Relu', 'Clip', 'Flatten', 'Reshape', 'Concat', 'Pad'],
+  integerOps: ['Conv', 'ConvTranspose', 'Gemm', 'Add', 'Mul', 'HardSigmoid', 'Sigmoid', 'MaxPool', 'GlobalAveragePool', 'AveragePool', 'Relu', 'Clip', 'Flatten', 'Reshape', 'Concat', 'Pad', 'Resize'],
   narrowGrids: 'MINIMUM (and MAXIMUM) with int8 constants on the same grid after the op that writes it',
   constraints: TFLITE_CONSTRAINTS,
-  tail: [tfliteBiasPass.name],
+  prelude: ['fold-affine'],
+  tail: [tfliteGridsPass.name, tfliteBiasPass.name],
   notes: TFLITE_NOTES,
   write: (model, file) => writeTflite(model, { weights: 'int8', target: 'tflite', file }),
 };
@@ -210,6 +224,13 @@ export function constrainPipeline(spec: PipelineSpec, target: Target): PipelineS
     }
     return { ...p, options };
   });
+  // The prelude runs once, before the first of mark-fused-relu / quant-policy (its rewrites change what they mark).
+  for (const name of target.prelude ?? []) {
+    const at = passes.findIndex((p) => p.name === name);
+    if (at >= 0) passes.splice(at, 1);
+  }
+  const before = [passes.findIndex((p) => p.name === 'mark-fused-relu'), passes.findIndex((p) => p.name === 'quant-policy')].filter((i) => i >= 0);
+  if (before.length > 0) passes.splice(Math.min(...before), 0, ...(target.prelude ?? []).map((name) => ({ name, options: [] })));
   // The tail runs once, last, even where the pipeline already names it.
   for (const name of target.tail ?? []) {
     const at = passes.findIndex((p) => p.name === name);

@@ -104,6 +104,42 @@ describe("pass 'quant-policy'", () => {
     ]);
   });
 
+  it('every-activation: each value an op writes gets a per-tensor grid (the tflite target), except where the op keeps its input\'s levels, a float Softmax tail and what one integer operator computes inside', async () => {
+    // r1, r2 keep the one-sided c1/c2 grids; p (MaxPool with pools=false) and f (Flatten) keep their input's; the Softmax
+    // at the output stays float; s (the residual Add) and g (GlobalAveragePool) are marked by every-activation.
+    expect(await policy('{per-channel-activations=false,integer-inputs=true,pools=false,every-activation=true}')).toEqual([
+      'c1 activation 4 tensor default conv1',
+      'c2 activation 4 tensor default conv2',
+      'g activation 8 tensor default g',
+      'l activation 8 tensor logits fc',
+      's activation 8 tensor default s',
+      'w1 weight 8 axis0 first-layer conv1',
+      'w2 weight 4 axis0 default conv2',
+      'wfc weight 8 axis1 last-layer fc',
+      'x activation 8 tensor default conv1',
+    ]);
+    // Hard-swish (x * HardSigmoid(x)) and a * x + b by constants: the HardSigmoid and the Mul stay float.
+    const fused = lines(
+      'graph f(%x : f32[1,3,8,8]) {',
+      `  %w1 : f32[4,3,1,1] = const ${fill(12)}`,
+      `  %a : f32[1,4,1,1] = const ${fill(4)}`,
+      `  %b : f32[1,4,1,1] = const ${fill(4, 0.1)}`,
+      '  %c1 : f32[1,4,8,8] = Conv(%x, %w1) @conv1',
+      '  %h : f32[1,4,8,8] = HardSigmoid(%c1) {alpha=0.16666667, beta=0.5} @gate',
+      '  %s : f32[1,4,8,8] = Mul(%c1, %h) @swish',
+      '  %m : f32[1,4,8,8] = Mul(%s, %a) @scale',
+      '  %y : f32[1,4,8,8] = Add(%m, %b) @shift',
+      '  return %y',
+      '}',
+    );
+    expect((await policy('{per-channel-activations=false,integer-inputs=true,every-activation=true}', fused)).filter((m) => m.includes('activation'))).toEqual([
+      'c1 activation 4 tensor default conv1',
+      's activation 8 tensor default swish',
+      'x activation 8 tensor default conv1',
+      'y activation 8 tensor default shift',
+    ]);
+  });
+
   it('leaves the input, ReLU outputs, the residual Add, pooling and the bare MatMul output unmarked', async () => {
     const { graph } = await runPipeline(parseGraph(NET), 'mark-fused-relu,quant-policy');
     for (const name of ['x', 'r1', 'r2', 's', 'g', 'f', 'm', 'y', 'b1', 'bfc']) expect(quantPointOf(graph.value(name)!)).toBeUndefined();

@@ -1,5 +1,5 @@
 import { definePass } from '@nibble/core';
-import { clearQuantPoint, DTYPES, type Graph, type Node, type QuantPoint, type QuantRole, setQuantPoint, type Value } from '@nibble/ir';
+import { clearQuantPoint, constantTensor, DTYPES, type Graph, type Node, type QuantPoint, type QuantRole, setQuantPoint, type Value } from '@nibble/ir';
 import { firstAndLastLayers, isOnnx, logitValues, weightedLayers } from './layers';
 import { type NodePattern, type Override, parseOverrides, parsePatternList } from './patterns';
 
@@ -40,7 +40,11 @@ export const quantPolicyPass = definePass({
       type: 'boolean', default: false,
       description: 'every float input of a weighted layer or a residual Add comes from a quantized value (integer kernels need it): else the value its grid-preserving chain starts at is marked per tensor at input-bits',
     },
-    inputBits: bitsOption(8, 'bit-width of the values integer-inputs marks (per tensor)'),
+    inputBits: bitsOption(8, 'bit-width of the values integer-inputs and every-activation mark (per tensor)'),
+    everyActivation: {
+      type: 'boolean', default: false,
+      description: 'every float activation an op writes is quantized (per tensor at input-bits unless marked otherwise), as a full-integer runtime holds it: except where the op keeps its input\'s levels (shape ops, MaxPool, Pad, nearest Resize, a Relu/Clip of a one-sided value) and the intermediates computed inside one integer operator (the HardSigmoid of x * HardSigmoid(x), the Mul of a * x + b by constants)',
+    },
     keepFloat: { type: 'string[]', default: [], description: 'nodes whose weights and outputs stay float: node-name globs' },
     override: { type: 'string[]', default: [], description: 'per-node widths: pattern:w<bits>:a<bits> items (a later match wins)' },
   },
@@ -112,6 +116,19 @@ export const quantPolicyPass = definePass({
       }
     }
 
+    if (opts.activations && opts.everyActivation) {
+      for (const node of graph.nodes) {
+        const out = node.outputs[0];
+        if (!isOnnx(node) || layerOutput.has(node) || !out || marked.has(out) || !isFloatActivation(out) || matches(keep, node, out)) continue;
+        // A Softmax at the network's output stays float: integer runtimes dequantize the logits and run it in float.
+        const floatTail = (node.opType === 'Softmax' || node.opType === 'LogSoftmax') && out.isGraphOutput;
+        if (node.opType === 'Constant' || floatTail || keepsInputLevels(node) || fusedInside(node)) continue;
+        const o = overrideFor(overrides, node, out);
+        mark(out, { kind: 'activation', bits: o?.a ?? opts.inputBits, perChannel: false, axis: 1, signed: false, role: o?.a !== undefined ? 'override' : 'default', layer: node.name, op: node.opType });
+        marked.add(out);
+      }
+    }
+
     if (opts.activations && opts.integerInputs) {
       for (const { value, node } of unquantizedInputs(graph, layerOutput, marked, keep)) {
         mark(value, { kind: 'activation', bits: opts.inputBits, perChannel: false, axis: 1, signed: false, role: 'default', layer: node, op: value.producer?.opType ?? 'input' });
@@ -153,6 +170,31 @@ function gridSource(v: Value, marked: ReadonlySet<Value>): { source: Value; cove
     if (!relu && !GRID_PRESERVING.has(p.opType)) return { source: x, covered: false };
     x = input;
   }
+}
+
+/** Ops whose output holds only levels of their input (every-activation leaves them on the input's grid). */
+function keepsInputLevels(node: Node): boolean {
+  if (GRID_PRESERVING.has(node.opType) || node.opType === 'Dropout') return true;
+  if (node.opType === 'Pad') return node.getString('mode', 'constant') === 'constant' && (!node.inputs[2] || constantTensor(node.inputs[2])?.toFloat64()[0] === 0);
+  if (node.opType === 'Resize' || node.opType === 'Upsample') return node.getString('mode', 'nearest') === 'nearest';
+  return (node.opType === 'Relu' || node.opType === 'Clip') && node.inputs[0]?.meta.oneSided === true;
+}
+
+/**
+ * Intermediates an integer runtime computes inside one operator (the
+ * tflite writer's HARD_SWISH and affine DEPTHWISE_CONV_2D, recognised there
+ * by the same rules): the HardSigmoid(x; 1/6, 1/2) read only by Mul(x, .),
+ * and a Mul by a constant read only by an Add of a constant.
+ */
+function fusedInside(node: Node): boolean {
+  const y = node.outputs[0];
+  if (y.uses.length !== 1 || y.isGraphOutput) return false;
+  const next = y.uses[0].node;
+  if (node.opType === 'HardSigmoid') {
+    return Math.abs(node.getFloat('alpha', 0.2) - 1 / 6) <= 1e-6 && node.getFloat('beta', 0.5) === 0.5 && next.opType === 'Mul' && next.inputs[1 - y.uses[0].index] === node.inputs[0];
+  }
+  const oneConstant = (n: Node) => n.inputs.length === 2 && n.inputs.filter((v) => v !== null && constantTensor(v) !== undefined).length === 1;
+  return node.opType === 'Mul' && oneConstant(node) && next.opType === 'Add' && oneConstant(next);
 }
 
 /** Pools with integer kernels that average (onnxruntime's QLinearGlobalAveragePool, QLinearAveragePool). */

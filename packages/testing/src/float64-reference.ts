@@ -202,6 +202,40 @@ function globalAveragePool(x: Array64): Array64 {
   return { shape: [n, c, ...x.shape.slice(2).map(() => 1)], data: out };
 }
 
+function concatAxis(xs: Array64[], axisRaw: number): Array64 {
+  const rank = xs[0].shape.length;
+  const axis = axisRaw < 0 ? axisRaw + rank : axisRaw;
+  const outer = size(xs[0].shape.slice(0, axis));
+  const shape = [...xs[0].shape];
+  shape[axis] = xs.reduce((a, t) => a + t.shape[axis], 0);
+  const out = new Float64Array(size(shape));
+  let o = 0;
+  for (let i = 0; i < outer; i++) for (const t of xs) {
+    const block = size(t.shape.slice(axis));
+    out.set(t.data.subarray(i * block, (i + 1) * block), o);
+    o += block;
+  }
+  return { shape, data: out };
+}
+
+/** Nearest Resize of a rank-4 tensor to the node's output size, asymmetric coordinates with floor only. */
+function resizeNearest(x: Array64, node: Node): Array64 {
+  const mode = node.getString('mode', 'nearest');
+  const coords = node.getString('coordinate_transformation_mode', 'half_pixel');
+  if (mode !== 'nearest' || coords !== 'asymmetric' || node.getString('nearest_mode', 'round_prefer_floor') !== 'floor') {
+    throw new Error(`reference resize ${node.name}: only nearest, asymmetric, floor`);
+  }
+  const shape = node.outputs[0].type?.shape;
+  if (!shape || shape.some((d) => typeof d !== 'number')) throw new Error(`reference resize ${node.name}: output shape unknown`);
+  const [n, c, h, w] = x.shape;
+  const [, , oh, ow] = shape as number[];
+  const out = new Float64Array(n * c * oh * ow);
+  for (let p = 0; p < n * c; p++) for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) {
+    out[(p * oh + y) * ow + xx] = x.data[(p * h + Math.floor((y * h) / oh)) * w + Math.floor((xx * w) / ow)];
+  }
+  return { shape: [n, c, oh, ow], data: out };
+}
+
 const dense = (t: Tensor): Array64 => ({ shape: [...t.shape], data: t.toFloat64() });
 
 function evalNode(node: Node, ins: (Array64 | undefined)[]): Array64 {
@@ -218,6 +252,15 @@ function evalNode(node: Node, ins: (Array64 | undefined)[]): Array64 {
     case 'GlobalAveragePool': return globalAveragePool(x);
     case 'Add': return broadcast(x, ins[1]!, (a, b) => a + b);
     case 'Mul': return broadcast(x, ins[1]!, (a, b) => a * b);
+    case 'Div': return broadcast(x, ins[1]!, (a, b) => a / b);
+    case 'HardSigmoid': {
+      const [alpha, beta] = [node.getFloat('alpha', 0.2), node.getFloat('beta', 0.5)];
+      return { shape: x.shape, data: x.data.map((v) => Math.min(1, Math.max(0, alpha * v + beta))) };
+    }
+    case 'Sigmoid': return { shape: x.shape, data: x.data.map((v) => 1 / (1 + Math.exp(-v))) };
+    case 'Sign': return { shape: x.shape, data: x.data.map((v) => Math.sign(v)) };
+    case 'Concat': return concatAxis(ins.filter((t): t is Array64 => t !== undefined), node.getInt('axis', 0));
+    case 'Resize': return resizeNearest(x, node);
     case 'Flatten': {
       const axis = node.getInt('axis', 1);
       return { shape: [size(x.shape.slice(0, axis)), size(x.shape.slice(axis))], data: x.data };

@@ -77,6 +77,29 @@ export function filterOf(node: Node, layout: FilterLayout, target: string, trans
   return { shape, levels, scale: Array.from(scale), axis: layout === 'depthwise' && scale.length > 1 ? 3 : 0, fitsInt4 };
 }
 
+/**
+ * The TRANSPOSE_CONV filter of a ConvTranspose: ONNX's [C_in, C_out, kH, kW]
+ * (group 1) to TFLite's [C_out, kH, kW, C_in], per output channel
+ * (quantized_dimension 0). Neither format flips the kernel: both scatter
+ * input pixel (y, x) to output (y * stride + ky, x * stride + kx).
+ */
+export function transposedFilterOf(node: Node, target: string): Filter {
+  const w = node.inputs[1]!;
+  const { q, scale, axis } = weightOf(node, w, target);
+  if (axis !== null && axis !== 1) {
+    throw tfliteError(target, node, w, `the weight is quantized along axis ${axis}, not its output channels (axis 1 of a ConvTranspose weight)`, 'quantize weights per output channel (quant-policy{per-channel-weights=true})');
+  }
+  const [ci, co, kh, kw] = q.shape;
+  const v = q.toFloat64();
+  const levels = new Int8Array(v.length);
+  for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
+    levels[((o * kh + y) * kw + x) * ci + i] = v[((i * co + o) * kh + y) * kw + x];
+  }
+  let fitsInt4 = true;
+  for (const l of levels) if (l < -8 || l > 7) { fitsInt4 = false; break; }
+  return { shape: [co, kh, kw, ci], levels, scale: Array.from(scale), axis: 0, fitsInt4 };
+}
+
 /** Levels packed two to a byte, element 2i in the low nibble: the INT4 layout of TFLite's schema. */
 export function packInt4(levels: Int8Array): Uint8Array {
   return Tensor.from('int4', [levels.length], levels).data as Uint8Array;
@@ -100,21 +123,62 @@ export interface TfliteBias {
  * 0, as its kernels require.
  */
 export function biasOf(node: Node, bias: Value | null | undefined, inputScale: number, filter: Filter, outChannels: number, target: string,
-  outputScale: number, kind: 'conv' | 'fc'): TfliteBias {
+  outputScale: number, kind: 'conv' | 'fc', symmetric = false): TfliteBias {
   const b = bias ? constantTensor(bias)?.toFloat64() : new Float64Array(outChannels);
   if (!b || b.length !== outChannels) {
     throw tfliteError(target, node, bias ?? undefined, 'the bias is not a constant of one value per output channel', 'fold the bias into a constant (fold-constants)');
   }
+  return biasOfValues(node, b, inputScale, filter, target, outputScale, kind, bias ?? undefined, symmetric);
+}
+
+/**
+ * A per-channel filter whose channel c has so small a scale that the
+ * channel's bias does not fit int32 at s_in * s_w[c] (a dead channel:
+ * weights ~1e-15 after folding): the channel's levels become 0 and its
+ * scale one at which the bias fits with room (2^-24 of its range), when
+ * what the zeroed weights can contribute (sum |levels| * s_w times the
+ * widest input, 256 input steps) is below 1e-4 of an output step. The filter
+ * tensor shares the arrays, so the file holds the change; returns false
+ * (nothing changed) otherwise.
+ */
+function silenceChannel(filter: Filter, c: number, inputScale: number, bias: number, outputScale: number): boolean {
+  const elements = filter.levels.length / filter.scale.length;
+  const at = (k: number) => (filter.axis === 0 ? c * elements + k : k * filter.scale.length + c);
+  let sum = 0;
+  for (let k = 0; k < elements; k++) sum += Math.abs(filter.levels[at(k)]);
+  const next = Math.fround(Math.abs(bias) / (inputScale * 2 ** 24));
+  if (!(next > filter.scale[c]) || sum * filter.scale[c] * 256 * inputScale > 1e-4 * outputScale) return false;
+  for (let k = 0; k < elements; k++) filter.levels[at(k)] = 0;
+  filter.scale[c] = next;
+  return true;
+}
+
+/**
+ * biasOf for float bias values given per output channel (a bias that is not
+ * a layer's input: the Add of an affine pair). `symmetric`: the operator's
+ * kernel rounds symmetrically about zero (DEPTHWISE_CONV_2D,
+ * TRANSPOSE_CONV), so no offset is taken off (rounding.ts).
+ */
+export function biasOfValues(node: Node, b: Float64Array, inputScale: number, filter: Filter, target: string, outputScale: number, kind: 'conv' | 'fc',
+  where?: Value, symmetric = false): TfliteBias {
+  const outChannels = b.length;
   const values = new Int32Array(outChannels);
   const effective = new Float64Array(outChannels);
   const scale: number[] = [];
   for (let c = 0; c < outChannels; c++) {
+    scale.length = c;
     const sw = filter.scale[filter.scale.length > 1 ? c : 0];
     const s = inputScale * sw;
-    const d = requantOffset(layerMultiplier(inputScale, sw, outputScale, kind));
-    const q = Math.round(b[c] / s - d);
+    // Kernels that round symmetrically about zero get the offset as graph arithmetic instead (rounding.ts): the bias is plain.
+    const d = symmetric ? 0 : requantOffset(layerMultiplier(inputScale, sw, outputScale, kind));
+    let q = Math.round(b[c] / s - d);
+    if (Number.isFinite(q) && Math.abs(q) > 2 ** 31 - 1 && filter.scale.length > 1 && silenceChannel(filter, c, inputScale, b[c], outputScale)) {
+      // A channel of (nearly) zero weights: its output is its bias, at a filter scale the bias fits (see silenceChannel).
+      c--;
+      continue;
+    }
     if (!Number.isFinite(q) || Math.abs(q) > 2 ** 31 - 1) {
-      throw tfliteError(target, node, bias ?? undefined, `bias ${b[c]} of channel ${c} does not fit int32 at scale ${s}`, 'check the layer\'s input and weight scales');
+      throw tfliteError(target, node, where, `bias ${b[c]} of channel ${c} does not fit int32 at scale ${s}`, 'check the layer\'s input and weight scales');
     }
     values[c] = q;
     effective[c] = (q + d) * s;

@@ -1,6 +1,7 @@
 import { constantTensor, type Node, samePadding } from '@nibble/ir';
 import { Activation, F, Padding } from '../schema';
 import { biasOf, type Filter, filterOf, type FilterLayout, packInt4 } from './filters';
+import { layerMultiplier } from './requant';
 import { type Grid, gridOf, gridTop, sameGrid, startsAtZero, tfliteError } from './grid';
 import type { TestOperator } from './flatbuffer-builder';
 import type { Slot, TfliteWriter } from './writer';
@@ -14,21 +15,22 @@ import type { Slot, TfliteWriter } from './writer';
  * same levels, no rounding.
  */
 
-type Emitter = (w: TfliteWriter, n: Node) => void;
+export type Emitter = (w: TfliteWriter, n: Node) => void;
 
 /** NCHW axis -> NHWC axis of a rank-4 tensor. */
-const NHWC_AXIS = [0, 3, 1, 2];
+export const NHWC_AXIS = [0, 3, 1, 2];
 
-function filterTensor(w: TfliteWriter, n: Node, f: Filter): number {
+export function filterTensor(w: TfliteWriter, name: string, f: Filter): number {
   const int4 = w.options.weights === 'int4' && f.fitsInt4;
   return w.addTensor({
-    name: n.inputs[1]!.name, shape: f.shape, type: int4 ? 'INT4' : 'INT8', data: int4 ? packInt4(f.levels) : f.levels,
+    name, shape: f.shape, type: int4 ? 'INT4' : 'INT8', data: int4 ? packInt4(f.levels) : f.levels,
     quantization: { scale: f.scale, zeroPoint: f.scale.map(() => 0), quantizedDimension: f.axis },
   });
 }
 
-function biasTensor(w: TfliteWriter, n: Node, x: Slot, f: Filter, channels: number, output: Grid, kind: 'conv' | 'fc'): number {
-  const b = biasOf(n, n.inputs[2], x.grid.scale, f, channels, w.target, output.scale, kind);
+export function biasTensor(w: TfliteWriter, n: Node, x: Slot, f: Filter, channels: number, output: Grid, kind: 'conv' | 'fc', symmetric = false): number {
+  const b = biasOf(n, n.inputs[2], x.grid.scale, f, channels, w.target, output.scale, kind, symmetric);
+  if (symmetric) w.symmetricRounding(n, n.outputs[0], f.scale.map((sw) => layerMultiplier(x.grid.scale, sw, output.scale, kind)), output.scale);
   w.biases.set(n, b);
   return w.addTensor({
     name: n.inputs[2]?.name ?? `${n.name}/bias`, shape: [channels], type: 'INT32', data: b.values,
@@ -67,7 +69,7 @@ function padding(w: TfliteWriter, n: Node, x: Slot, kernel: number[], strides: n
   return { padding: Padding.VALID, input: { index: out, grid: x.grid, shape } };
 }
 
-function rank4(w: TfliteWriter, n: Node, x: Slot): void {
+export function rank4(w: TfliteWriter, n: Node, x: Slot): void {
   if (x.shape.length !== 4) throw tfliteError(w.target, n, n.inputs[0]!, `the input has rank ${x.shape.length}; the writer handles 2-D (NCHW) ${n.opType} only`, 'use a 2-D model');
 }
 
@@ -92,7 +94,7 @@ const conv: Emitter = (w, n) => {
   const { padding: pad, input } = padding(w, n, x, kernel, [sh, sw], [dh, dw], true);
   const y = n.outputs[0];
   const grid = w.outputGrid(n, y);
-  const inputs = [input.index, filterTensor(w, n, f), biasTensor(w, n, input, f, channelsOut, grid, 'conv')];
+  const inputs = [input.index, filterTensor(w, n.inputs[1]!.name, f), biasTensor(w, n, input, f, channelsOut, grid, 'conv', layout === 'depthwise')];
   if (layout === 'conv') {
     w.produce(n, y, grid, {
       op: 'CONV_2D', inputs,
@@ -128,7 +130,7 @@ const gemm: Emitter = (w, n) => {
   if (f.scale.length === 1) {
     const opts = F.FullyConnectedOptions;
     w.produce(n, y, grid, {
-      op: 'FULLY_CONNECTED', inputs: [x.index, filterTensor(w, n, f), biasTensor(w, n, x, f, o, grid, 'fc')],
+      op: 'FULLY_CONNECTED', inputs: [x.index, filterTensor(w, n.inputs[1]!.name, f), biasTensor(w, n, x, f, o, grid, 'fc')],
       options: [[opts.activation, 'i8', Activation.NONE], [opts.weightsFormat, 'i8', 0], [opts.keepNumDims, 'bool', false]],
     }, opts.activation);
     return;
@@ -141,17 +143,21 @@ const gemm: Emitter = (w, n) => {
   const image = reshape(x.index, [x.shape[0], 1, 1, k], `${n.name}/input_1x1`, x.grid);
   const c = F.Conv2DOptions;
   const conv1x1 = w.emitOp(`${n.name}/conv_1x1`, [shape[0], 1, 1, o], batchFree, grid, {
-    op: 'CONV_2D', inputs: [image, filterTensor(w, n, { ...f, shape: [o, 1, 1, k] }), biasTensor(w, n, x, f, o, grid, 'conv')],
+    op: 'CONV_2D', inputs: [image, filterTensor(w, n.inputs[1]!.name, { ...f, shape: [o, 1, 1, k] }), biasTensor(w, n, x, f, o, grid, 'conv')],
     options: [[c.padding, 'i8', Padding.VALID], [c.strideW, 'i32', 1], [c.strideH, 'i32', 1], [c.activation, 'i8', Activation.NONE], [c.dilationW, 'i32', 1], [c.dilationH, 'i32', 1]],
   }, c.activation);
   const s = w.produce(n, y, grid, { op: 'RESHAPE', inputs: [conv1x1, w.int32(`${n.name}/shape`, batchFree ? [-1, o] : shape)], options: [[F.ReshapeOptions.newShape, 'ints', batchFree ? [-1, o] : shape]] }, undefined, false);
   w.forwardFusion(conv1x1, s.index);
 };
 
-const add: Emitter = (w, n) => {
+export const add: Emitter = (w, n) => {
   const [a, b] = [w.slot(n.inputs[0], n), w.slot(n.inputs[1], n)];
   const y = n.outputs[0];
-  w.produce(n, y, w.outputGrid(n, y), { op: 'ADD', inputs: [a.index, b.index], options: [[F.ArithmeticOptions.activation, 'i8', Activation.NONE]] }, F.ArithmeticOptions.activation);
+  const grid = w.outputGrid(n, y);
+  // TFLite's int8 ADD: both inputs to 2^20 steps of twice the larger scale, summed, one symmetric requantization (rounding.ts).
+  const twiceMax = 2 * Math.max(Math.fround(a.grid.scale), Math.fround(b.grid.scale));
+  w.symmetricRounding(n, y, [twiceMax / Math.fround(2 ** 20 * grid.scale)], grid.scale);
+  w.produce(n, y, grid, { op: 'ADD', inputs: [a.index, b.index], options: [[F.ArithmeticOptions.activation, 'i8', Activation.NONE]] }, F.ArithmeticOptions.activation);
 };
 
 /** A ReLU (or Clip(0, max) above the grid's top) after a grid that starts at 0 is that grid: the int8 saturation computes it. */
@@ -175,6 +181,7 @@ const relu: Emitter = (w, n) => {
     }
     // The IR quantizes the ReLU's output on a grid of its own (integer-inputs marks a layer's input there): one
     // requantization of the input's levels, as the simulation quantizes them once.
+    requantizeRounding(w, n, x.grid, own);
     w.produce(n, y, own, { op: 'QUANTIZE', inputs: [x.index] });
     return;
   }
@@ -195,7 +202,7 @@ const relu: Emitter = (w, n) => {
  * (int8 -> int8) requantizes into the output's: one rounding, as the
  * simulation quantizes the op's exact float output once.
  */
-function keepGrid(w: TfliteWriter, n: Node, x: Slot, op: Omit<TestOperator, 'outputs'>, activationField?: number): void {
+export function keepGrid(w: TfliteWriter, n: Node, x: Slot, op: Omit<TestOperator, 'outputs'>, activationField?: number): void {
   const y = n.outputs[0];
   const own = gridOf(y, w.target, n);
   if (!own || sameGrid(own, x.grid)) {
@@ -204,7 +211,13 @@ function keepGrid(w: TfliteWriter, n: Node, x: Slot, op: Omit<TestOperator, 'out
   }
   const { shape, batchFree } = w.fileShape(y, n);
   const kept = w.emitOp(`${y.name}/input_grid`, shape, batchFree, x.grid, op, activationField, false);
+  requantizeRounding(w, n, x.grid, own);
   w.produce(n, y, own, { op: 'QUANTIZE', inputs: [kept] });
+}
+
+/** TFLite's int8 -> int8 QUANTIZE requantizes by s_in / s_out (in double) with MultiplyByQuantizedMultiplier: symmetric rounding (rounding.ts). */
+function requantizeRounding(w: TfliteWriter, n: Node, from: Grid, to: Grid): void {
+  w.symmetricRounding(n, n.outputs[0], [Math.fround(from.scale) / Math.fround(to.scale)], to.scale);
 }
 
 const maxPool: Emitter = (w, n) => {
@@ -223,7 +236,11 @@ const maxPool: Emitter = (w, n) => {
   }, o.activation);
 };
 
-/** Global average pooling (or an AveragePool whose window is the whole image): MEAN over H and W, which requantizes into the output's grid. */
+/**
+ * Global average pooling (or an AveragePool whose window is the whole image): MEAN over H and W (default),
+ * or (option averagePool: 'conv') a depthwise conv of equal weights over the whole image; both requantize
+ * into the output's grid.
+ */
 const globalAveragePool: Emitter = (w, n) => {
   const x = w.slot(n.inputs[0], n);
   rank4(w, n, x);
@@ -232,8 +249,31 @@ const globalAveragePool: Emitter = (w, n) => {
     throw tfliteError(w.target, n, undefined, `AveragePool ${kh}x${kw} over a ${x.shape[1]}x${x.shape[2]} image is not global`, 'only global average pooling is written');
   }
   const y = n.outputs[0];
-  const axes = w.int32(`${n.name}/axes`, [1, 2]);
-  w.produce(n, y, w.outputGrid(n, y), { op: 'MEAN', inputs: [x.index, axes], options: [[F.ReducerOptions.keepDims, 'bool', true]] });
+  const grid = w.outputGrid(n, y);
+  const count = kh * kw;
+  // 127 * 255 * count must fit the int32 accumulator.
+  if (w.options.averagePool !== 'conv' || count > 66000) {
+    const axes = w.int32(`${n.name}/axes`, [1, 2]);
+    w.produce(n, y, grid, { op: 'MEAN', inputs: [x.index, axes], options: [[F.ReducerOptions.keepDims, 'bool', true]] });
+    return;
+  }
+  // A depthwise conv over the whole image with every filter level 127 at scale 1/(127 HW): integer sums and one
+  // requantization, which the simulation models exactly (rounding.ts). TFLite 2.9's int8 MEAN rounds in float32:
+  // a level off on some outputs (PP-OCR det's squeeze-excite pools: 1 of 192, 3 of 384). The cost is the filter,
+  // H * W * C bytes per pool (PP-OCR det at 320x320: 1.1 MB), hence an option.
+  const channels = x.shape[3];
+  const f: Filter = { shape: [1, kh, kw, channels], levels: new Int8Array(count * channels).fill(127), scale: [Math.fround(1 / (127 * count))], axis: 3, fitsInt4: false };
+  const bias = w.addTensor({
+    name: `${n.name}/bias`, shape: [channels], type: 'INT32', data: new Int32Array(channels),
+    quantization: { scale: [Math.fround(x.grid.scale * f.scale[0])], zeroPoint: [0], quantizedDimension: 0 },
+  });
+  w.symmetricRounding(n, y, [layerMultiplier(x.grid.scale, f.scale[0], grid.scale, 'conv')], grid.scale);
+  const o = F.DepthwiseConv2DOptions;
+  w.produce(n, y, grid, {
+    op: 'DEPTHWISE_CONV_2D', inputs: [x.index, filterTensor(w, `${n.name}/average`, f), bias],
+    options: [[o.padding, 'i8', Padding.VALID], [o.strideW, 'i32', 1], [o.strideH, 'i32', 1], [o.depthMultiplier, 'i32', 1],
+      [o.activation, 'i8', Activation.NONE], [o.dilationW, 'i32', 1], [o.dilationH, 'i32', 1]],
+  }, o.activation);
 };
 
 /** Flatten / Reshape to [N, K]: NHWC data is put back in NCHW order first unless H = W = 1. */
@@ -341,11 +381,8 @@ const softmax: Emitter = (w, n) => {
 
 const identity: Emitter = (w, n) => w.alias(n.outputs[0], w.slot(n.inputs[0], n));
 
-export const EMITTERS: Readonly<Record<string, Emitter>> = {
+/** The emitters of layers, pools, shape ops and residual sums (ops-elementwise.ts and ops-upsample.ts hold the rest; emitters.ts joins them). */
+export const BASE_EMITTERS: Readonly<Record<string, Emitter>> = {
   Conv: conv, Gemm: gemm, Add: add, Relu: relu, Clip: relu, MaxPool: maxPool, GlobalAveragePool: globalAveragePool, AveragePool: globalAveragePool,
   Flatten: flatten, Reshape: flatten, Concat: concat, Pad: pad, Softmax: softmax, Identity: identity, Dropout: identity,
 };
-
-export function supportedWriterOps(): string[] {
-  return Object.keys(EMITTERS).sort();
-}

@@ -2,7 +2,8 @@ import { constantTensor, type Dim, type Model, NibbleError, type Node, type Valu
 import { buildTflite, type TestOperator, type TestTensor } from './flatbuffer-builder';
 import type { TfliteBias } from './filters';
 import { type Grid, gridOf, tfliteError } from './grid';
-import { EMITTERS, supportedWriterOps } from './ops';
+import { EMITTERS, supportedWriterOps } from './emitters';
+import { isRoundingCorrection, roundingCorrectionOf, symmetricOffsetLevels } from './rounding';
 
 /*
  * nibble's quantized IR (ONNX ops, NCHW, annotations; docs/quantized-ir.md)
@@ -37,6 +38,18 @@ export interface WriteTfliteOptions {
    * (tools/bench/targets.ts --probe). Not for deployment.
    */
   intermediates?: boolean;
+  /**
+   * Hard-swish as a table of its 256 int8 levels (CAST, ADD, GATHER: the
+   * simulation's levels exactly; default), or TFLite's HARD_SWISH kernel
+   * (16-bit fixed point: a level off on a few inputs).
+   */
+  hardSwish?: 'table' | 'kernel';
+  /**
+   * Global average pooling as TFLite's MEAN (default; it rounds in float32: a level off on a few outputs),
+   * or as a depthwise conv of equal weights over the whole image (integer sums, one requantization the
+   * simulation models exactly, at H * W * C filter bytes per pool).
+   */
+  averagePool?: 'mean' | 'conv';
 }
 
 /** A value as the file holds it: tensor index, grid, and whether its rank-4 layout is NHWC. */
@@ -50,6 +63,7 @@ export interface Slot {
 const INT8_VERSIONS: Record<string, number> = {
   CONV_2D: 3, DEPTHWISE_CONV_2D: 3, SOFTMAX: 1, FULLY_CONNECTED: 4, ADD: 2, MAX_POOL_2D: 2, AVERAGE_POOL_2D: 2, MEAN: 2, CONCATENATION: 2,
   PAD: 2, QUANTIZE: 2, DEQUANTIZE: 2, MINIMUM: 2, MAXIMUM: 2, TRANSPOSE: 2, RESHAPE: 1,
+  MUL: 2, LOGISTIC: 2, HARD_SWISH: 1, RESIZE_NEAREST_NEIGHBOR: 3, TRANSPOSE_CONV: 3, GATHER: 2, CAST: 1,
 };
 
 /** Where a later ReLU can be fused: the operator that writes the tensor and its activation field. */
@@ -71,6 +85,14 @@ export class TfliteWriter {
   private readonly floatInputs = new Map<Value, number>();
   /** The int32 bias written for each Conv / Gemm, with the float bias TFLite effectively adds (alignBiasesToTflite). */
   readonly biases = new Map<Node, TfliteBias>();
+  /** The same for the Add of each affine map a * x + b written as a 1x1 DEPTHWISE_CONV_2D (ops-elementwise.ts): b is its constant operand. */
+  readonly affineBiases = new Map<Node, TfliteBias>();
+  /**
+   * Operators whose kernel rounds symmetrically about zero (rounding.ts):
+   * the value they write and the offset c (real units, per channel or one)
+   * the simulation adds as t + Sign(t) c before quantizing it.
+   */
+  readonly roundings = new Map<Node, { value: Value; offset: Float64Array }>();
 
   constructor(readonly model: Model, readonly options: WriteTfliteOptions) {
     this.target = options.target ?? 'tflite';
@@ -157,9 +179,15 @@ export class TfliteWriter {
     this.slots.set(v, s);
   }
 
-  /** The grid of a value the node writes: its own annotation, else `fallback` (a grid-preserving op's input grid). */
+  /** Record that `node` writes v through a requantization that rounds symmetrically about zero, with real multipliers `multipliers` (rounding.ts). */
+  symmetricRounding(node: Node, v: Value, multipliers: number[], outputScale: number): void {
+    this.roundings.set(node, { value: v, offset: Float64Array.from(multipliers, (m) => symmetricOffsetLevels(m) * outputScale) });
+  }
+
+  /** The grid of a value the node writes: its own annotation (or its rounding correction's), else `fallback` (a grid-preserving op's input grid). */
   outputGrid(node: Node, v: Value, fallback?: Grid): Grid {
-    const own = gridOf(v, this.target, node);
+    const corrected = roundingCorrectionOf(v)?.add.outputs[0];
+    const own = gridOf(v, this.target, node) ?? (corrected ? gridOf(corrected, this.target, node) : undefined);
     if (own) return own;
     if (fallback) return fallback;
     throw tfliteError(this.target, node, v, 'the output has no quantization grid (float in the quantized model)',
@@ -176,9 +204,12 @@ export class TfliteWriter {
    */
   produce(node: Node, v: Value, grid: Grid, op: Omit<TestOperator, 'outputs'>, activationField?: number, clamp = true): Slot {
     const { shape, batchFree } = this.fileShape(v, node);
-    const index = this.emitOp(v.name, shape, batchFree, grid, op, activationField, clamp);
+    // The corrected value (rounding.ts) names the tensor: it is what the simulation quantizes.
+    const corrected = roundingCorrectionOf(v)?.add.outputs[0];
+    const index = this.emitOp((corrected ?? v).name, shape, batchFree, grid, op, activationField, clamp);
     const s: Slot = { index, grid, shape };
     this.slots.set(v, s);
+    if (corrected) this.slots.set(corrected, s);
     return s;
   }
 
@@ -222,7 +253,7 @@ export class TfliteWriter {
 
   private emit(n: Node): void {
     if (n.opType === 'DequantizeLinear' && constantTensor(n.inputs[0]) !== undefined) return; // weights: read by their layer
-    if (n.opType === 'Constant') return;
+    if (n.opType === 'Constant' || isRoundingCorrection(n)) return;
     const emitter = n.domain === '' || n.domain === 'ai.onnx' ? EMITTERS[n.opType] : undefined;
     if (!emitter) {
       throw new NibbleError('E_UNSUPPORTED_OP', `target ${this.target}: node '${n.name}' (${n.opType}) has no int8 TFLite form in nibble's writer`, {
