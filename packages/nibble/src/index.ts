@@ -14,6 +14,8 @@ export { specializeInputShapes, withInputShapes } from './input-shapes';
 export { defaultModelPath, workspaceRoot, DEFAULTS } from './defaults';
 export { calibrate, datasetCalibrationData, writeCalibrationStats } from './calibrate';
 export { checkOutputPath, dataFiles, type OutputCheck } from './outputs';
+// Replace a file whole or not at all (a temporary file beside it, then a rename): what nibble's own writers do.
+export { writeFileAtomic } from '@nibble/data';
 export { batchForModel, checkHistogramMemory, fixedBatchOf, memoryLimitBytes, DEFAULT_MEMORY_LIMIT } from './guards';
 export { choosePreprocess, describePreprocess, MODEL_PREPROCESS_KEY, type PreprocessChoice } from './datasets';
 export { renderReportHtml, reportData, writeQuantizeReport } from './report/write';

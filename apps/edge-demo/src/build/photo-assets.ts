@@ -13,10 +13,10 @@
  * before the packages are built. Same inputs, same bytes: the conversion and
  * the JPEG decoder are deterministic, and files are replaced atomically.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { decodeImage, MODEL_PREPROCESS_KEY, readTfjsModel, saveModel } from 'nibble';
+import { decodeImage, MODEL_PREPROCESS_KEY, readTfjsModel, saveModel, writeFileAtomic } from 'nibble';
 
 export const PHOTO_MODEL_FILE = 'nsfwjs-mobilenetv2.onnx';
 export const PHOTOS_FILE = 'photos.bin';
@@ -36,13 +36,6 @@ export interface PhotoIndex {
   calib: string[];
   test: string[];
   classes: readonly string[];
-}
-
-/** Replace `path` whole or not at all: a temp file beside it, then a rename. */
-function writeAtomically(path: string, bytes: Uint8Array | string): void {
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, bytes);
-  renameSync(temp, path);
 }
 
 /** nsfwjs MobileNetV2 written as ONNX to `path`, with its preprocessing in the model's metadata. */
@@ -81,8 +74,8 @@ export async function writePhotoAssets(root: string, outDir: string): Promise<vo
   const pixels = new Uint8Array(c.length + t.length);
   pixels.set(c);
   pixels.set(t, c.length);
-  writeAtomically(join(outDir, PHOTOS_FILE), pixels);
-  writeAtomically(join(outDir, PHOTOS_INDEX), `${JSON.stringify(index)}\n`);
+  writeFileAtomic(join(outDir, PHOTOS_FILE), pixels);
+  writeFileAtomic(join(outDir, PHOTOS_INDEX), `${JSON.stringify(index)}\n`);
   await writeNsfwjsOnnx(join(outDir, PHOTO_MODEL_FILE));
 }
 

@@ -1,4 +1,4 @@
-import { createModel, type Model, parseGraph, Tensor } from '@nibble/ir';
+import { createModel, type Model, parseGraph, SeededRandom, Tensor } from '@nibble/ir';
 import { createWasmExecutor } from '../executor';
 import { WINOGRAD } from './conv-winograd';
 
@@ -10,14 +10,10 @@ import { WINOGRAD } from './conv-winograd';
  * counts, outputs not a multiple of 4, 4- and 8-bit input codes.
  */
 
+/** Uniform floats in [0, 1) from @nibble/ir's seeded generator. */
 function random(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.uniform();
 }
 
 interface Case { C: number; O: number; H: number; W: number; pad: number; levels: number; wBits: number; fused: boolean }

@@ -1,4 +1,4 @@
-import { createModel, type Model, parseGraph, Tensor } from '@nibble/ir';
+import { createModel, type Model, parseGraph, SeededRandom, Tensor } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
 import { createWasmExecutor } from '../executor';
 
@@ -12,15 +12,10 @@ import { createWasmExecutor } from '../executor';
  * (documented per case), within the stated bound.
  */
 
-/** A seeded generator (xorshift32) of floats in [0, 1). */
+/** Uniform floats in [0, 1) from @nibble/ir's seeded generator. */
 function random(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.uniform();
 }
 
 const list = (values: ArrayLike<number>): string => `[${Array.from(values).join(', ')}]`;

@@ -33,7 +33,7 @@ const OPS = new Set(['Conv', 'ConvTranspose', 'Gemm']);
 const Q_LIMIT = 2 ** 31 - 256;
 
 /** onnxruntime's rewrite of one bias value: b' = f32(f32(q) * s), q = Round(f32(b / s)) (half to even), s = f32(s_in * s_w). */
-export function ortQuantizedBias(b: number, s: number): number {
+function ortQuantizedBias(b: number, s: number): number {
   const q = roundHalfEven(Math.fround(b / s));
   return Math.fround(Math.fround(q) * s);
 }
