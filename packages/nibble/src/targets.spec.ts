@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { constantTensor, isNibbleError } from '@nibble/ir';
+import { constantTensor, isNibbleError, type Model, Tensor } from '@nibble/ir';
 import { lowerForOrt, lowerToQdq, readOnnx, readOnnxFile, writeOnnx } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
 import type { CalibrationData } from '@nibble/stats';
@@ -30,6 +30,15 @@ async function optimizedOps(bytes: Uint8Array): Promise<Record<string, number>> 
     rmSync(file, { force: true });
     rmSync(`${file}.opt`, { force: true });
   }
+}
+
+/** onnxruntime's session over an ort file gives, on the small net's inputs, exactly the outputs of the model's QDQ simulation. */
+async function expectSimulation(session: ort.InferenceSession, model: Model): Promise<void> {
+  const x = smallNetInputs(8, 3);
+  const sim = await ort.InferenceSession.create(writeOnnx(lowerToQdq(model, { minContainerBits: 8 })), { graphOptimizationLevel: 'basic', extra: { session: { disable_quant_qdq: '1' } } } as ort.InferenceSession.SessionOptions);
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x.toFloat32(), x.shape) };
+  const [a, b] = [await session.run(feeds), await sim.run(feeds)];
+  expect(Array.from(a[session.outputNames[0]].data as Float32Array)).toEqual(Array.from(b[sim.outputNames[0]].data as Float32Array));
 }
 
 describe('deployment targets', () => {
@@ -101,11 +110,42 @@ describe('deployment targets', () => {
       }
       expect(layers).toBe(5);
       // With the biases equal, onnxruntime's float path over the file (QDQ fusions off until level extended) is the simulation.
-      const x = smallNetInputs(8, 3);
-      const sim = await ort.InferenceSession.create(writeOnnx(lowerToQdq(q.model, { minContainerBits: 8 })), { graphOptimizationLevel: 'basic', extra: { session: { disable_quant_qdq: '1' } } } as ort.InferenceSession.SessionOptions);
-      const feeds = { [basic.inputNames[0]]: new ort.Tensor('float32', x.toFloat32(), x.shape) };
-      const [a, b] = [await basic.run(feeds), await sim.run(feeds)];
-      expect(Array.from(a[basic.outputNames[0]].data as Float32Array)).toEqual(Array.from(b[sim.outputNames[0]].data as Float32Array));
+      await expectSimulation(basic, q.model);
+    } finally {
+      rmSync(file, { force: true });
+      rmSync(`${file}.opt`, { force: true });
+    }
+  });
+
+  it('ort-bias: a MatMul followed by an Add of a constant gets the bias onnxruntime adds once MatMulAddFusion has made them a Gemm', async () => {
+    // The small net with its classifier as MatMul(h, W^T) + Add(b), the way converters from PaddlePaddle and TF write it.
+    const mm = buildSmallConvNet();
+    const g = mm.graph;
+    const fc = g.node('fc')!;
+    const [h, w, b] = [fc.inputs[0]!, constantTensor(fc.inputs[1])!, fc.inputs[2]!];
+    const [o, k] = w.shape;
+    const wt = new Float32Array(k * o);
+    for (let i = 0; i < o; i++) for (let j = 0; j < k; j++) wt[j * o + i] = w.toFloat64()[i * k + j];
+    const logits = fc.outputs[0];
+    const product = g.addNode({ opType: 'MatMul', name: 'fc_matmul', inputs: [h, g.addInitializer('fc.wt', new Tensor('float32', [k, o], wt))], outputs: ['fc_product'] }, g.indexOf(fc));
+    const sum = g.addNode({ opType: 'Add', name: 'fc_add', inputs: [product.outputs[0], b], outputs: ['fc_sum'] }, g.indexOf(fc));
+    logits.replaceAllUsesWith(sum.outputs[0]);
+    g.removeNode(fc, true);
+    const q = await quantize(mm, { recipe: 'w4a8-baseline', data: calibration(32), target: 'ort' });
+    const file = join(tmpdir(), `nibble-ort-bias-mm-${process.pid}.onnx`);
+    writeFileSync(file, q.onnx);
+    try {
+      const basic = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'basic', optimizedModelFilePath: `${file}.opt`, logSeverityLevel: 3 });
+      const gemm = readOnnx(readFileSync(`${file}.opt`), { checkOps: false }).graph.nodes.find((n) => n.opType === 'Gemm');
+      const dq = gemm?.inputs[2]?.producer;
+      expect(dq?.opType).toBe('DequantizeLinear');
+      const scale = constantTensor(dq!.inputs[1])!.toFloat64();
+      const added = constantTensor(dq!.inputs[0])!.toFloat64().map((v, c) => Math.fround(Math.fround(v) * scale[scale.length === 1 ? 0 : c]));
+      const ours = constantTensor(q.model.graph.node('fc_add')!.inputs[1])!.toFloat64();
+      expect(Array.from(added)).toEqual(Array.from(ours));
+      // The float bias was moved: onnxruntime's rewrite would have changed it.
+      expect(Array.from(ours)).not.toEqual(Array.from(constantTensor(b)!.toFloat64()));
+      await expectSimulation(basic, q.model);
     } finally {
       rmSync(file, { force: true });
       rmSync(`${file}.opt`, { force: true });

@@ -223,6 +223,36 @@ describe("pass 'bias-correct'", () => {
     expect(() => g.verify()).not.toThrow();
   });
 
+  it('fold=bias on a MatMul over [batch, tokens, K] inputs (channels on the last axis): the shift at the input\'s mean over all K channels', async () => {
+    const text = `graph t(%x : f32[2,5,3]) {
+  %w : f32[3,2] = const [0.31, -0.72, 0.13, 0.94, 0.27, -0.41]
+  %b : f32[2] = const [0.5, -0.5]
+  %m = MatMul(%x, %w) @mm
+  %y = Add(%m, %b)
+  return %y
+}
+`;
+    const rand = new SeededRandom(4);
+    // Channel k of the last axis centred at [2, -1, 0.5][k], so a per-token (axis 1) mean would give another shift.
+    const batches = Array.from({ length: 2 }, () => ({
+      x: new Tensor('float32', [2, 5, 3], Float32Array.from({ length: 30 }, (_, i) => Math.fround([2, -1, 0.5][i % 3] + (rand.uniform() - 0.5) * (1 + Math.floor(i / 3) % 5)))),
+    }));
+    const g = await run(parseGraph(text), 'quant-policy{activations=false,w-bits=2,first-last-bits=2},clip-minmax{target=weights},quantize,bias-correct{fold=bias}', batches);
+    const stored = effectiveWeight(g.node('mm')!);
+    const wf = [0.31, -0.72, 0.13, 0.94, 0.27, -0.41].map(Math.fround);
+    // E[sum_k x_k] over every token of every batch, in float64.
+    let sum = 0;
+    let rows = 0;
+    for (const b of batches) b.x.toFloat64().forEach((v, i) => { sum += v; if (i % 3 === 0) rows++; });
+    const sumX = sum / rows;
+    const bias = constantTensor(g.node('y')!.inputs[1])!.toFloat64();
+    [0.5, -0.5].forEach((b0, n) => {
+      const r = [0, 1, 2].reduce((a, k) => a + wf[k * 2 + n] - stored[k * 2 + n], 0) / 3;
+      expect(Math.abs(bias[n] - (b0 + r * sumX))).toBeLessThan(1e-6);
+    });
+    expect(bias.some((v, n) => Math.abs(v - [0.5, -0.5][n]) > 1e-3)).toBe(true);
+  });
+
   it('folds a ConvTranspose\'s residual into its bias (mean taps per output pixel x input means)', async () => {
     const wf = [0.3, -0.7, 0.1, 0.9, 0.2, -0.4, 0.5, 0.6, -0.1, 0.25, 0.8, -0.9, 0.4, 0.35, -0.3, 0.7].map(Math.fround);
     const text = `graph t(%x : f32[1,2,3,3]) {

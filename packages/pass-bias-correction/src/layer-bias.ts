@@ -1,6 +1,6 @@
 import type { PassContext } from '@nibble/core';
 import { constantTensor, type Graph, moveQuantPoint, NibbleError, type Node, Tensor, type Value } from '@nibble/ir';
-import { CALIBRATION_STATS } from '@nibble/stats';
+import { CALIBRATION_STATS, type ValueStatistics } from '@nibble/stats';
 import { biasFromResidual } from './math/fold';
 
 /*
@@ -18,8 +18,8 @@ function unsupported(node: Node, why: string): NibbleError {
   });
 }
 
-/** The calibration mean of each channel (axis 1) of the layer's data input. */
-function inputMeans(ctx: PassContext, node: Node, channels: number): Float64Array {
+/** The calibration statistics of the layer's data input (input 0). */
+function inputStats(ctx: PassContext, node: Node): ValueStatistics {
   const x = node.inputs[0];
   if (!x) throw unsupported(node, 'has no data input');
   // Statistics computed now would be of the weight-quantized graph (quantize takes the float ones when
@@ -37,7 +37,13 @@ function inputMeans(ctx: PassContext, node: Node, channels: number): Float64Arra
       hint: 'calibrate after quant-policy has marked the layer, with the calibration option layerInputs left on (the default), or use fold=exact',
     });
   }
-  const s = stats.get(x.name);
+  return stats.get(x.name);
+}
+
+/** The calibration mean of each channel (axis 1) of the layer's data input. */
+function inputMeans(ctx: PassContext, node: Node, channels: number): Float64Array {
+  const x = node.inputs[0]!;
+  const s = inputStats(ctx, node);
   if (!s.perChannel || s.axis !== 1 || s.perChannel.channels !== channels) {
     throw unsupported(node, `reads '${x.name}', which has no per-channel calibration means along axis 1 for its ${channels} input channels`);
   }
@@ -114,8 +120,12 @@ export function foldResidualIntoBias(graph: Graph, ctx: PassContext, node: Node,
     setBias(graph, node, 2, node.inputs[2]?.name ?? `${node.name}_bias`, [O], b.map((x, c) => x + delta[c]));
   } else if (node.opType === 'MatMul') {
     if (shape.length !== 2) throw unsupported(node, `has a rank-${shape.length} weight`);
-    const means = inputMeans(ctx, node, shape[0]);
-    delta = biasFromResidual(residual, [O, shape[0]], means, 1, weight.name);
+    // Output n gains r_n * sum_k x_k, whose expectation sum_k E[x_k] is K times the mean over the whole input, at any
+    // rank: every position along the leading axes holds all K channels. (A transformer's [batch, tokens, K] input has
+    // its channels on the last axis, where calibration keeps no per-channel means.)
+    const K = shape[0];
+    const mean = inputStats(ctx, node).perTensor.mean;
+    delta = biasFromResidual(residual, [O, K], new Float64Array(K).fill(mean), 1, weight.name);
     addAfterMatMul(graph, node, O, delta);
   } else {
     throw unsupported(node, 'is not a Conv, ConvTranspose, Gemm or MatMul');

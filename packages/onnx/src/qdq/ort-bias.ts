@@ -12,7 +12,12 @@ import { lowerForOrt } from './ort';
  *
  *   s = s_in * s_w,  q = Cast<int32>(Round(b / s)),  b' = float(q) * s,
  *
- * which constant folding then evaluates. The layer adds b', not b. The shift
+ * which constant folding then evaluates. Its MatMulAddFusion (also level 1)
+ * first makes a MatMul of two such DequantizeLinear outputs, followed by an
+ * Add of a constant [N], into a Gemm, so that constant is rewritten the same
+ * way (PP-OCRv4 rec's MatMuls, measured: with this alignment onnxruntime at
+ * level basic gives the same outputs with and without the rewrite).
+ * The layer adds b', not b. The shift
  * is at most half an accumulator unit, yet it flips the rounding of a few
  * outputs (161 of 409,600 in PP-OCRv4 det's first layer) and a network with
  * high-gain depthwise layers turns one flipped level into thirty: the ort
@@ -70,33 +75,62 @@ function ortBiasScales(node: Node, channels: number): Float64Array | undefined {
     // Per channel: one scale per bias value, along the weight's output axis: 0 for Conv ([O, C, kh, kw]), 1 for
     // ConvTranspose ([C, O, kh, kw]; onnxruntime 1.30 quantizes those biases too, measured on PP-OCRv4 det), for Gemm 1
     // without transB and 0 with it.
-    const expected = node.opType === 'Gemm' ? (node.getInt('transB', 0) === 0 ? 1 : 0) : node.opType === 'ConvTranspose' ? 1 : 0;
+    // A MatMul's weight is [K, N]: the Gemm it becomes has transB = 0.
+    const expected = node.opType === 'Gemm' ? (node.getInt('transB', 0) === 0 ? 1 : 0) : node.opType === 'ConvTranspose' || node.opType === 'MatMul' ? 1 : 0;
     if (sW.length !== channels || wdq.getInt('axis', 1) !== expected) return undefined;
   }
   return Float64Array.from({ length: channels }, (_, c) => Math.fround(sIn[0] * sW[sW.length === 1 ? 0 : c]));
 }
 
 /**
+ * The float bias a lowered layer adds, as the quantized IR holds it: the
+ * layer's own third input, or for a MatMul the constant of the Add that
+ * onnxruntime's MatMulAddFusion (level 1) folds into the Gemm it makes (the
+ * MatMul's one consumer, its other input a constant of N values). Undefined
+ * where onnxruntime quantizes no bias.
+ */
+function biasSite(graph: Graph, low: Node): { node: Node; index: number } | undefined {
+  if (OPS.has(low.opType)) {
+    const node = graph.node(low.name);
+    return node && node.inputs[2] ? { node, index: 2 } : undefined;
+  }
+  if (low.opType !== 'MatMul') return undefined;
+  const weight = low.inputs[1]?.producer?.inputs[0];
+  const uses = low.outputs[0].uses;
+  if (!weight || constantTensor(weight)?.shape.length !== 2 || uses.length !== 1 || uses[0].node.opType !== 'Add' || low.outputs[0].isGraphOutput) return undefined;
+  const add = graph.node(uses[0].node.name);
+  if (!add) return undefined;
+  const index = add.inputs.findIndex((v) => v !== null && constantTensor(v) !== undefined && !v.producer);
+  const n = constantTensor(weight)!.shape[1];
+  const b = index >= 0 ? constantTensor(add.inputs[index]) : undefined;
+  // The fusion takes a bias of shape [N] (or [1, N]) only.
+  if (!b || b.size !== n || !(b.shape.length === 1 || (b.shape.length === 2 && b.shape[0] === 1))) return undefined;
+  return { node: add, index };
+}
+
+/**
  * Gives each Conv/ConvTranspose/Gemm of a quantized IR (quantized for the
- * `ort` target) the bias onnxruntime adds once its WeightBiasQuantization
- * has run on the ort file. Returns the number of layers whose bias changed.
+ * `ort` target), and each MatMul followed by an Add of a constant, the bias
+ * onnxruntime adds once its WeightBiasQuantization has run on the ort file.
+ * Returns the number of layers whose bias changed.
  */
 export function alignBiasesToOrt(graph: Graph): number {
   const lowered = lowerForOrt(createModel(graph)).graph;
   let changed = 0;
   for (const low of lowered.nodes) {
-    if (!OPS.has(low.opType)) continue;
-    const node = graph.node(low.name);
-    const bias = node?.inputs[2] ?? null;
-    const values = constantTensor(bias)?.toFloat64();
-    if (!node || !bias || !values || bias.producer || constantTensor(bias)!.shape.length !== 1) continue;
+    const site = biasSite(graph, low);
+    if (!site) continue;
+    const bias = site.node.inputs[site.index]!;
+    const tensor = constantTensor(bias);
+    const values = tensor?.toFloat64();
+    if (!tensor || !values || bias.producer || (low.opType !== 'MatMul' && tensor.shape.length !== 1)) continue;
     const scales = ortBiasScales(low, values.length);
     if (!scales) continue;
     const aligned = values.map((b, c) => alignedBias(b, scales[c]));
     if (aligned.every((v, c) => v === values[c])) continue;
     // A fresh initializer: the old one may be shared with another layer; it keeps the old name when nothing else reads it.
-    const fresh = graph.addInitializer(graph.uniqueName(`${bias.name}_ort`), Tensor.from('float32', [aligned.length], aligned));
-    node.replaceInput(2, fresh);
+    const fresh = graph.addInitializer(graph.uniqueName(`${bias.name}_ort`), Tensor.from('float32', tensor.shape, aligned));
+    site.node.replaceInput(site.index, fresh);
     if (bias.isInitializer && bias.uses.length === 0 && !bias.isGraphOutput && !bias.isGraphInput) {
       const name = bias.name;
       graph.removeInitializer(bias);
