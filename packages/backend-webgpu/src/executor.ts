@@ -21,7 +21,8 @@ export interface Plan {
   slotBytes: number;
   constBytes: number;
   weightBytes: number;
-  dispatches: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; groups: [number, number] }[];
+  /** One per step that has work (a step made needless by a fusion has none), with its step's index. */
+  dispatches: { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; groups: [number, number]; step: number }[];
   /** Every GPU buffer the plan created (slots, constants, uniforms), destroyed with the executor. */
   owned: GPUBuffer[];
 }
@@ -113,7 +114,8 @@ export function compilePlan(gpu: WebGpuContext, graph: Graph, sampleShape: numbe
     constBytes += data.byteLength;
     return buf;
   };
-  const dispatches = specs.map((spec, i) => {
+  const dispatches = specs.flatMap((spec, i) => {
+    if (!spec) return [];
     const { pipeline, layout } = pipelineFor(device, spec);
     const params = new Int32Array(PARAMS);
     params.set(spec.params);
@@ -134,7 +136,7 @@ export function compilePlan(gpu: WebGpuContext, graph: Graph, sampleShape: numbe
       }
       entries.push({ binding: j + 1, resource: { buffer } });
     });
-    return { pipeline, bindGroup: device.createBindGroup({ layout, entries }), groups: spec.groups };
+    return [{ pipeline, bindGroup: device.createBindGroup({ layout, entries }), groups: spec.groups, step: i }];
   });
   return { steps: ctx.steps, values: ctx.values, input, slots, slotBytes: sizes.reduce((a, b) => a + 4 * b, 0), constBytes, weightBytes, dispatches, owned };
 }
@@ -266,7 +268,7 @@ class GpuExecutor implements Executor {
       pass.end();
       device.queue.submit([enc.finish()]);
       await device.queue.onSubmittedWorkDone();
-      const k = plan.steps[i].kernel;
+      const k = plan.steps[d.step].kernel;
       times.set(k, (times.get(k) ?? 0) + performance.now() - t0);
     }
     return times;

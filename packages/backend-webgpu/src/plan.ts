@@ -1,5 +1,5 @@
 import { type Node, NibbleError, type Value } from '@nibble/ir';
-import { expandChannels, roundHalfEven } from '@nibble/quant';
+import { type CodeValues, expandChannels, roundHalfEven } from '@nibble/quant';
 
 /*
  * A plan: the graph compiled once for one sample's shapes into GPU steps.
@@ -22,6 +22,12 @@ import { expandChannels, roundHalfEven } from '@nibble/quant';
  * up (found by bisection on the host in float64, the very operations of the
  * wasm kernels); for codes, the code each code becomes. The GPU does integer
  * work only, and the codes are those of the wasm backend by construction.
+ *
+ * The wasm plan also holds some real values as tables: an elementwise
+ * function of one codes value, tabulated in float32 as onnxruntime computes
+ * it (its kernels/table.ts). Its readers then decide differently (a
+ * QuantizeLinear rounds in float32, a Clip clips the table), so such a
+ * value is marked with the same table here; it is a 'codes' value too.
  */
 
 export type Base = 'i32' | 'f32' | 'codes' | 'pair';
@@ -66,6 +72,10 @@ export interface PlannedValue {
   codes?: PlannedValue;
   /** real pair: the two codes and the value of (qa, qb) in channel c. */
   pair?: { a: PlannedValue; b: PlannedValue; value: (c: number, qa: number, qb: number) => number };
+  /** real: the wasm plan's table value (an elementwise function of the codes `source`, float32 values per channel and code). */
+  table?: CodeValues & { source: PlannedValue };
+  /** real: each value is a float32 number (the wasm plan's flag: its float64 ops on it round to float32). */
+  f32?: boolean;
   /** real: a pending per-channel clamp (Max/Min before QuantizeLinear), only QuantizeLinear may read it. */
   clamp?: { lo?: Float64Array; hi?: Float64Array; source: PlannedValue };
   /** Softmax over rows of this many values, applied on the host after readback (a graph output only). */
@@ -93,8 +103,8 @@ export interface StepSpec {
 export interface Step {
   node: string;
   kernel: string;
-  /** Built when the plan is finished (a later QuantizeLinear may change what a conv writes). */
-  build: () => StepSpec;
+  /** Built when the plan is finished (a later QuantizeLinear may change what a conv writes, or make the step needless: undefined). */
+  build: () => StepSpec | undefined;
 }
 
 export class CompileContext {
@@ -147,10 +157,13 @@ export class CompileContext {
     return p;
   }
 
-  emit(node: Node, kernel: string, build: () => StepSpec): void {
+  emit(node: Node, kernel: string, build: () => StepSpec | undefined): void {
     this.steps.push({ node: node.name, kernel, build });
   }
 }
+
+/** How many codes values can index a table of `v`'s codes: 16 for uint4, else up to its largest code. */
+export const codesRange = (v: PlannedValue): number => (v.container === 'uint4' ? 15 : Math.max(...v.hi!)) + 1;
 
 /** Workgroups for n elements of an elementwise kernel (x at most 65535, the rest in y). */
 export function elementGroups(n: number, per = 64): [number, number] {

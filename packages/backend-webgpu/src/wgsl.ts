@@ -256,3 +256,73 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[c * P + pix] = v;
 }
 `;
+
+/** Nearest Resize of words (codes, int32 sums): a gather by the source row of each output row and the source column of each output column. params: C H W OH OW */
+export const GATHER_SHADER = `${HEADER}
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read> rows: array<i32>;
+@group(0) @binding(3) var<storage, read> cols: array<i32>;
+@group(0) @binding(4) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let P = p(3) * p(4);
+  let pix = i32(gid.x);
+  let c = i32(gid.y);
+  if (pix >= P || c >= p(0)) { return; }
+  out[c * P + pix] = x[(c * p(1) + rows[pix / p(4)]) * p(2) + cols[pix % p(4)]];
+}
+`;
+
+/**
+ * A transposed conv whose kernel equals its stride, computed as a 1x1 conv with O * KH * KW
+ * outputs: its planes [(o, dy, dx)][H][W] scattered to [O][H * KH][W * KW] (depthToSpace), one
+ * invocation per element of a plane (y). params: O KH KW H W
+ */
+export const SCATTER_SHADER = `${HEADER}
+@group(0) @binding(1) var<storage, read> x: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let KH = p(1);
+  let KW = p(2);
+  let HW = p(3) * p(4);
+  let pix = i32(gid.x);
+  let plane = i32(gid.y);
+  if (pix >= HW || plane >= p(0) * KH * KW) { return; }
+  let o = plane / (KH * KW);
+  let t = plane % (KH * KW);
+  let iy = pix / p(4);
+  let ix = pix % p(4);
+  out[((o * p(3) + iy) * KH + t / KW) * p(4) * KW + ix * KW + t % KW] = x[plane * HW + pix];
+}
+`;
+
+/**
+ * A shader of one invocation per element i < p(0) (the grid's x and y, as elementGroups), reading
+ * u32 buffers `reads` (bindings 1..) and writing u32 buffer `out` (the next binding).
+ */
+function perElement(reads: string[], body: string): string {
+  const bindings = reads.map((r, j) => `@group(0) @binding(${j + 1}) var<storage, read> ${r}: array<u32>;`).join('\n');
+  return `${HEADER}
+${bindings}
+@group(0) @binding(${reads.length + 1}) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = i32(gid.x) + i32(gid.y) * ${WORKGROUP} * 65535;
+  if (i >= p(0)) { return; }
+  ${body}
+}
+`;
+}
+
+/** Words into a part of a larger buffer (Concat), each ANDed with a mask (0: zeros in that part). params: n offset mask */
+export const COPY_SHADER = perElement(['x'], 'out[p(1) + i] = x[i] & u32(p(2));');
+
+/** One word per channel repeated over the channel's elements. params: n inner */
+export const BROADCAST_SHADER = perElement(['x'], 'out[i] = x[i / p(1)];');
+
+/**
+ * Codes scaled per channel by a runtime value that is a function of one code per channel (the
+ * squeeze-and-excitation gate): out = lut[l][s[c]][x], c = i / inner, l = c % L. params: n inner L NX NS
+ */
+export const CHANNEL_PAIR_SHADER = perElement(['x', 's', 'lut'], 'let c = i / p(1);\n  out[i] = lut[((c % p(2)) * p(4) + i32(s[c])) * p(3) + i32(x[i])];');

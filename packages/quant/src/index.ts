@@ -11,6 +11,8 @@ export { SeededRandom } from '@nibble/ir';
 export { crc32Update, decodeCodes, decodePackedNibbles, encodeCodes, normalizeCounts, setWasmDecoding, type CodeLayout, type FreqTable } from './entropy';
 export { resolveWeight, staticValues, type ResolvedWeight } from './qdq-weights';
 export {
-  checkGlobalWindow, clampedCodeBounds, clampOnGrid, clipBounds, codesOntoGrid, convOperands, convShape, expandChannels, fusableQuantize, gemmOperands, maxPoolWindow, outExtent, POINTWISE, qdqParams, reshapeTarget,
+  channelScaleOperands, checkGlobalWindow, clampedCodeBounds, clampOnGrid, clipBounds, codesOntoGrid, concatenatedGrid, concatLayout, convOperands, convTransposeAsPointwise, convShape, expandChannels, fusableQuantize, gemmOperands, maxPoolWindow, outExtent, POINTWISE, qdqParams, reshapeTarget,
   type CodesGrid, type Fail, type Geometry, type QdqParams,
 } from './qdq-ops';
+export { channelConstant, composeCodeTables, dequantizedCodeValues, quantizeF32, tableOntoGrid, type CodeValues, type TableOperand } from './code-tables';
+export { nearestResize } from './resize-nearest';

@@ -1,4 +1,4 @@
-import { constantTensor, type Node } from '@nibble/ir';
+import { constantTensor, type Node, type Value } from '@nibble/ir';
 import { resolveWeight, type ResolvedWeight } from './qdq-weights';
 
 /*
@@ -266,4 +266,97 @@ export function convShape(xShape: readonly number[], wShape: readonly number[], 
   const OW = outExtent(W, KW, geo.sw, geo.dw, geo.pl, geo.pr);
   if (OH < 1 || OW < 1) return fail(`output would be ${OH}x${OW}`);
   return { C, H, W, O, Cg, KH, KW, OH, OW };
+}
+
+/**
+ * The grid of codes [C_i, H, W] concatenated along the channels: one grid when every input is per
+ * tensor on the same one (its code bounds the union), else each input's parameters on its own channels.
+ */
+export function concatenatedGrid(xs: readonly (CodesGrid & { shape: readonly number[]; container?: string })[], fail: Fail): CodesGrid {
+  const C = xs.reduce((a, x) => a + x.shape[0], 0);
+  const HW = xs[0].shape[1] * xs[0].shape[2];
+  const first = xs[0];
+  if (xs.every((x) => x.channels === 1 && x.scale[0] === first.scale[0] && x.zeroPoint[0] === first.zeroPoint[0] && x.container === first.container)) {
+    return { channels: 1, inner: C * HW, scale: first.scale, zeroPoint: first.zeroPoint, lo: Int32Array.of(Math.min(...xs.map((x) => x.lo[0]))), hi: Int32Array.of(Math.max(...xs.map((x) => x.hi[0]))) };
+  }
+  const scale = new Float64Array(C);
+  const zeroPoint = new Int32Array(C);
+  const lo = new Int32Array(C);
+  const hi = new Int32Array(C);
+  let c0 = 0;
+  for (const x of xs) {
+    const n = x.shape[0];
+    const p = expandChannels(x, n);
+    if (!p) return fail(`an input has ${x.channels} quantization channels, which do not map onto its ${n}`);
+    for (let c = 0; c < n; c++) {
+      scale[c0 + c] = p.scale[c];
+      zeroPoint[c0 + c] = p.zeroPoint[c];
+      lo[c0 + c] = x.lo[x.channels === 1 ? 0 : c];
+      hi[c0 + c] = x.hi[x.channels === 1 ? 0 : c];
+    }
+    c0 += n;
+  }
+  return { channels: C, inner: HW, scale, zeroPoint, lo, hi };
+}
+
+/**
+ * A ConvTranspose whose kernel equals its stride (no pads, dilations, groups or output padding;
+ * DBNet's 2x2 stride-2 upsampling head) on [C, H, W], as a 1x1 conv: every output pixel gets
+ * exactly one tap of every input channel, so it is a 1x1 conv with O * KH * KW outputs, one per
+ * (o, dy, dx) (row o2 = o * KH * KW + t takes tap t of output channel o), whose planes the
+ * backends then scatter to their pixels (depthToSpace).
+ */
+export function convTransposeAsPointwise(node: Node, shape: readonly number[], fail: Fail): { w: ResolvedWeight; bias?: Float64Array; O: number; KH: number; KW: number } {
+  if (shape.length !== 3) return fail('only 2-D transposed convolutions (input [N,C,H,W]) are supported');
+  const w = resolveWeight(node.inputs[1] ?? undefined, 1);
+  if (!w || w.shape.length !== 4) return fail('the weight must be a constant [C, O/group, KH, KW] (float, or DequantizeLinear of an integer tensor along axis 1)');
+  const [Cw, O, KH, KW] = w.shape;
+  const [sh, sw] = node.getInts('strides', [1, 1]);
+  const [kh, kw] = node.getInts('kernel_shape', [KH, KW]);
+  const plain = node.getInt('group', 1) === 1 && node.getInts('dilations', [1, 1]).every((d) => d === 1)
+    && node.getInts('pads', [0, 0, 0, 0]).every((p) => p === 0) && node.getInts('output_padding', [0, 0]).every((p) => p === 0)
+    && node.getString('auto_pad', 'NOTSET') === 'NOTSET' && node.getInts('output_shape', []).length === 0;
+  if (!plain || kh !== KH || kw !== KW || sh !== KH || sw !== KW) return fail('only kernel = stride, without pads, dilations, groups, output padding or output_shape, is supported');
+  const C = shape[0];
+  if (Cw !== C) return fail(`the weight has ${Cw} input channels for an input of ${C}`);
+  const bias = node.inputs[2] ? constantTensor(node.inputs[2])?.toFloat64() : undefined;
+  if (node.inputs[2] && (!bias || bias.length !== O)) return fail('the bias must be a constant of one value per output channel');
+  const KK = KH * KW;
+  const O2 = O * KK;
+  const levels = new Float64Array(O2 * C);
+  for (let c = 0; c < C; c++) for (let o = 0; o < O; o++) for (let t = 0; t < KK; t++) levels[(o * KK + t) * C + c] = w.levels[(c * O + o) * KK + t];
+  const rows = (v: Float64Array): Float64Array => Float64Array.from({ length: O2 }, (_, o2) => v[Math.floor(o2 / KK)]);
+  const w2: ResolvedWeight = { shape: [O2, C, 1, 1], axis: 0, levels, scale: rows(w.scale), integer: w.integer, ...(w.shift ? { shift: rows(w.shift) } : {}) };
+  return { w: w2, bias: bias && rows(bias), O, KH, KW };
+}
+
+/** A Concat of [C_i, H, W] values along the channels: the output's channels and each input's first word in it; fails for another axis or unequal planes. */
+export function concatLayout(node: Node, shapes: readonly (readonly number[])[], fail: Fail): { C: number; H: number; W: number; offsets: number[] } {
+  const rank = shapes[0].length + 1;
+  const raw = node.getInt('axis', 1);
+  if ((raw < 0 ? raw + rank : raw) !== 1) return fail('only the channel axis (1) is supported');
+  const [, H, W] = shapes[0];
+  if (shapes.some((s) => s.length !== 3 || s[1] !== H || s[2] !== W)) return fail('only [N,C,H,W] inputs of one height and width are supported');
+  const offsets = shapes.map((_, i) => shapes.slice(0, i).reduce((a, s) => a + s[0] * H * W, 0));
+  return { C: shapes.reduce((a, s) => a + s[0], 0), H, W, offsets };
+}
+
+/**
+ * A Mul of a runtime value [C, H, W] by a runtime value [C, 1, 1] (the squeeze-and-excitation
+ * scale): which input is the value (xi) and which the per-channel scale (si); undefined when the
+ * node is not one (a constant operand, or operands of one size). `runtimeShape`: a runtime value's
+ * per-sample shape, undefined for a constant.
+ */
+export function channelScaleOperands(node: Node, runtimeShape: (v: Value) => readonly number[] | undefined, fail: Fail): { xi: number; si: number } | undefined {
+  const [a, b] = node.inputs;
+  const sa = a ? runtimeShape(a) : undefined;
+  const sb = b ? runtimeShape(b) : undefined;
+  const size = (s: readonly number[]): number => s.reduce((x, y) => x * y, 1);
+  if (!sa || !sb || size(sa) === size(sb)) return undefined;
+  const [xi, si] = size(sa) > size(sb) ? [0, 1] : [1, 0];
+  const [xs, ss] = xi === 0 ? [sa, sb] : [sb, sa];
+  if (xs.length !== 3 || ss.length !== 3 || ss[0] !== xs[0] || ss[1] !== 1 || ss[2] !== 1) {
+    return fail(`only a [C,H,W] value times a runtime [C,1,1] value broadcasts ([${xs.join(',')}] x [${ss.join(',')}])`);
+  }
+  return { xi, si };
 }

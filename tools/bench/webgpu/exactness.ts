@@ -12,6 +12,13 @@
  * --offset starts at test image K (runs over disjoint images add up). Timings
  * are a smoke figure: on a software adapter (SwiftShader) they measure a CPU
  * emulation of a GPU, and they are labelled so.
+ *
+ *   npx tsx tools/bench/webgpu/exactness.ts --models ppocr-det [--side 640] [--images 1] [--recipe w4a4-baseline]
+ *
+ * PP-OCRv4's text detector (tools/bench/wasm/ppocr-det.ts: calibrated on
+ * data/text/det-calib, the scenes of data/text/scenes resized to side x
+ * side), for target `wasm`: every activation's codes and the probability
+ * map against the WebAssembly backend's (no top-1: the map is the output).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +28,7 @@ import { openDataset } from '@nibble/data';
 import { readOnnx } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
 import { loadModel, quantize, workspaceRoot } from 'nibble';
+import { detSetup, quantizeDet } from '../wasm/ppocr-det';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -124,6 +132,47 @@ async function measure(name: string, recipe: string, images: number, offset: num
   return r;
 }
 
+/** The detector's activation codes and probability map, WebGPU against WebAssembly, one image at a time. */
+async function measureDet(side: number, recipe: string, images: number): Promise<WebGpuAgreement> {
+  const setup = await detSetup(side);
+  const qdq = await quantizeDet(setup, recipe, 'wasm');
+  const acts = qdq.graph.nodes.filter((n) => n.opType === 'QuantizeLinear' && !n.inputs[0]!.isInitializer).map((n) => n.outputs[0].name);
+  const output = qdq.graph.outputs[0].name;
+  const wasm = await createWasmExecutor(qdq, { extraOutputs: acts });
+  const gpu = await createWebGpuExecutor(qdq, { extraOutputs: acts });
+  const r: WebGpuAgreement = {
+    model: `ppocr-det-${side}`, offset: 0, recipe, adapter: gpu.adapterName, software: gpu.gpu.software, dot4: gpu.gpu.dot4,
+    images: 0, codes: 0, codesDiffering: 0, outputsDiffering: 0, sameTop1Sim: 0, sameTop1SimWasm: 0, msPerImageWebGpu: 0, msPerImageWasm: 0,
+  };
+  let tGpu = 0, tWasm = 0;
+  try {
+    for (const x of setup.tests.slice(0, images)) {
+      const feeds = { [qdq.graph.inputs[0].name]: x };
+      let t0 = performance.now();
+      const g = await gpu.run(feeds, [...acts, output]);
+      tGpu += performance.now() - t0;
+      t0 = performance.now();
+      const w = await wasm.run(feeds, [...acts, output]);
+      tWasm += performance.now() - t0;
+      for (const a of acts) {
+        const cw = w[a].toFloat64(), cg = g[a].toFloat64();
+        r.codes += cw.length;
+        for (let i = 0; i < cw.length; i++) if (cw[i] !== cg[i]) r.codesDiffering++;
+      }
+      const ow = w[output].data as Float32Array, og = g[output].data as Float32Array;
+      for (let i = 0; i < ow.length; i++) if (!Object.is(ow[i], og[i])) r.outputsDiffering++;
+      r.images++;
+    }
+  } finally {
+    await gpu.dispose();
+    await wasm.dispose();
+  }
+  // With every activation fetched (slower than a plain run: a smoke figure).
+  r.msPerImageWebGpu = tGpu / r.images;
+  r.msPerImageWasm = tWasm / r.images;
+  return r;
+}
+
 async function main(): Promise<void> {
   const images = Number(arg('images', '1000'));
   const offset = Number(arg('offset', '0'));
@@ -132,6 +181,14 @@ async function main(): Promise<void> {
   const out = arg('json', join(ROOT, 'out', 'webgpu-exactness.json'));
   const done: WebGpuAgreement[] = [];
   for (const name of arg('models', 'fmnist-resnet20,fmnist-vgg,fmnist-mobilenetv2').split(',')) {
+    if (name === 'ppocr-det') {
+      const r = await measureDet(Number(arg('side', '640')), arg('recipe', 'w4a4-baseline'), Number(arg('images', '1')));
+      done.push(r);
+      writeFileSync(out, JSON.stringify(done, null, 2));
+      const label = r.software ? ' (software adapter: a CPU emulation, not a GPU)' : '';
+      console.log(`| ${r.model} | ${r.recipe} | ${r.images} | ${r.codesDiffering} of ${r.codes} | ${r.outputsDiffering} | n/a | n/a | ${r.msPerImageWebGpu.toFixed(0)} ms${label} | ${r.msPerImageWasm.toFixed(1)} ms |`);
+      continue;
+    }
     const r = await measure(name, recipe, images, offset, batch, (partial) => {
       writeFileSync(out, JSON.stringify([...done, partial], null, 2));
       if (partial.images % (batch * 8) === 0) console.error(`${name}: ${partial.images} images, ${partial.codesDiffering}/${partial.codes} codes differ, top-1 = sim ${partial.sameTop1Sim}`);

@@ -1,5 +1,6 @@
 import type { Node } from '@nibble/ir';
-import { type Buffer, type CompileContext, type OutputGrid, type PlannedValue, sizeOf } from '../plan';
+import { channelScaleOperands } from '@nibble/quant';
+import { type Buffer, type CompileContext, type OutputGrid, type PlannedValue } from '../plan';
 import { OP } from './elementwise';
 import { dequantized } from './layer';
 import { codesTable, quantizeF32 } from './table';
@@ -21,18 +22,11 @@ function scaleValues(ctx: CompileContext, node: Node, i: number): PlannedValue {
 }
 
 export function channelScale(ctx: CompileContext, node: Node): boolean {
-  const [a, b] = node.inputs;
-  if (!a || !b || ctx.isStatic(a) || ctx.isStatic(b)) return false;
-  const pa = ctx.values.get(a.name);
-  const pb = ctx.values.get(b.name);
-  if (!pa || !pb || sizeOf(pa.shape) === sizeOf(pb.shape)) return false;
-  // Which operand is the per-channel scale.
-  const [xi, si] = sizeOf(pa.shape) > sizeOf(pb.shape) ? [0, 1] : [1, 0];
-  const xs = (xi === 0 ? pa : pb).shape;
-  const ss = (si === 0 ? pa : pb).shape;
-  if (xs.length !== 3 || ss.length !== 3 || ss[0] !== xs[0] || ss[1] !== 1 || ss[2] !== 1) {
-    return ctx.fail(node, `only a [C,H,W] value times a runtime [C,1,1] value broadcasts ([${xs.join(',')}] x [${ss.join(',')}])`);
-  }
+  // Which operand is the per-channel scale (@nibble/quant, as the WebGPU backend reads it).
+  const which = channelScaleOperands(node, (v) => (ctx.isStatic(v) ? undefined : ctx.values.get(v.name)?.shape), (m, h) => ctx.fail(node, m, h));
+  if (!which) return false;
+  const { xi, si } = which;
+  const xs = ctx.values.get(node.inputs[xi]!.name)!.shape;
   const x = ctx.inputLazy(node, xi);
   if (x.clamp) return ctx.fail(node, 'its input is a pending clamp');
   const s = scaleValues(ctx, node, si);

@@ -1,6 +1,7 @@
 import { NibbleError } from '@nibble/ir';
+import { type CodesGrid, concatenatedGrid, concatLayout } from '@nibble/quant';
 import { registerKernel } from '../registry';
-import { type Buffer, channelParams, type PlannedValue, sizeOf } from '../plan';
+import { type Buffer, sizeOf } from '../plan';
 import { soleReader } from './table';
 
 /*
@@ -16,22 +17,13 @@ registerKernel({
   compile(node, ctx) {
     const count = node.inputs.filter((v) => v).length;
     const xs = Array.from({ length: count }, (_, i) => ctx.inputLazy(node, i));
-    const rank = xs[0].shape.length + 1;
-    const raw = node.getInt('axis', 1);
-    if ((raw < 0 ? raw + rank : raw) !== 1) return ctx.fail(node, 'only the channel axis (1) is supported');
-    const [, H, W] = xs[0].shape;
-    if (xs.some((x) => x.shape.length !== 3 || x.shape[1] !== H || x.shape[2] !== W || x.clamp)) return ctx.fail(node, 'only [N,C,H,W] inputs of one height and width are supported');
-    const C = xs.reduce((a, x) => a + x.shape[0], 0);
+    const { C, H, W, offsets } = concatLayout(node, xs.map((x) => x.shape), (m, h) => ctx.fail(node, m, h));
+    if (xs.some((x) => x.clamp)) return ctx.fail(node, 'an input is a pending clamp (Max/Min before QuantizeLinear)');
     const HW = H * W;
     const name = node.outputs[0].name;
     const k = ctx.k;
-    const offsets = xs.map((_, i) => xs.slice(0, i).reduce((a, x) => a + sizeOf(x.shape), 0));
     if (xs.every((x) => x.kind === 'codes' && !x.table)) {
-      const first = xs[0];
-      const oneGrid = xs.every((x) => x.channels === 1 && x.scale![0] === first.scale![0] && x.zeroPoint![0] === first.zeroPoint![0] && x.container === first.container);
-      const grid = oneGrid
-        ? { channels: 1, inner: C * HW, scale: first.scale, zeroPoint: first.zeroPoint, lo: Int32Array.of(Math.min(...xs.map((x) => x.lo![0]))), hi: Int32Array.of(Math.max(...xs.map((x) => x.hi![0]))) }
-        : perChannelGrid(xs);
+      const grid = concatenatedGrid(xs as (CodesGrid & { shape: number[] })[], (m, h) => ctx.fail(node, m, h));
       const y = ctx.define(name, { kind: 'codes', shape: [C, H, W], ...grid, container: xs.some((x) => x.container === 'uint8') ? 'uint8' : 'uint4', asCodes: false });
       ctx.emit(node, 'concatCodes', () => {
         const u8 = new Uint8Array(k.memory.buffer);
@@ -83,25 +75,3 @@ registerKernel({
     });
   },
 });
-
-/** The grid of codes concatenated along the channels: each input's (per-tensor or per-channel) parameters on its channels. */
-function perChannelGrid(xs: PlannedValue[]): { channels: number; inner: number; scale: Float64Array; zeroPoint: Int32Array; lo: Int32Array; hi: Int32Array } {
-  const C = xs.reduce((a, x) => a + x.shape[0], 0);
-  const scale = new Float64Array(C);
-  const zeroPoint = new Int32Array(C);
-  const lo = new Int32Array(C);
-  const hi = new Int32Array(C);
-  let c0 = 0;
-  for (const x of xs) {
-    const n = x.shape[0];
-    const p = channelParams(x, n);
-    for (let c = 0; c < n; c++) {
-      scale[c0 + c] = p.scale[c];
-      zeroPoint[c0 + c] = p.zeroPoint[c];
-      lo[c0 + c] = x.lo![x.channels === 1 ? 0 : c];
-      hi[c0 + c] = x.hi![x.channels === 1 ? 0 : c];
-    }
-    c0 += n;
-  }
-  return { channels: C, inner: xs[0].shape[1] * xs[0].shape[2], scale, zeroPoint, lo, hi };
-}

@@ -1,5 +1,4 @@
-import { constantTensor } from '@nibble/ir';
-import { POINTWISE, resolveWeight, type ResolvedWeight } from '@nibble/quant';
+import { convTransposeAsPointwise, POINTWISE } from '@nibble/quant';
 import { type Buffer, type OutputGrid } from '../plan';
 import { registerKernel } from '../registry';
 import { emitLayer } from './layer';
@@ -9,7 +8,8 @@ import { emitLayer } from './layer';
  * or output padding; DBNet's 2x2 stride-2 upsampling head): every output
  * pixel gets exactly one tap of every input channel, so it is a 1x1 conv
  * with O * KH * KW outputs, one per (o, dy, dx), followed by a scatter of
- * those planes to their pixels (depthToSpace). The 1x1 conv is emitLayer's:
+ * those planes to their pixels (depthToSpace; the node read and the weight
+ * laid out by @nibble/quant convTransposeAsPointwise). The 1x1 conv is emitLayer's:
  * integer kernels on codes, with the QuantizeLinear that follows fused (its
  * codes are scattered instead of float64 values).
  */
@@ -17,28 +17,11 @@ registerKernel({
   opType: 'ConvTranspose',
   compile(node, ctx) {
     const x = ctx.input(node, 0);
-    if (x.shape.length !== 3) return ctx.fail(node, 'only 2-D transposed convolutions (input [N,C,H,W]) are supported');
-    const w = resolveWeight(node.inputs[1] ?? undefined, 1);
-    if (!w || w.shape.length !== 4) return ctx.fail(node, 'the weight must be a constant [C, O/group, KH, KW] (float, or DequantizeLinear of an integer tensor along axis 1)');
-    const [Cw, O, KH, KW] = w.shape;
-    const [C, H, W] = x.shape;
-    const [sh, sw] = node.getInts('strides', [1, 1]);
-    const [kh, kw] = node.getInts('kernel_shape', [KH, KW]);
-    const plain = node.getInt('group', 1) === 1 && node.getInts('dilations', [1, 1]).every((d) => d === 1)
-      && node.getInts('pads', [0, 0, 0, 0]).every((p) => p === 0) && node.getInts('output_padding', [0, 0]).every((p) => p === 0)
-      && node.getString('auto_pad', 'NOTSET') === 'NOTSET' && node.getInts('output_shape', []).length === 0;
-    if (!plain || kh !== KH || kw !== KW || sh !== KH || sw !== KW) return ctx.fail(node, 'only kernel = stride, without pads, dilations, groups, output padding or output_shape, is supported');
-    if (Cw !== C) return ctx.fail(node, `the weight has ${Cw} input channels for an input of ${C}`);
-    const bias = node.inputs[2] ? constantTensor(node.inputs[2])?.toFloat64() : undefined;
-    if (node.inputs[2] && (!bias || bias.length !== O)) return ctx.fail(node, 'the bias must be a constant of one value per output channel');
+    const { w, bias, O, KH, KW } = convTransposeAsPointwise(node, x.shape, (m, h) => ctx.fail(node, m, h));
+    const [, H, W] = x.shape;
     const KK = KH * KW;
     const O2 = O * KK;
-    // The 1x1 conv's weight [(o, dy, dx)][C]: row o2 = o * KK + t takes tap t of output channel o.
-    const levels = new Float64Array(O2 * C);
-    for (let c = 0; c < C; c++) for (let o = 0; o < O; o++) for (let t = 0; t < KK; t++) levels[(o * KK + t) * C + c] = w.levels[(c * O + o) * KK + t];
-    const rows = (v: Float64Array): Float64Array => Float64Array.from({ length: O2 }, (_, o2) => v[Math.floor(o2 / KK)]);
-    const w2: ResolvedWeight = { shape: [O2, C, 1, 1], axis: 0, levels, scale: rows(w.scale), integer: w.integer, ...(w.shift ? { shift: rows(w.shift) } : {}) };
-    const inner = emitLayer(ctx, node, x, w2, bias && rows(bias), POINTWISE);
+    const inner = emitLayer(ctx, node, x, w, bias, POINTWISE);
     ctx.use(inner);
     const OH = H * KH;
     const OW = W * KW;

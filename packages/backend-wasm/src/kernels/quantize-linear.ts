@@ -1,10 +1,9 @@
 import type { Node } from '@nibble/ir';
-import { clampedCodeBounds, codesOntoGrid, type CodesGrid, fusableQuantize } from '@nibble/quant';
+import { clampedCodeBounds, codesOntoGrid, type CodesGrid, fusableQuantize, tableOntoGrid } from '@nibble/quant';
 import { registerKernel } from '../registry';
 import { type CompileContext, type PlannedValue, sizeOf } from '../plan';
 import { dequantized } from './layer';
 import { quantParams } from './params';
-import { quantizeF32 } from './table';
 
 /**
  * QuantizeLinear: codes = clamp(round_half_even(y / s) + zp)
@@ -49,30 +48,10 @@ function quantizeTable(node: Node, ctx: CompileContext, x: PlannedValue): boolea
   const codes = t.source;
   const p = quantParams(node, ctx, x.shape);
   const n = sizeOf(x.shape);
-  const L = Math.max(t.channels, p.channels);
-  if ((p.channels !== 1 && p.channels !== L) || n % L !== 0 || (L > 1 && x.shape[0] !== L)) return false;
-  const top = p.container === 'uint4' ? 15 : 255;
-  const lut = new Uint8Array(L * 256);
-  const lo = new Int32Array(p.channels).fill(top);
-  const hi = new Int32Array(p.channels).fill(0);
-  const bound = (b: Float64Array | undefined, c: number): number | undefined => (b ? Math.fround(b[b.length === 1 ? 0 : c]) : undefined);
-  for (let l = 0; l < L; l++) {
-    const co = p.channels === 1 ? 0 : l;
-    const sc = codes.channels === 1 ? 0 : l;
-    const bLo = bound(x.clamp?.lo, co);
-    const bHi = bound(x.clamp?.hi, co);
-    for (let q = 0; q < 256; q++) {
-      let v = t.values[(t.channels === 1 ? 0 : l) * 256 + q];
-      if (bLo !== undefined) v = Math.max(v, bLo);
-      if (bHi !== undefined) v = Math.min(v, bHi);
-      const r = quantizeF32(v, p.scale[co], p.zeroPoint[co], 0, top);
-      lut[l * 256 + q] = r;
-      if (q >= codes.lo![sc] && q <= codes.hi![sc]) {
-        lo[co] = Math.min(lo[co], r);
-        hi[co] = Math.max(hi[co], r);
-      }
-    }
-  }
+  // The codes each source code becomes (@nibble/quant tableOntoGrid, shared with the WebGPU backend).
+  const map = tableOntoGrid(t, { channels: codes.channels, lo: codes.lo!, hi: codes.hi! }, p, x.clamp, x.shape);
+  if (!map) return false;
+  const { L, lut, lo, hi } = map;
   const y = ctx.define(node.outputs[0].name, { kind: 'codes', shape: x.shape, channels: p.channels, inner: n / p.channels, scale: p.scale, zeroPoint: p.zeroPoint, lo, hi, container: p.container, asCodes: true });
   const pLut = ctx.constant(lut);
   const small = codes.hi!.every((h) => h < 16) ? 1 : 0;

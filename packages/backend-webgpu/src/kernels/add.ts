@@ -1,19 +1,20 @@
 import type { Node } from '@nibble/ir';
-import { type CompileContext, type OutputGrid, type PlannedValue, roundedClamped, sizeOf } from '../plan';
+import { codesRange, type CompileContext, type OutputGrid, type PlannedValue, roundedClamped, sizeOf } from '../plan';
 import { registerKernel } from '../registry';
+import { constantOf, emitElementwise, REAL_OP } from './elementwise';
 import { emitPair, realOfCodes } from './real';
 
 /*
- * Add of two values of one shape (residual sums), as the wasm plan decides
- * it: per-tensor codes on both sides run addCodes, which writes the codes of
- * the QuantizeLinear that reads it (fused: t = (qa - za) * (sa / so) +
- * (qb - zb) * (sb / so), the output scale folded in) or the float64 sum;
- * other codes are dequantized and summed in float64. Every one of these is a
- * function of the two codes, so the GPU looks the result up in a table of
- * (qa, qb) computed with those float64 operations on the host (real.ts).
+ * Add, as the wasm plan decides it. A constant operand (a bias, hard-swish's
+ * + 3) or two functions of one codes value: elementwise.ts. Residual sums of
+ * two values of one shape: per-tensor codes on both sides run addCodes,
+ * which writes the codes of the QuantizeLinear that reads it (fused: t =
+ * (qa - za) * (sa / so) + (qb - zb) * (sb / so), the output scale folded in)
+ * or the float64 sum; other codes are dequantized and summed in float64.
+ * Every one of these is a function of the two codes, so the GPU looks the
+ * result up in a table of (qa, qb) computed with those float64 operations
+ * on the host (real.ts).
  */
-
-const codesRange = (v: PlannedValue): number => (v.container === 'uint4' ? 15 : Math.max(...v.hi!)) + 1;
 
 function addCodes(ctx: CompileContext, node: Node, a: PlannedValue, b: PlannedValue): void {
   const n = sizeOf(a.shape);
@@ -38,9 +39,22 @@ function addCodes(ctx: CompileContext, node: Node, a: PlannedValue, b: PlannedVa
   };
 }
 
+/** The codes a value is a table of, or the codes themselves (a DequantizeLinear shares its QuantizeLinear's buffer). */
+const codesBehind = (p: PlannedValue | undefined): PlannedValue['buffer'] | undefined => (p?.table ? p.table.source.buffer : p?.kind === 'codes' ? p.buffer : undefined);
+
 registerKernel({
   opType: 'Add',
   compile(node, ctx) {
+    const runtime = (i: number): PlannedValue | undefined => (node.inputs[i] && !ctx.isStatic(node.inputs[i]!) ? ctx.values.get(node.inputs[i]!.name) : undefined);
+    const [la, lb] = [runtime(0), runtime(1)];
+    const sameTableSource = (la?.table || lb?.table) && codesBehind(la) !== undefined && codesBehind(la) === codesBehind(lb);
+    if (ctx.isStatic(node.inputs[0] ?? undefined) || ctx.isStatic(node.inputs[1] ?? undefined) || sameTableSource) {
+      emitElementwise(ctx, node, ([x, y]) => Math.fround(x + y), (ops, r) => {
+        const c = constantOf(ops, r);
+        return c && { op: REAL_OP.add, a: c };
+      });
+      return;
+    }
     const a = ctx.input(node, 0);
     const b = ctx.input(node, 1);
     if (a.shape.join() !== b.shape.join() || a.clamp || b.clamp) return ctx.fail(node, `only same-shape operands are supported ([${a.shape.join(',')}] + [${b.shape.join(',')}])`);

@@ -3,9 +3,12 @@ import { clampOnGrid, type CodesGrid } from '@nibble/quant';
 import { type CompileContext, elementGroups, type PlannedValue, sizeOf } from '../plan';
 import { MAP_SHADER } from '../wgsl';
 import { mapReal, realOfCodes } from './real';
+import { defineTable } from './table';
 
 /**
- * max(lo, min(hi, x)), decided as the wasm plan's clampValue: on codes whose
+ * max(lo, min(hi, x)), decided as the wasm plan's clampValue: on a table
+ * value (table.ts), the table clamped in float32 (bounds as float32
+ * constants, as onnxruntime's Clip); on codes whose
  * clamped levels land on levels (@nibble/quant clampOnGrid), a clamp of the codes (a table per channel,
  * or nothing when no level moves); otherwise the float64 clip of the value,
  * which stays a function of the same integers (real.ts) until a
@@ -14,6 +17,10 @@ import { mapReal, realOfCodes } from './real';
 export function clampValue(ctx: CompileContext, node: Node, x: PlannedValue, lo: number, hi: number): PlannedValue {
   const name = node.outputs[0].name;
   if (x.clamp) return ctx.fail(node, 'its input is a pending clamp');
+  if (x.table) {
+    const [l, h] = [Math.fround(lo), Math.fround(hi)];
+    return defineTable(ctx, name, x.shape, { ...x.table, values: x.table.values.map((v) => Math.min(h, Math.max(l, v))) });
+  }
   const onGrid = x.kind === 'codes' ? clampOnGrid(x as CodesGrid, lo, hi) : undefined;
   if (onGrid) {
     const C = x.channels;

@@ -15,7 +15,8 @@ function pendingClamp(which: 'lo' | 'hi') {
     const readers = node.outputs[0].uses.map((u) => u.node.opType);
     if (readers.some((op) => op !== 'QuantizeLinear' && op !== 'Min' && op !== 'Max')) return ctx.fail(node, `its output is read by ${readers.join(', ')}; only a following QuantizeLinear is supported`);
     const clamp = { ...(x.clamp ?? { source: x }), [which]: t.toFloat64() };
-    ctx.define(node.outputs[0].name, { ...x, buffer: x.buffer, clamp });
+    // A table value stays a table under the clamp: QuantizeLinear applies the clamp in the table.
+    ctx.define(node.outputs[0].name, { ...x, table: undefined, buffer: x.buffer, clamp });
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Node } from '@nibble/ir';
-import { type CompileContext, elementGroups, floatThresholds, intThresholds, packThresholds, type PlannedValue, quantizeCode, sizeOf } from '../plan';
+import { codesRange, type CompileContext, elementGroups, floatThresholds, intThresholds, packThresholds, type PlannedValue, quantizeCode, sizeOf } from '../plan';
 import { MAP_SHADER, PAIR_SHADER, thresholdShader } from '../wgsl';
 
 /** The float64 value of code q in channel c: (q - zp) * s, as the wasm dequantize kernel computes it (exact). */
@@ -19,7 +19,7 @@ export interface Quantizer {
 }
 
 /** Largest pair table (entries) before the plan gives up: 4 M words (16 MiB). */
-const PAIR_LIMIT = 1 << 22;
+export const PAIR_LIMIT = 1 << 22;
 
 /**
  * The wasm quantize kernel on real value `src` into codes `y`, as a table:
@@ -61,8 +61,8 @@ export function emitQuantizeReal(ctx: CompileContext, node: Node, src: PlannedVa
     return;
   }
   const { a, b, value } = src.pair!;
-  const na = (a.container === 'uint4' ? 15 : Math.max(...a.hi!)) + 1;
-  const nb = (b.container === 'uint4' ? 15 : Math.max(...b.hi!)) + 1;
+  const na = codesRange(a);
+  const nb = codesRange(b);
   if (L * na * nb > PAIR_LIMIT) return ctx.fail(node, `a table of ${L} x ${na} x ${nb} codes is too large`, 'quantize the residual sums per tensor (--target wasm)');
   const lut = new Uint32Array(L * na * nb);
   for (let l = 0; l < L; l++) {
@@ -79,12 +79,18 @@ export function emitPair(ctx: CompileContext, node: Node, a: PlannedValue, b: Pl
   ctx.emit(node, 'addCodes', () => ({ key: 'pair', wgsl: () => PAIR_SHADER, bindings: [{ buf: a.buffer }, { buf: b.buffer }, { data: lut }, { write: y.buffer }], params, groups: elementGroups(params[0]) }));
 }
 
-/** A real value with f applied after its own value (a clip of a real): no GPU work until a QuantizeLinear tabulates it. */
-export function mapReal(x: PlannedValue, f: (v: number) => number): Omit<PlannedValue, 'name'> {
+/**
+ * A real value with f applied after its own value (a clip, an elementwise op with constants): no
+ * GPU work until a QuantizeLinear tabulates it. f gets the value and channel c of `layout` (by
+ * default the value's own channels; the value must then have one channel or those).
+ */
+export function mapReal(x: PlannedValue, f: (v: number, c: number) => number, layout = { channels: x.channels, inner: x.inner }): Omit<PlannedValue, 'name'> {
+  const from = (c: number): number => (x.channels === 1 ? 0 : c);
+  const mapped = { ...x, ...layout, fuseQuantize: undefined, table: undefined };
   if (x.pair) {
     const { a, b, value } = x.pair;
-    return { ...x, fuseQuantize: undefined, pair: { a, b, value: (c, qa, qb) => f(value(c, qa, qb)) } };
+    return { ...mapped, pair: { a, b, value: (c, qa, qb) => f(value(from(c), qa, qb), c) } };
   }
   const value = x.value!;
-  return { ...x, fuseQuantize: undefined, value: (c, v) => f(value(c, v)) };
+  return { ...mapped, value: (c, v) => f(value(from(c), v), c) };
 }
