@@ -37,6 +37,28 @@ export function totalMass(h: BinnedDensity): number {
   return t;
 }
 
+/** The bins that hold mass, in order: empty bins add nothing to the error, so the searches skip them once. */
+export interface OccupiedBins {
+  mass: Float64Array;
+  from: Float64Array;
+  to: Float64Array;
+}
+
+export function occupiedBins(h: BinnedDensity): OccupiedBins {
+  let n = 0;
+  for (let i = 0; i < h.counts.length; i++) if (h.counts[i] !== 0) n++;
+  const out = { mass: new Float64Array(n), from: new Float64Array(n), to: new Float64Array(n) };
+  let j = 0;
+  for (let i = 0; i < h.counts.length; i++) {
+    if (h.counts[i] === 0) continue;
+    out.mass[j] = h.counts[i];
+    out.from[j] = h.edges[i];
+    out.to[j] = h.edges[i + 1];
+    j++;
+  }
+  return out;
+}
+
 /** [first edge, last edge] among bins that hold mass ([0, 0] for an empty histogram). */
 export function occupiedRange(h: BinnedDensity): { lo: number; hi: number } {
   let a = -1;

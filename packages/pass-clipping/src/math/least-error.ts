@@ -1,7 +1,7 @@
 import { NibbleError } from '@nibble/ir';
 import { aciqRange, type ClipRange, type ClipStats } from './aciq';
-import { type BinnedDensity, checkHistogram, quantile, reluHistogram } from './histogram';
-import { histogramRangeMse } from './histogram-mse';
+import { type BinnedDensity, checkHistogram, occupiedBins, quantile, reluHistogram, totalMass } from './histogram';
+import { rangeMseOf } from './histogram-mse';
 import { gridThenGolden } from './minimize';
 import { minMaxRange } from './minmax';
 import { percentileRange } from './percentile';
@@ -53,13 +53,13 @@ export interface LeastErrorRange extends ClipRange {
 }
 
 /** A candidate's range before capping. */
-function candidateRange(c: LeastErrorCandidate, h: BinnedDensity, measured: BinnedDensity, stats: ClipStats, opts: LeastErrorOptions): ClipRange {
+function candidateRange(c: LeastErrorCandidate, h: BinnedDensity, measured: BinnedDensity, error: RangeError, stats: ClipStats, opts: LeastErrorOptions): ClipRange {
   const oneSided = opts.oneSided ?? false;
   switch (c) {
     case 'minmax': return minMaxRange(stats, oneSided);
     case 'laplace':
     case 'gauss': return aciqRange(stats, { prior: c, bits: opts.bits, oneSided, capAtObserved: true });
-    case 'mse': return searchRange(measured, stats, opts);
+    case 'mse': return searchRange(error, stats, opts);
     // One-sided: the percentile of max(x, 0), read on the histogram already made.
     case 'p99.99':
     case 'p99.9': return oneSided ? { lo: 0, hi: quantile(measured, Number(c.slice(1)) / 100) } : percentileRange(h, Number(c.slice(1)), 'asymmetric');
@@ -78,36 +78,83 @@ function observedRange(stats: ClipStats, oneSided: boolean): ClipRange {
  * lies within half a step of the end.
  */
 export function clippingError(h: BinnedDensity, lo: number, hi: number): number {
-  let sum = 0;
-  let total = 0;
-  for (let i = 0; i < h.counts.length; i++) {
-    const m = h.counts[i];
-    total += m;
-    if (m === 0) continue;
-    const a = h.edges[i];
-    const b = h.edges[i + 1];
-    if (b > hi || (a === b && a > hi)) {
+  return clippingErrorOf(h)(lo, hi);
+}
+
+/**
+ * clippingError of one histogram as a function of [lo, hi]. Only bins that
+ * start below lo (a prefix: edges ascend) or end above hi (a suffix) hold
+ * clipped mass, so the rest is skipped; the sum runs in bin order as over
+ * every bin, so the value is the same to the last bit.
+ */
+function clippingErrorOf(h: BinnedDensity): (lo: number, hi: number) => number {
+  const total = totalMass(h);
+  const { mass, from: starts, to: ends } = occupiedBins(h);
+  const n = mass.length;
+  // Adds bin i's clipped mass to `sum` as two separate additions, in the order the plain loop made them.
+  const add = (sum: number, i: number, lo: number, hi: number): number => {
+    const m = mass[i];
+    const a = starts[i];
+    const b = ends[i];
+    if (b > hi) {
       if (a === b) sum += m * (a - hi) ** 2;
       else {
         const from = Math.max(a, hi) - hi;
         sum += ((m / (b - a)) * ((b - hi) ** 3 - from ** 3)) / 3;
       }
     }
-    if (a < lo || (a === b && a < lo)) {
+    if (a < lo) {
       if (a === b) sum += m * (lo - a) ** 2;
       else {
         const to = lo - Math.min(b, lo);
         sum += ((m / (b - a)) * ((lo - a) ** 3 - to ** 3)) / 3;
       }
     }
-  }
-  return total === 0 ? 0 : sum / total;
+    return sum;
+  };
+  return (lo, hi) => {
+    if (total === 0) return 0;
+    // Occupied bins [0, below) start under lo, bins [above, n) end over hi (starts and ends ascend).
+    let below = 0;
+    for (let b = n; below < b;) {
+      const mid = (below + b) >>> 1;
+      if (starts[mid] >= lo) b = mid;
+      else below = mid + 1;
+    }
+    let above = 0;
+    for (let b = n; above < b;) {
+      const mid = (above + b) >>> 1;
+      if (ends[mid] > hi) b = mid;
+      else above = mid + 1;
+    }
+    let sum = 0;
+    for (let i = 0; i < below; i++) sum = add(sum, i, lo, hi);
+    for (let i = Math.max(below, above); i < n; i++) sum = add(sum, i, lo, hi);
+    return sum / total;
+  };
 }
 
 /** The measured error a range is judged by: the MSE, its clipping part counted clipWeight times. */
 export function weightedError(measured: BinnedDensity, lo: number, hi: number, bits: number, constant: number, clipWeight = 1): number {
-  const mse = histogramRangeMse(measured, lo, hi, bits, constant);
-  return clipWeight === 1 ? mse : mse + (clipWeight - 1) * clippingError(measured, lo, hi);
+  return weightedErrorOf(measured, clipWeight)(lo, hi, bits, constant);
+}
+
+/** weightedError of one histogram as a function of the range (the histogram checked once: searches call it often). */
+type RangeError = (lo: number, hi: number, bits: number, constant: number) => number;
+function weightedErrorOf(measured: BinnedDensity, clipWeight = 1): RangeError {
+  // An error curve asks for the same channel at several widths: its error functions are built once.
+  let byWeight = ERRORS.get(measured);
+  if (!byWeight) ERRORS.set(measured, (byWeight = new Map()));
+  let f = byWeight.get(clipWeight);
+  if (!f) byWeight.set(clipWeight, (f = buildWeightedError(measured, clipWeight)));
+  return f;
+}
+const ERRORS = new WeakMap<BinnedDensity, Map<number, RangeError>>();
+
+function buildWeightedError(measured: BinnedDensity, clipWeight: number): RangeError {
+  const mse = rangeMseOf(measured);
+  const clipped = clippingErrorOf(measured);
+  return clipWeight === 1 ? mse : (lo, hi, bits, constant) => mse(lo, hi, bits, constant) + (clipWeight - 1) * clipped(lo, hi);
 }
 
 /**
@@ -116,15 +163,23 @@ export function weightedError(measured: BinnedDensity, lo: number, hi: number, b
  * grid scan, then golden-section refinement (the error is jagged, so not
  * golden section alone).
  */
-function searchRange(measured: BinnedDensity, stats: ClipStats, opts: LeastErrorOptions): ClipRange {
+function searchRange(error: RangeError, stats: ClipStats, opts: LeastErrorOptions): ClipRange {
   const oneSided = opts.oneSided ?? false;
   const obs = observedRange(stats, oneSided);
   if (obs.hi - obs.lo === 0) return obs;
   const at = (f: number): ClipRange => ({ lo: f * obs.lo, hi: f * obs.hi });
   const points = opts.gridPoints ?? 100;
-  const m = gridThenGolden((f) => { const r = at(f); return weightedError(measured, r.lo, r.hi, opts.bits, stats.mean, opts.clipWeight); }, 1 / points, 1, points, 1e-4);
+  const m = gridThenGolden((f) => { const r = at(f); return error(r.lo, r.hi, opts.bits, stats.mean); }, 1 / points, 1, points, 1e-4);
   return at(m.x);
 }
+
+/** reluHistogram(h), made once per histogram (an error curve measures one channel at several widths). */
+function reluOf(h: BinnedDensity): BinnedDensity {
+  let r = RELU.get(h);
+  if (!r) RELU.set(h, (r = reluHistogram(h)));
+  return r;
+}
+const RELU = new WeakMap<BinnedDensity, BinnedDensity>();
 
 /**
  * The least-error range of one channel: `h` its histogram (already capped
@@ -139,15 +194,16 @@ export function leastErrorRange(h: BinnedDensity, stats: ClipStats, opts: LeastE
     });
   }
   const oneSided = opts.oneSided ?? false;
-  const measured = oneSided ? reluHistogram(h) : h;
+  const measured = oneSided ? reluOf(h) : h;
   const obs = observedRange(stats, oneSided);
   const errors: Partial<Record<LeastErrorCandidate, number>> = {};
   let best: LeastErrorRange | undefined;
+  const error = weightedErrorOf(measured, opts.clipWeight);
   for (const c of opts.candidates ?? LEAST_ERROR_CANDIDATES) {
-    const r = candidateRange(c, h, measured, stats, opts);
+    const r = candidateRange(c, h, measured, error, stats, opts);
     const lo = Math.min(Math.max(r.lo, obs.lo), obs.hi);
     const hi = Math.max(Math.min(r.hi, obs.hi), lo);
-    const e = weightedError(measured, lo, hi, opts.bits, stats.mean, opts.clipWeight);
+    const e = error(lo, hi, opts.bits, stats.mean);
     errors[c] = e;
     if (!best || e < best.mse) best = { lo, hi, choice: c, mse: e, errors };
   }
@@ -165,7 +221,7 @@ export function leastErrorCurve(h: BinnedDensity, stats: ClipStats, bits: readon
 
 /** A 0-bit channel is the constant mean (one-sided: max(mean, 0)): its error is the second moment about it. */
 function zeroBitError(h: BinnedDensity, stats: ClipStats, oneSided: boolean): number {
-  const measured = oneSided ? reluHistogram(h) : h;
+  const measured = oneSided ? reluOf(h) : h;
   const c = oneSided ? Math.max(stats.mean, 0) : stats.mean;
   return weightedError(measured, c, c, 0, c);
 }
