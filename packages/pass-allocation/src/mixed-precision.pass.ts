@@ -1,15 +1,15 @@
 import { definePass, EXECUTOR_FACTORY, type Executor, modelForGraph, type PassContext } from '@nibble/core';
 import { cloneModel, type Graph, markedValues, type Model, NibbleError, type QuantPoint, Tensor, type Value } from '@nibble/ir';
-import { fakeQuantize, paramsFromRange } from '@nibble/quant';
+import { channelLevelRange, fakeQuantize, paramsFromRange } from '@nibble/quant';
 import { CALIBRATION_DATA } from '@nibble/stats';
 import { refreshRanges } from './refresh-ranges';
 
-/** What mixed-precision reports per weight (report key 'layer'). */
+/** What mixed-precision reports per weight or activation (report key 'layer'). */
 export interface LayerSensitivity {
   value: string;
-  /** The output's SQNR in dB when only this weight is quantized at its widths (null: the output did not change). */
+  /** The output's SQNR in dB when only this value is quantized at its widths (null: the output did not change). */
   sqnrDb: number | null;
-  /** Parameters of the weight. */
+  /** Parameters of the weight; for an activation, its elements per sample. */
   params: number;
   /** Mean bits before and after the choice. */
   bitsBefore: number;
@@ -18,52 +18,62 @@ export interface LayerSensitivity {
 
 /*
  * Sensitivity-driven layer precision (what AIMET's automatic mixed precision
- * and HAWQ do, measured here rather than estimated): each marked weight is
- * fake-quantized alone, at the widths and clip ranges the pipeline gave it,
- * in an otherwise float model; the model runs on a few calibration batches,
- * and the output's SQNR against the float model is that layer's
- * sensitivity. The layers whose quantization costs the output most per
- * added bit then get `high-bits` until the mean weight width reaches the
- * size budget. Only weights: their error is known exactly without running
- * the quantized activations, and the compact heads of published models were
- * measured to collapse from weight error alone (docs/published-models.md).
+ * and HAWQ do, measured here rather than estimated): each marked weight
+ * (target=weights) or activation (target=activations) is fake-quantized
+ * alone, at the widths and clip ranges the pipeline gave it, in an
+ * otherwise float model; the model runs on a few calibration batches, and
+ * the output's SQNR against the float model is that value's sensitivity.
+ * The values whose quantization costs the output most per added bit then
+ * get `high-bits` until the mean width reaches the budget: bits per weight
+ * parameter (the file's size), or bits per activation element of one
+ * sample (the memory traffic between layers). The compact heads of
+ * published models were measured to collapse from weight error alone
+ * (docs/published-models.md); on the zoo MobileNetV2 most of W4A4's loss is
+ * in the 4-bit activations (docs/accuracy.md), which target=activations
+ * reaches.
  */
 export const mixedPrecisionPass = definePass({
   name: 'mixed-precision',
-  summary: 'measure each weight\'s effect on the output when quantized alone; the most sensitive keep high-bits within a size budget',
+  summary: 'measure each weight\'s (or activation\'s) effect on the output when quantized alone; the most sensitive keep high-bits within a budget',
   description: [
-    'Runs after the weights have widths and ranges (quant-policy, clip-*, alloc-bits) and before quantize.',
-    'Sensitivity: output SQNR (all graph outputs, float model as reference) with only that weight fake-quantized,',
+    'Runs after the values have widths and ranges (quant-policy, clip-*, alloc-bits) and before quantize.',
+    'Sensitivity: output SQNR (all graph outputs, float model as reference) with only that value fake-quantized,',
     'on the first calibration batches holding at least `samples` samples. Greedy: the largest output noise per',
-    'added bit first, each promoted weight to high-bits on every channel, while the parameter-weighted mean',
-    'weight width stays within size-budget. Promoted ranges are recomputed by their clipping pass.',
+    'added bit first, each promoted value to high-bits on every channel, while the mean width (weights: per',
+    'parameter; activations: per element of one sample) stays within size-budget. Promoted ranges are',
+    'recomputed by their clipping pass. target=activations needs every activation\'s range set (a clipping pass).',
   ].join('\n'),
   options: {
-    sizeBudget: { type: 'number', min: 1, max: 8, description: 'mean bits per weight parameter the model may reach (e.g. 5: most layers at 4 bits, the sensitive ones at 8)' },
-    highBits: { type: 'integer', default: 8, min: 2, max: 8, description: 'the width a sensitive layer\'s weights get' },
+    sizeBudget: { type: 'number', min: 1, max: 8, description: 'mean bits the target may reach (e.g. 5: most layers at 4 bits, the sensitive ones at 8)' },
+    target: { type: 'enum', values: ['weights', 'activations'], default: 'weights', description: 'which values compete for the budget: weights (bits per parameter) or activations (bits per element)' },
+    highBits: { type: 'integer', default: 8, min: 2, max: 8, description: 'the width a sensitive value gets' },
     samples: { type: 'integer', default: 32, min: 1, max: 4096, description: 'calibration samples the sensitivity is measured on' },
   },
   preserves: 'all',
   async run(graph, ctx, opts) {
+    const noun = opts.target === 'activations' ? 'activation' : 'weight';
     if (opts.sizeBudget === undefined) {
       throw new NibbleError('E_BAD_OPTION', 'mixed-precision: size-budget is required (mean bits per weight parameter, e.g. 5)', {
         pass: 'mixed-precision', option: 'size-budget', hint: 'write mixed-precision{size-budget=5}',
       });
     }
-    const weights = markedValues(graph, 'weights').map(({ value, point }) => layerOf(value, point));
-    if (weights.length === 0) {
-      throw new NibbleError('E_BAD_OPTION', 'mixed-precision: no weight is marked for quantization', { pass: 'mixed-precision', hint: 'run quant-policy (and a clipping pass) before mixed-precision' });
+    const layers = opts.target === 'activations'
+      ? markedValues(graph, 'activations').filter(({ value }) => !value.isGraphOutput).map(({ value, point }) => activationOf(value, point))
+      : markedValues(graph, 'weights').map(({ value, point }) => layerOf(value, point));
+    if (layers.length === 0) {
+      throw new NibbleError('E_BAD_OPTION', `mixed-precision: no ${noun} is marked for quantization`, { pass: 'mixed-precision', hint: 'run quant-policy (and a clipping pass) before mixed-precision' });
     }
-    const total = weights.reduce((s, w) => s + w.params, 0);
-    const meanNow = weights.reduce((s, w) => s + w.params * w.meanBits, 0) / total;
+    const total = layers.reduce((s, w) => s + w.params, 0);
+    const meanNow = layers.reduce((s, w) => s + w.params * w.meanBits, 0) / total;
+    const unit = opts.target === 'activations' ? 'bits per activation element' : 'bits per parameter';
     if (meanNow > opts.sizeBudget + 1e-9) {
-      throw new NibbleError('E_BUDGET', `mixed-precision: the weights already hold ${meanNow.toFixed(3)} bits per parameter, above size-budget ${opts.sizeBudget}`, {
+      throw new NibbleError('E_BUDGET', `mixed-precision: the ${noun}s already hold ${meanNow.toFixed(3)} ${unit}, above size-budget ${opts.sizeBudget}`, {
         pass: 'mixed-precision', option: 'size-budget', hint: `give a size-budget of at least ${meanNow.toFixed(2)}, or lower the widths earlier in the pipeline`,
       });
     }
-    const noise = await measureSensitivity(graph, ctx, weights, opts.samples);
+    const noise = await measureSensitivity(graph, ctx, layers, opts.samples);
     // Greedy on output noise per added bit: the knapsack's density rule, which is what a size budget rewards.
-    const order = weights.map((w, i) => ({ w, i, cost: w.params * (opts.highBits - w.meanBits) })).filter((x) => x.cost > 0)
+    const order = layers.map((w, i) => ({ w, i, cost: w.params * (opts.highBits - w.meanBits) })).filter((x) => x.cost > 0)
       .sort((a, b) => noise[b.i] / b.cost - noise[a.i] / a.cost || a.i - b.i);
     let room = opts.sizeBudget * total - meanNow * total;
     const promoted = new Set<number>();
@@ -73,19 +83,22 @@ export const mixedPrecisionPass = definePass({
       promoted.add(i);
     }
     const refreshed: Value[] = [];
-    weights.forEach((w, i) => {
+    layers.forEach((w, i) => {
       const bitsAfter = promoted.has(i) ? opts.highBits : w.meanBits;
       const sqnrDb = noise[i] === 0 ? null : -10 * Math.log10(noise[i]);
       const record: LayerSensitivity = { value: w.value.name, sqnrDb, params: w.params, bitsBefore: w.meanBits, bitsAfter };
-      ctx.report.record('layer', { ...record }, w.value.name);
+      ctx.report.record('layer', { ...record, target: opts.target }, w.value.name);
       if (!promoted.has(i)) return;
       const q = w.value.quant!;
-      w.value.quant = { ...q, bits: new Int32Array(q.bits!.length).fill(opts.highBits) };
+      const channels = q.bits?.length ?? (q.range ? q.range.lo.length : 1);
+      w.value.quant = { ...q, bits: new Int32Array(channels).fill(opts.highBits) };
+      // A grid of levels that are not a power of two belongs to the old width: the new one has 2^high-bits.
+      delete w.value.quant.levels;
       if (q.range) refreshed.push(w.value);
     });
     await refreshRanges(graph, ctx, refreshed, 'mixed-precision');
-    const meanAfter = weights.reduce((s, w, i) => s + w.params * (promoted.has(i) ? opts.highBits : w.meanBits), 0) / total;
-    ctx.report.record('promoted', { layers: promoted.size, of: weights.length, meanBitsBefore: meanNow, meanBitsAfter: meanAfter, budget: opts.sizeBudget });
+    const meanAfter = layers.reduce((s, w, i) => s + w.params * (promoted.has(i) ? opts.highBits : w.meanBits), 0) / total;
+    ctx.report.record('promoted', { target: opts.target, layers: promoted.size, of: layers.length, meanBitsBefore: meanNow, meanBitsAfter: meanAfter, budget: opts.sizeBudget });
     return { graph, modified: promoted.size > 0 };
   },
 });
@@ -93,10 +106,12 @@ export const mixedPrecisionPass = definePass({
 interface Layer {
   value: Value;
   point: QuantPoint;
-  weight: Tensor;
+  /** Parameters (a weight) or elements of one sample (an activation): the value's share of the budget. */
   params: number;
-  /** Parameter-weighted mean width over the channels. */
+  /** Size-weighted mean width over the channels. */
   meanBits: number;
+  /** Makes the value fake-quantized in `m`, a float copy of the graph. */
+  install(m: Model): void;
 }
 
 function layerOf(value: Value, point: QuantPoint): Layer {
@@ -111,20 +126,85 @@ function layerOf(value: Value, point: QuantPoint): Layer {
   const bits = q?.bits ?? Int32Array.of(point.bits);
   // Every channel holds the same number of parameters, so the channels' mean is the parameters' mean.
   const meanBits = bits.reduce((s, b) => s + b, 0) / bits.length;
-  return { value, point, weight, params: weight.size, meanBits };
+  const layer: Layer = {
+    value, point, params: weight.size, meanBits,
+    install(m) {
+      const v = [...m.graph.initializers].find((x) => x.name === value.name);
+      if (!v) throw new NibbleError('E_INTERNAL', `mixed-precision: '${value.name}' is not an initializer of the copied graph`, { pass: 'mixed-precision', value: value.name });
+      v.const = fakeQuantized(weight, value, point);
+    },
+  };
+  return layer;
+}
+
+/**
+ * An activation as a competitor for the budget: its elements per sample
+ * (every channel holds the same number of them), and in the float copy a
+ * clamp to its range, rounding to its grid's steps and back, in float ops
+ * any onnxruntime runs (Min, Max, Sub, Div, Round, Mul, Add, broadcast per
+ * channel): the simulation's levels, without QuantizeLinear's container limits.
+ */
+function activationOf(value: Value, point: QuantPoint): Layer {
+  const q = value.quant;
+  const shape = value.type?.shape;
+  if (!q?.range || q.scale) {
+    throw new NibbleError('E_BAD_OPTION', `mixed-precision{target=activations}: activation '${value.name}' has ${q?.scale ? 'been quantized already' : 'no clip range yet'}`, {
+      pass: 'mixed-precision', value: value.name, hint: 'run a clipping pass for the activations (e.g. clip-minmax) before mixed-precision, and quantize after it',
+    });
+  }
+  if (!shape || shape.length < 1 || shape.slice(1).some((d) => typeof d !== 'number')) {
+    throw new NibbleError('E_SHAPE', `mixed-precision{target=activations}: the shape of '${value.name}' is not known after the batch axis`, {
+      pass: 'mixed-precision', value: value.name, hint: 'run fold-constants (it infers shapes) before mixed-precision, or give the model static input shapes',
+    });
+  }
+  const elements = (shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  const channels = q.range.lo.length;
+  const bits = q.bits ?? new Int32Array(channels).fill(point.bits);
+  const meanBits = bits.reduce((s, b) => s + b, 0) / bits.length;
+  return {
+    value, point, params: elements, meanBits,
+    install(m) {
+      const g = m.graph;
+      const x = g.value(value.name);
+      if (!x) throw new NibbleError('E_INTERNAL', `mixed-precision: '${value.name}' is not a value of the copied graph`, { pass: 'mixed-precision', value: value.name });
+      const p = paramsFromRange({ lo: q.range!.lo, hi: q.range!.hi, bits, axis: q.axis, signed: point.signed, name: value.name, ...(q.levels ? { levels: q.levels } : {}) });
+      const lo = new Float64Array(channels);
+      const hi = new Float64Array(channels);
+      const step = new Float64Array(channels);
+      for (let c = 0; c < channels; c++) {
+        const [qmin, qmax] = channelLevelRange(p, c);
+        // A 0-bit channel is a constant: the middle of its range (quantize would take its calibration mean).
+        const constant = bits[c] === 0 || !(p.scale[c] > 0);
+        lo[c] = constant ? (q.range!.lo[c] + q.range!.hi[c]) / 2 : (qmin - p.zeroPoint[c]) * p.scale[c];
+        hi[c] = constant ? lo[c] : (qmax - p.zeroPoint[c]) * p.scale[c];
+        step[c] = constant ? 1 : p.scale[c];
+      }
+      const rank = shape.length;
+      const bshape = q.axis === null ? [] : Array.from({ length: rank }, (_, i) => (i === q.axis ? channels : 1));
+      const t = (name: string, v: Float64Array) => g.addInitializer(g.uniqueName(`${value.name}_mp_${name}`), Tensor.from('float32', bshape, q.axis === null ? v.subarray(0, 1) : v));
+      const [loT, hiT, stepT] = [t('lo', lo), t('hi', hi), t('step', step)];
+      const readers = [...x.uses];
+      const op = (opType: string, inputs: Value[]): Value => g.addNode({ opType, name: g.uniqueName(`${value.name}_mp_${opType}`), inputs, outputs: [g.uniqueName(`${value.name}_mp_${opType}_out`)] }).outputs[0];
+      // lo + step * Round((clamp(x, lo, hi) - lo) / step): the grid's levels (lo is one), a constant for 0-bit channels.
+      const clamped = op('Max', [op('Min', [x, hiT]), loT]);
+      const y = op('Add', [op('Mul', [op('Round', [op('Div', [op('Sub', [clamped, loT]), stepT])]), stepT]), loT]);
+      for (const u of readers) u.node.replaceInput(u.index, y);
+      g.topologicalSort();
+    },
+  };
 }
 
 /** The weight on the grid the pipeline chose for it: its ranges (min/max where none yet) at its widths. */
-function fakeQuantized(l: Layer): Tensor {
-  const q = l.value.quant;
-  const axis = q ? q.axis : l.point.perChannel ? l.point.axis : null;
-  const x = l.weight.toFloat64();
-  const shape = l.weight.shape as number[];
+function fakeQuantized(weight: Tensor, value: Value, point: QuantPoint): Tensor {
+  const q = value.quant;
+  const axis = q ? q.axis : point.perChannel ? point.axis : null;
+  const x = weight.toFloat64();
+  const shape = weight.shape as number[];
   const channels = axis === null ? 1 : shape[axis];
-  const bits = q?.bits ?? new Int32Array(channels).fill(l.point.bits);
+  const bits = q?.bits ?? new Int32Array(channels).fill(point.bits);
   const range = q?.range ?? observedRange(x, shape, axis);
-  const p = paramsFromRange({ lo: range.lo, hi: range.hi, bits, axis, signed: l.point.signed, name: l.value.name, ...(q?.levels ? { levels: q.levels } : {}) });
-  return new Tensor('float32', [...shape], fakeQuantize(x, shape, p, l.value.name));
+  const p = paramsFromRange({ lo: range.lo, hi: range.hi, bits, axis, signed: point.signed, name: value.name, ...(q?.levels ? { levels: q.levels } : {}) });
+  return new Tensor('float32', [...shape], fakeQuantize(x, shape, p, value.name));
 }
 
 function observedRange(x: Float64Array, shape: readonly number[], axis: number | null): { lo: Float64Array; hi: Float64Array } {
@@ -157,9 +237,7 @@ async function measureSensitivity(graph: Graph, ctx: PassContext, layers: readon
   const noise: number[] = [];
   for (const [i, l] of layers.entries()) {
     const m: Model = cloneModel(float);
-    const v = [...m.graph.initializers].find((x) => x.name === l.value.name);
-    if (!v) throw new NibbleError('E_INTERNAL', `mixed-precision: '${l.value.name}' is not an initializer of the copied graph`, { pass: 'mixed-precision', value: l.value.name });
-    v.const = fakeQuantized(l);
+    l.install(m);
     const out = await outputsOf(await factory(m), batches);
     let s = 0;
     let e = 0;

@@ -88,11 +88,11 @@ function candidateLegend(): string {
 
 /** mixed-precision's measurements: which layers hurt the output most when quantized alone, and what they got. */
 function sensitivitySection(rows: NonNullable<ReportData['sensitivity']>): string {
-  const body = rows.map((r) => `<tr${r.bitsAfter !== r.bitsBefore ? ' class="promoted"' : ''}><td><code>${esc(r.value)}</code></td><td class="n">${r.params}</td>` +
+  const body = rows.map((r) => `<tr${r.bitsAfter !== r.bitsBefore ? ' class="promoted"' : ''}><td><code>${esc(r.value)}</code></td><td>${r.target === 'activations' ? 'activation' : 'weight'}</td><td class="n">${r.params}</td>` +
     `<td class="n">${r.sqnrDb === null ? 'unchanged' : r.sqnrDb.toFixed(1)}</td><td class="n">${num(r.bitsBefore)} &rarr; ${num(r.bitsAfter)}</td></tr>`).join('\n');
   return `<h2>Layer sensitivity</h2>
-<p class="ax">output SQNR against the float model with only that weight quantized at its widths, on the calibration images (mixed-precision); the most sensitive first, highlighted where the pass raised the width.</p>
-<table id="sensitivity"><thead><tr><th>weight</th><th>parameters</th><th>output SQNR dB</th><th>bits</th></tr></thead><tbody>
+<p class="ax">output SQNR against the float model with only that weight or activation quantized at its widths, on the calibration images (mixed-precision); the most sensitive first, highlighted where the pass raised the width. Size: a weight's parameters, an activation's elements per sample.</p>
+<table id="sensitivity"><thead><tr><th>value</th><th>kind</th><th>size</th><th>output SQNR dB</th><th>bits</th></tr></thead><tbody>
 ${body}
 </tbody></table>`;
 }

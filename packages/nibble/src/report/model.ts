@@ -63,8 +63,10 @@ export interface ReportEvaluation {
 /** A weight's measured sensitivity and the width mixed-precision chose for it. */
 export interface ReportSensitivity {
   value: string;
+  /** What competed for the budget: weights (params = parameters) or activations (params = elements per sample). */
+  target?: 'weights' | 'activations';
   params: number;
-  /** Output SQNR with only this weight quantized (null: the output did not change). */
+  /** Output SQNR with only this value quantized (null: the output did not change). */
   sqnrDb: number | null;
   bitsBefore: number;
   bitsAfter: number;
