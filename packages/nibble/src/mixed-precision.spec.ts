@@ -73,6 +73,33 @@ describe("pass 'mixed-precision'", () => {
     expect(gains[Math.floor(gains.length / 2)]).toBeGreaterThan(15);
   }, 240_000);
 
+  it('low-bits: raises beyond the budget are paid by lowering the values that cost the output least per bit', async () => {
+    // MobileNetV2: its linear-bottleneck outputs are worth more than the bits of its wide ReLU6 tensors.
+    const model = await loadModel(join(workspaceRoot(), 'models', 'fmnist-mobilenetv2.onnx'));
+    const result = await quantize(model, { pipeline: `${BASE},quant-policy{w-bits=8,a-bits=4},clip-minmax,mixed-precision{target=activations,size-budget=4,low-bits=3},quantize`, data: 'fashion-mnist:calib', samples: 8 });
+    const facts = result.report.facts.filter((f) => f.pass === 'mixed-precision');
+    type Row = LayerSensitivity & { sqnrLowDb?: number | null };
+    const layers = facts.filter((f) => f.key === 'layer').map((f) => f.value as unknown as Row);
+    const summary = facts.find((f) => f.key === 'promoted')!.value as Record<string, number>;
+    const raised = layers.filter((l) => l.bitsAfter === 8 && l.bitsBefore === 4);
+    const lowered = layers.filter((l) => l.bitsAfter === 3);
+    expect(raised.length).toBe(summary.layers);
+    expect(lowered.length).toBe(summary.lowered);
+    expect(raised.length).toBeGreaterThan(0);
+    expect(lowered.length).toBeGreaterThan(0);
+    // The budget holds exactly: no more bits per element than before.
+    expect(summary.meanBitsAfter).toBeLessThanOrEqual(4 + 1e-9);
+    const total = layers.reduce((s, l) => s + l.params, 0);
+    expect(layers.reduce((s, l) => s + l.params * l.bitsAfter, 0) / total).toBeCloseTo(summary.meanBitsAfter, 9);
+    // Lowered first: the least output noise added per bit removed (measured at 3 bits against the 4-bit figure).
+    const noise = (db: number | null | undefined) => (db === null || db === undefined ? 0 : 10 ** (-db / 10));
+    const cost = (l: Row) => Math.max(0, noise(l.sqnrLowDb) - noise(l.sqnrDb)) / (l.params * (l.bitsBefore - 3));
+    const others = layers.filter((l) => l.bitsAfter === l.bitsBefore && l.bitsBefore > 3 && l.sqnrLowDb !== undefined);
+    expect(Math.max(...lowered.map(cost))).toBeLessThanOrEqual(Math.min(...others.map(cost)));
+    // And the quantized model holds those widths.
+    for (const l of [...raised, ...lowered]) expect(result.report.perTensor.find((t) => t.name === l.value)!.meanBits).toBe(l.bitsAfter);
+  }, 240_000);
+
   it('target=activations refuses activations without a clip range, naming the value', async () => {
     const model = await loadModel(RESNET);
     await expect(quantize(model, { pipeline: `${BASE},quant-policy{w-bits=4,a-bits=4},clip-minmax{target=weights},mixed-precision{target=activations,size-budget=5},quantize`, data: 'fashion-mnist:calib', samples: 4 }))

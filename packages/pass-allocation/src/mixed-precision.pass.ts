@@ -42,19 +42,22 @@ export const mixedPrecisionPass = definePass({
     'added bit first, each promoted value to high-bits on every channel, while the mean width (weights: per',
     'parameter; activations: per element of one sample) stays within size-budget. Promoted ranges are',
     'recomputed by their clipping pass. target=activations needs every activation\'s range set (a clipping pass).',
+    'low-bits=L: each value is also measured at L bits, and a raise the budget cannot hold is paid by lowering the',
+    'values that cost the output least per bit removed to L, when the noise removed exceeds the noise added.',
   ].join('\n'),
   options: {
-    sizeBudget: { type: 'number', min: 1, max: 8, description: 'mean bits the target may reach (e.g. 5: most layers at 4 bits, the sensitive ones at 8)' },
+    sizeBudget: { type: 'number', min: 1, max: 8, description: 'mean bits the target may reach (e.g. 5: most layers at 4 bits, the sensitive ones at 8); with low-bits and no size-budget, the mean they hold now' },
     target: { type: 'enum', values: ['weights', 'activations'], default: 'weights', description: 'which values compete for the budget: weights (bits per parameter) or activations (bits per element)' },
     highBits: { type: 'integer', default: 8, min: 2, max: 8, description: 'the width a sensitive value gets' },
+    lowBits: { type: 'integer', default: 0, min: 0, max: 8, description: 'a width the least sensitive values may drop to, paying for raises beyond the budget (0: none)' },
     samples: { type: 'integer', default: 32, min: 1, max: 4096, description: 'calibration samples the sensitivity is measured on' },
   },
   preserves: 'all',
   async run(graph, ctx, opts) {
     const noun = opts.target === 'activations' ? 'activation' : 'weight';
-    if (opts.sizeBudget === undefined) {
-      throw new NibbleError('E_BAD_OPTION', 'mixed-precision: size-budget is required (mean bits per weight parameter, e.g. 5)', {
-        pass: 'mixed-precision', option: 'size-budget', hint: 'write mixed-precision{size-budget=5}',
+    if (opts.sizeBudget === undefined && opts.lowBits === 0) {
+      throw new NibbleError('E_BAD_OPTION', 'mixed-precision: size-budget is required (mean bits per weight parameter, e.g. 5), unless low-bits is given', {
+        pass: 'mixed-precision', option: 'size-budget', hint: 'write mixed-precision{size-budget=5}, or mixed-precision{low-bits=3} to trade bits between values at the mean width they hold',
       });
     }
     const layers = opts.target === 'activations'
@@ -66,40 +69,71 @@ export const mixedPrecisionPass = definePass({
     const total = layers.reduce((s, w) => s + w.params, 0);
     const meanNow = layers.reduce((s, w) => s + w.params * w.meanBits, 0) / total;
     const unit = opts.target === 'activations' ? 'bits per activation element' : 'bits per parameter';
-    if (meanNow > opts.sizeBudget + 1e-9) {
+    // Without a budget (low-bits given): trade bits at the mean the values hold now.
+    const budget = opts.sizeBudget ?? meanNow;
+    if (meanNow > budget + 1e-9) {
       throw new NibbleError('E_BUDGET', `mixed-precision: the ${noun}s already hold ${meanNow.toFixed(3)} ${unit}, above size-budget ${opts.sizeBudget}`, {
         pass: 'mixed-precision', option: 'size-budget', hint: `give a size-budget of at least ${meanNow.toFixed(2)}, or lower the widths earlier in the pipeline`,
       });
     }
-    const noise = await measureSensitivity(graph, ctx, layers, opts.samples);
+    const probe = await sensitivityProbe(graph, ctx, opts.samples);
+    const noise: number[] = [];
+    for (const [i, l] of layers.entries()) noise.push(await probe(l, `${i + 1}/${layers.length}`));
+    // At low-bits: what lowering each value would add (only values above low-bits can drop).
+    const low = opts.lowBits > 0 && opts.lowBits < opts.highBits;
+    const noiseLow: (number | null)[] = [];
+    for (const [i, l] of layers.entries()) noiseLow.push(low && l.meanBits > opts.lowBits ? await probe(l, `${i + 1}/${layers.length} at ${opts.lowBits} bits`, opts.lowBits) : null);
     // Greedy on output noise per added bit: the knapsack's density rule, which is what a size budget rewards.
     const order = layers.map((w, i) => ({ w, i, cost: w.params * (opts.highBits - w.meanBits) })).filter((x) => x.cost > 0)
       .sort((a, b) => noise[b.i] / b.cost - noise[a.i] / a.cost || a.i - b.i);
-    let room = opts.sizeBudget * total - meanNow * total;
+    // Lowering candidates, cheapest noise per freed bit first.
+    const drops = layers.map((w, i) => ({ i, freed: w.params * (w.meanBits - opts.lowBits), added: Math.max(0, (noiseLow[i] ?? Infinity) - noise[i]) }))
+      .filter((x) => noiseLow[x.i] !== null && x.freed > 0).sort((a, b) => a.added / a.freed - b.added / b.freed || a.i - b.i);
+    let room = budget * total - meanNow * total;
     const promoted = new Set<number>();
+    const lowered = new Set<number>();
     for (const { i, cost } of order) {
-      if (noise[i] === 0 || cost > room + 1e-9) continue;
-      room -= cost;
+      if (noise[i] === 0 || lowered.has(i)) continue;
+      if (cost <= room + 1e-9) {
+        room -= cost;
+        promoted.add(i);
+        continue;
+      }
+      // Pay for the rest by lowering values not yet chosen, if the noise this raise removes exceeds what they add.
+      const pay: number[] = [];
+      let freed = 0;
+      let added = 0;
+      for (const d of drops) {
+        if (freed >= cost - room - 1e-9) break;
+        if (d.i === i || lowered.has(d.i) || promoted.has(d.i)) continue;
+        pay.push(d.i);
+        freed += d.freed;
+        added += d.added;
+      }
+      if (freed < cost - room - 1e-9 || added >= noise[i]) continue;
+      for (const j of pay) lowered.add(j);
+      room += freed - cost;
       promoted.add(i);
     }
     const refreshed: Value[] = [];
+    const widthOf = (w: Layer, i: number) => (promoted.has(i) ? opts.highBits : lowered.has(i) ? opts.lowBits : w.meanBits);
+    const db = (x: number) => (x === 0 ? null : -10 * Math.log10(x));
     layers.forEach((w, i) => {
-      const bitsAfter = promoted.has(i) ? opts.highBits : w.meanBits;
-      const sqnrDb = noise[i] === 0 ? null : -10 * Math.log10(noise[i]);
-      const record: LayerSensitivity = { value: w.value.name, sqnrDb, params: w.params, bitsBefore: w.meanBits, bitsAfter };
-      ctx.report.record('layer', { ...record, target: opts.target }, w.value.name);
-      if (!promoted.has(i)) return;
+      const bitsAfter = widthOf(w, i);
+      const record: LayerSensitivity = { value: w.value.name, sqnrDb: db(noise[i]), params: w.params, bitsBefore: w.meanBits, bitsAfter };
+      ctx.report.record('layer', { ...record, target: opts.target, ...(noiseLow[i] !== null ? { sqnrLowDb: db(noiseLow[i]!) } : {}) }, w.value.name);
+      if (!promoted.has(i) && !lowered.has(i)) return;
       const q = w.value.quant!;
       const channels = q.bits?.length ?? (q.range ? q.range.lo.length : 1);
-      w.value.quant = { ...q, bits: new Int32Array(channels).fill(opts.highBits) };
+      w.value.quant = { ...q, bits: new Int32Array(channels).fill(bitsAfter) };
       // A grid of levels that are not a power of two belongs to the old width: the new one has 2^high-bits.
       delete w.value.quant.levels;
       if (q.range) refreshed.push(w.value);
     });
     await refreshRanges(graph, ctx, refreshed, 'mixed-precision');
-    const meanAfter = layers.reduce((s, w, i) => s + w.params * (promoted.has(i) ? opts.highBits : w.meanBits), 0) / total;
-    ctx.report.record('promoted', { target: opts.target, layers: promoted.size, of: layers.length, meanBitsBefore: meanNow, meanBitsAfter: meanAfter, budget: opts.sizeBudget });
-    return { graph, modified: promoted.size > 0 };
+    const meanAfter = layers.reduce((s, w, i) => s + w.params * widthOf(w, i), 0) / total;
+    ctx.report.record('promoted', { target: opts.target, layers: promoted.size, lowered: lowered.size, of: layers.length, meanBitsBefore: meanNow, meanBitsAfter: meanAfter, budget });
+    return { graph, modified: promoted.size + lowered.size > 0 };
   },
 });
 
@@ -110,8 +144,8 @@ interface Layer {
   params: number;
   /** Size-weighted mean width over the channels. */
   meanBits: number;
-  /** Makes the value fake-quantized in `m`, a float copy of the graph. */
-  install(m: Model): void;
+  /** Makes the value fake-quantized in `m`, a float copy of the graph (at `bits` on every channel when given, on the same range). */
+  install(m: Model, bits?: number): void;
 }
 
 function layerOf(value: Value, point: QuantPoint): Layer {
@@ -128,10 +162,10 @@ function layerOf(value: Value, point: QuantPoint): Layer {
   const meanBits = bits.reduce((s, b) => s + b, 0) / bits.length;
   const layer: Layer = {
     value, point, params: weight.size, meanBits,
-    install(m) {
+    install(m, bits) {
       const v = [...m.graph.initializers].find((x) => x.name === value.name);
       if (!v) throw new NibbleError('E_INTERNAL', `mixed-precision: '${value.name}' is not an initializer of the copied graph`, { pass: 'mixed-precision', value: value.name });
-      v.const = fakeQuantized(weight, value, point);
+      v.const = fakeQuantized(weight, value, point, bits);
     },
   };
   return layer;
@@ -159,15 +193,16 @@ function activationOf(value: Value, point: QuantPoint): Layer {
   }
   const elements = (shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   const channels = q.range.lo.length;
-  const bits = q.bits ?? new Int32Array(channels).fill(point.bits);
-  const meanBits = bits.reduce((s, b) => s + b, 0) / bits.length;
+  const given = q.bits ?? new Int32Array(channels).fill(point.bits);
+  const meanBits = given.reduce((s, b) => s + b, 0) / given.length;
   return {
     value, point, params: elements, meanBits,
-    install(m) {
+    install(m, width) {
       const g = m.graph;
       const x = g.value(value.name);
       if (!x) throw new NibbleError('E_INTERNAL', `mixed-precision: '${value.name}' is not a value of the copied graph`, { pass: 'mixed-precision', value: value.name });
-      const p = paramsFromRange({ lo: q.range!.lo, hi: q.range!.hi, bits, axis: q.axis, signed: point.signed, name: value.name, ...(q.levels ? { levels: q.levels } : {}) });
+      const bits = width !== undefined ? new Int32Array(channels).fill(width) : given;
+      const p = paramsFromRange({ lo: q.range!.lo, hi: q.range!.hi, bits, axis: q.axis, signed: point.signed, name: value.name, ...(q.levels && width === undefined ? { levels: q.levels } : {}) });
       const lo = new Float64Array(channels);
       const hi = new Float64Array(channels);
       const step = new Float64Array(channels);
@@ -195,15 +230,15 @@ function activationOf(value: Value, point: QuantPoint): Layer {
 }
 
 /** The weight on the grid the pipeline chose for it: its ranges (min/max where none yet) at its widths. */
-function fakeQuantized(weight: Tensor, value: Value, point: QuantPoint): Tensor {
+function fakeQuantized(weight: Tensor, value: Value, point: QuantPoint, width?: number): Tensor {
   const q = value.quant;
   const axis = q ? q.axis : point.perChannel ? point.axis : null;
   const x = weight.toFloat64();
   const shape = weight.shape as number[];
   const channels = axis === null ? 1 : shape[axis];
-  const bits = q?.bits ?? new Int32Array(channels).fill(point.bits);
+  const bits = width !== undefined ? new Int32Array(channels).fill(width) : q?.bits ?? new Int32Array(channels).fill(point.bits);
   const range = q?.range ?? observedRange(x, shape, axis);
-  const p = paramsFromRange({ lo: range.lo, hi: range.hi, bits, axis, signed: point.signed, name: value.name, ...(q?.levels ? { levels: q.levels } : {}) });
+  const p = paramsFromRange({ lo: range.lo, hi: range.hi, bits, axis, signed: point.signed, name: value.name, ...(q?.levels && width === undefined ? { levels: q.levels } : {}) });
   return new Tensor('float32', [...shape], fakeQuantize(x, shape, p, value.name));
 }
 
@@ -220,8 +255,12 @@ function observedRange(x: Float64Array, shape: readonly number[], axis: number |
   return { lo, hi };
 }
 
-/** Output noise power over signal power (1 / linear SQNR) with each layer's weight alone quantized. */
-async function measureSensitivity(graph: Graph, ctx: PassContext, layers: readonly Layer[], samples: number): Promise<number[]> {
+/**
+ * Output noise power over signal power (1 / linear SQNR) with one value alone
+ * fake-quantized (at its widths, or at `bits`), on the first calibration
+ * batches holding `samples` samples; the float reference is run once.
+ */
+async function sensitivityProbe(graph: Graph, ctx: PassContext, samples: number): Promise<(l: Layer, label: string, bits?: number) => Promise<number>> {
   const factory = ctx.service(EXECUTOR_FACTORY);
   const data = ctx.service(CALIBRATION_DATA);
   const batches: Record<string, Tensor>[] = [];
@@ -234,10 +273,9 @@ async function measureSensitivity(graph: Graph, ctx: PassContext, layers: readon
   if (batches.length === 0) throw new NibbleError('E_DATA', 'mixed-precision: the calibration data yielded no samples', { pass: 'mixed-precision' });
   const float = modelForGraph(ctx.services, graph);
   const reference = await outputsOf(await factory(float), batches);
-  const noise: number[] = [];
-  for (const [i, l] of layers.entries()) {
+  return async (l, label, bits) => {
     const m: Model = cloneModel(float);
-    l.install(m);
+    l.install(m, bits);
     const out = await outputsOf(await factory(m), batches);
     let s = 0;
     let e = 0;
@@ -245,10 +283,10 @@ async function measureSensitivity(graph: Graph, ctx: PassContext, layers: readon
       s += reference[k] * reference[k];
       e += (out[k] - reference[k]) ** 2;
     }
-    noise.push(s > 0 ? e / s : e > 0 ? Infinity : 0);
-    ctx.logger.info(`mixed-precision: ${i + 1}/${layers.length} ${l.value.name}: ${noise[i] === 0 ? 'no change' : `${(-10 * Math.log10(noise[i])).toFixed(1)} dB`}`);
-  }
-  return noise;
+    const noise = s > 0 ? e / s : e > 0 ? Infinity : 0;
+    ctx.logger.info(`mixed-precision: ${label} ${l.value.name}: ${noise === 0 ? 'no change' : `${(-10 * Math.log10(noise)).toFixed(1)} dB`}`);
+    return noise;
+  };
 }
 
 /** Every graph output of every batch, concatenated in order (one vector to compare). */
