@@ -33,13 +33,14 @@ describe('recipes', () => {
     expect(Object.keys(PAPER_PIPELINES)).toEqual(EXPECTED);
   });
 
-  it('nibble\'s own follow the paper\'s, at the four settings: least-error clipping and error-driven allocation of activations, bias correction', () => {
+  it('nibble\'s own follow the paper\'s, at the four settings: least-error clipping, error-driven allocation and (below 8 bits) traded widths of activations, bias correction', () => {
     expect(NIBBLE_RECIPE_NAMES).toEqual(['nibble-w4a4', 'nibble-w3a3', 'nibble-w4a8', 'nibble-w8a4']);
     expect(recipesInOrder().map((r) => r.name).slice(EXPECTED.length, EXPECTED.length + 4)).toEqual(NIBBLE_RECIPE_NAMES);
     for (const name of NIBBLE_RECIPE_NAMES) {
       const [, w, a] = /^nibble-w(\d)a(\d)$/.exec(name)!;
       const r = getRecipe(name);
-      expect(r.pipeline).toBe(`${C}quant-policy{w-bits=${w},a-bits=${a}},clip-minmax{target=weights},clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=${a}},quantize,bias-correct{mode=mean}`);
+      const trade = Number(a) < 8 ? `mixed-precision{target=activations,low-bits=${Number(a) - 1}},` : '';
+      expect(r.pipeline).toBe(`${C}quant-policy{w-bits=${w},a-bits=${a}},clip-minmax{target=weights},clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=${a}},${trade}quantize,bias-correct{mode=mean}`);
       expect(resolvePipeline(r.pipeline, defaultPassRegistry).map((inv) => inv.pass.name)).toContain('clip-least-error');
     }
   });

@@ -91,20 +91,28 @@ const ENTRIES: RecipeEntry[] = [
  * - weights stay at min/max: least-error clipping of weights lowered the
  *   logit SQNR at 4 and at 3 bits (ResNet-20: 17.4 against 20.0 dB);
  * - bias correction of weights kept (the one paper method that held on
- *   every model).
+ *   every model);
+ * - below 8-bit activations, bits traded between activations at the same
+ *   mean per element (mixed-precision{target=activations,low-bits=a-1}):
+ *   each activation's effect on the output measured alone at a and at a-1
+ *   bits, the most harmful raised to 8 bits where lowering the least
+ *   harmful pays for it with less noise than the raise removes. On the zoo
+ *   MobileNetV2 (2,000 test images) 90.55 -> 91.90 % at 512 calibration
+ *   images (float32 92.10): its linear-bottleneck outputs take the bits of
+ *   wide ReLU6 tensors; VGG unchanged (no trade pays), ResNet-20 +0.1 pp.
  */
 function expandNibble(w: number, a: number): string {
   return [
     CANONICAL, `quant-policy{w-bits=${w},a-bits=${a}}`, 'clip-minmax{target=weights}', 'clip-least-error{clip-weight=4,curves=true}',
-    `alloc-bits{target=activations,by=error,budget=${a}}`, 'quantize', 'bias-correct{mode=mean}',
+    `alloc-bits{target=activations,by=error,budget=${a}}`, ...(a < 8 && a > 1 ? [`mixed-precision{target=activations,low-bits=${a - 1}}`] : []), 'quantize', 'bias-correct{mode=mean}',
   ].join(',');
 }
 
 const NIBBLE_ENTRIES: { name: string; summary: string; w: number; a: number }[] = [
-  { name: 'nibble-w4a4', w: 4, a: 4, summary: 'nibble\'s W4A4: least-error clipping and error-driven bit allocation of activations, min/max weights, bias correction' },
-  { name: 'nibble-w3a3', w: 3, a: 3, summary: 'nibble\'s W3A3: least-error clipping and error-driven bit allocation of activations, min/max weights, bias correction' },
+  { name: 'nibble-w4a4', w: 4, a: 4, summary: 'nibble\'s W4A4: least-error clipping, error-driven bit allocation and sensitivity-traded widths of activations, min/max weights, bias correction' },
+  { name: 'nibble-w3a3', w: 3, a: 3, summary: 'nibble\'s W3A3: least-error clipping, error-driven bit allocation and sensitivity-traded widths of activations, min/max weights, bias correction' },
   { name: 'nibble-w4a8', w: 4, a: 8, summary: 'nibble\'s W4A8: least-error clipping and error-driven bit allocation of activations, min/max weights, bias correction' },
-  { name: 'nibble-w8a4', w: 8, a: 4, summary: 'nibble\'s W8A4: least-error clipping and error-driven bit allocation of activations, min/max weights, bias correction' },
+  { name: 'nibble-w8a4', w: 8, a: 4, summary: 'nibble\'s W8A4: least-error clipping, error-driven bit allocation and sensitivity-traded widths of activations, min/max weights, bias correction' },
 ];
 
 /*

@@ -102,14 +102,14 @@ export const VARIANT_ROWS: readonly VariantRow[] = [
   { name: 'w8a4-aciq-fc-minmax', label: 'W8A4 ACIQ, logits at min/max', recipe: 'w8a4-aciq', replace: ['clip-aciq{dist=laplace}', 'clip-aciq{dist=laplace,fc-minmax=true}'] },
   { name: 'w8a4-aciq-auto', label: 'W8A4 ACIQ, prior chosen per channel by measured MSE', recipe: 'w8a4-aciq', replace: ['clip-aciq{dist=laplace}', 'clip-aciq{dist=auto}'] },
   { name: 'w4a4-all-capped', label: 'W4A4 all, ACIQ capped at the observed range', recipe: 'w4a4-all', replace: ['clip-aciq{dist=laplace}', 'clip-aciq{dist=laplace,cap-observed=true}'] },
-  // nibble's recipes without their error-driven allocation: what the clipping alone gives.
+  // nibble's recipes without their error-driven allocation and traded widths: what the clipping alone gives.
   {
-    name: 'nibble-w4a4-clip', label: 'nibble W4A4, clipping only (no error allocation)', recipe: 'nibble-w4a4',
-    replace: ['clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=4}', 'clip-least-error{clip-weight=4}'],
+    name: 'nibble-w4a4-clip', label: 'nibble W4A4, clipping only (no error allocation, no traded widths)', recipe: 'nibble-w4a4',
+    replace: ['clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=4},mixed-precision{target=activations,low-bits=3}', 'clip-least-error{clip-weight=4}'],
   },
   {
-    name: 'nibble-w3a3-clip', label: 'nibble W3A3, clipping only (no error allocation)', recipe: 'nibble-w3a3',
-    replace: ['clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=3}', 'clip-least-error{clip-weight=4}'],
+    name: 'nibble-w3a3-clip', label: 'nibble W3A3, clipping only (no error allocation, no traded widths)', recipe: 'nibble-w3a3',
+    replace: ['clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=3},mixed-precision{target=activations,low-bits=2}', 'clip-least-error{clip-weight=4}'],
   },
 ];
 
