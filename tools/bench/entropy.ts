@@ -18,14 +18,16 @@
  * entropy-decode: warm (the same process decodes each file RUNS times after a
  * warm-up; median and best) and first (one decode in a fresh process, as a
  * loader pays it with the JIT still cold; median and best of RUNS processes).
- * The current decoder is timed twice: as it runs (its loops and the CRC in
- * WebAssembly) and with its loops in JavaScript. --baseline DIR times another
- * decoder beside them in the same run: DIR holds an entropy-container.ts
- * exporting decodeEntropyContainer, with what it imports (e.g. an earlier
- * commit's packages/onnx/src/entropy-container.ts and wire.ts, and
- * packages/quant/src/entropy/rans.ts and tables.ts, with the container's
- * @nibble/quant import of decodeCodes pointed at ./rans). docs/benchmarks.md's
- * figures used commit d843a93's decoder, copied to out/decode-baseline.
+ * The current decoder is timed twice: as it runs (whole streams and the CRC
+ * in WebAssembly) and with WebAssembly turned off. --baseline DIR times
+ * another decoder beside them in the same run: DIR holds an
+ * entropy-container.ts exporting decodeEntropyContainer, with what it imports
+ * (e.g. an earlier commit's packages/onnx/src/entropy-container.ts and
+ * wire.ts, and the files of packages/quant/src/entropy but the specs, with
+ * the container's @nibble/quant imports of decodeCodes, decodePackedNibbles,
+ * encodeCodes and crc32Update pointed at ./rans and ./crc32; channelLayout
+ * may stay on @nibble/quant). docs/benchmarks.md's figures used commit
+ * 4704d13's decoder, copied to out/decode-baseline.
  *
  * Zoo models are quantized with the CLI (w4a4-all, w4a4-baseline); nsfwjs
  * MobileNetV2 is included when its quantized files exist at
@@ -323,7 +325,11 @@ async function decodeOnly(): Promise<void> {
     'decodeEntropyContainer of the whole .nbz (tables, rANS, splicing, CRC-32) on the files of the section above, in M codes',
     `per second. Warm: the same process decodes the file ${RUNS} times after 3 untimed decodes; first: one decode in a fresh`,
     `Node process, the JIT still cold, as a loader meets it (${RUNS} processes). Median / best. Current: the decoder as it runs`,
-    '(rANS loops and CRC-32 in WebAssembly); current, JS loops: the same with WebAssembly turned off (setWasmDecoding(false)).',
+    '(each stream decoded by one call into WebAssembly: tables, lookup, codes and checks; one CRC-32 over the restored file);',
+    'current, JS loops: the same with WebAssembly turned off (setWasmDecoding(false)). A first decode pays, besides the codes,',
+    "costs a warm one does not: V8 compiling the JavaScript on the path (lazily, function by function) and running it",
+    'interpreted, compiling the WebAssembly module and each of its functions, then recompiling the hot ones with its optimizing',
+    'tier (on a background thread, which competes with the decode when the machine is loaded).',
     v.baseline ? `Baseline: the decoder in ${v.baseline}, run in the same run, alternating with the others.` : '',
     loadLine(),
     '',

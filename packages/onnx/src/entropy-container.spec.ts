@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { attr, createModel, Graph, NibbleError, SeededRandom, Tensor, type Model } from '@nibble/ir';
+import { setWasmDecoding } from '@nibble/quant';
 import { crc32, decodeEntropyContainer, encodeEntropyContainer, isEntropyContainer } from './entropy-container';
 import { readOnnx } from './read';
 import { writeOnnx } from './write';
@@ -48,7 +49,23 @@ async function evaluate(onnx: Uint8Array): Promise<Float32Array> {
 const onnx = writeOnnx(qdqModel(1));
 const packed = encodeEntropyContainer(onnx, readOnnx(onnx));
 
-describe('entropy-coded container', () => {
+/** What decoding bytes gives: 'same' (the original file), 'WRONG', or the error's code. */
+function outcome(bytes: Uint8Array): string {
+  try {
+    const back = decodeEntropyContainer(bytes, { file: 'q.nbz' });
+    return crc32(back) === crc32(onnx) && back.length === onnx.length ? 'same' : 'WRONG';
+  } catch (e) {
+    if (!(e instanceof NibbleError)) return `untyped ${String(e)}`;
+    if (!e.message.includes('q.nbz')) return `unnamed ${e.message}`;
+    return e.code;
+  }
+}
+
+// Every case runs with the decoder in WebAssembly (the default) and in JavaScript.
+for (const wasm of [true, false]) describe(`entropy-coded container (decoder in ${wasm ? 'WebAssembly' : 'JavaScript'})`, () => {
+  beforeAll(() => setWasmDecoding(wasm));
+  afterAll(() => setWasmDecoding(true));
+
   it('restores the exact ONNX bytes, and the model evaluates identically', async () => {
     expect(isEntropyContainer(packed)).toBe(true);
     expect(isEntropyContainer(onnx)).toBe(false);
@@ -78,16 +95,6 @@ describe('entropy-coded container', () => {
   });
 
   it('reports every truncation as E_TRUNCATED and every bit flip as a typed error naming the file', () => {
-    const outcome = (bytes: Uint8Array): string => {
-      try {
-        const back = decodeEntropyContainer(bytes, { file: 'q.nbz' });
-        return crc32(back) === crc32(onnx) && back.length === onnx.length ? 'same' : 'WRONG';
-      } catch (e) {
-        if (!(e instanceof NibbleError)) return `untyped ${String(e)}`;
-        if (!e.message.includes('q.nbz')) return `unnamed ${e.message}`;
-        return e.code;
-      }
-    };
     for (let cut = 0; cut < packed.length; cut++) {
       expect([cut < 4 ? 'E_FILE_FORMAT' : 'E_TRUNCATED', 'E_TRUNCATED']).toContain(outcome(packed.subarray(0, cut)));
     }
@@ -116,5 +123,28 @@ describe('entropy-coded container', () => {
     const data = Uint8Array.from({ length: 5000 }, () => rng.nextInt(256));
     for (let n = 0; n <= 40; n++) expect(crc32(data.subarray(3, 3 + n))).toBe(bitwise(data.subarray(3, 3 + n)));
     expect(crc32(data)).toBe(bitwise(data));
+  });
+});
+
+describe('entropy-coded container, WebAssembly against JavaScript', () => {
+  afterAll(() => setWasmDecoding(true));
+
+  it('fails every truncation and bit flip with the same error, message included, either way', () => {
+    const result = (bytes: Uint8Array, wasm: boolean): string => {
+      setWasmDecoding(wasm);
+      try {
+        return Buffer.from(decodeEntropyContainer(bytes, { file: 'q.nbz' })).equals(Buffer.from(onnx)) ? 'same' : 'WRONG';
+      } catch (e) {
+        return e instanceof NibbleError ? `${e.code}: ${e.message}` : `untyped ${String(e)}`;
+      } finally {
+        setWasmDecoding(true);
+      }
+    };
+    for (let cut = 0; cut < packed.length; cut += 3) expect(result(packed.subarray(0, cut), true)).toBe(result(packed.subarray(0, cut), false));
+    for (let bit = 0; bit < packed.length * 8; bit += 5) {
+      const bad = packed.slice();
+      bad[bit >> 3] ^= 1 << (bit & 7);
+      expect(result(bad, true)).toBe(result(bad, false));
+    }
   });
 });

@@ -212,7 +212,7 @@ describe.each([
     for (const n of [0, 1, 7, 8, 9, 15, 16, 17, 255, 256, 257, 263, 264, 1000, 4099]) {
       for (const at of [0, 1, 2, 3, 5]) expect(crc(data.subarray(at, at + n))).toBe(bitwise(data.subarray(at, at + n)));
     }
-    // In pieces (as the container runs it): small pieces and large ones, the register carried between them.
+    // In pieces: small pieces and large ones, the register carried between them.
     let register = -1;
     for (const [a, b] of [[0, 3], [3, 300], [300, 310], [310, 70000]]) register = crc32Update(register, data.subarray(a, b));
     expect(~register >>> 0).toBe(bitwise(data));

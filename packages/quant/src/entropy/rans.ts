@@ -1,5 +1,5 @@
 import { NibbleError } from '@nibble/ir';
-import { ransKernel, reserve, SLOTS_AT, STREAM_AT, type RansKernel } from './rans-wasm';
+import { ransKernel, reserve, STREAM_AT } from './rans-wasm';
 import { ByteCursor, type FreqTable, MAX_PRECISION, normalizeCounts, readTable, TableEntries, writeTable } from './tables';
 
 /*
@@ -133,30 +133,36 @@ export function decodeCodes(coded: Uint8Array, lay: CodeLayout, alphabet: number
 export function decodePackedNibbles(coded: Uint8Array, lay: CodeLayout, out: Uint8Array, what = 'entropy-coded stream'): Uint8Array {
   const n = lay.outer * lay.channels * lay.inner;
   if (out.length !== Math.ceil(n / 2)) throw new NibbleError('E_SHAPE', `entropy decoder: packed output of ${out.length} bytes for ${n} nibbles`);
-  // Codes at run edges are OR-ed into their byte, so it starts from zero.
-  out.fill(0);
   decodeInto(coded, lay, 16, out, what, true);
   return out;
 }
 
 /*
- * Speed (the loader decodes every weight of a model on load): the tables are
- * parsed once into lookup entries, and one reused slot lookup is filled from
- * them per channel, only when a channel's table differs from the previous
- * one; the loop reads one lookup entry per code, and checks its byte reads
- * against the stream's end only in its last bytes (decodeRun, decodeTail).
- * The loops run in the WebAssembly module of rans-wasm.ts where the engine
- * has one (the stream copied into its memory, the output copied out), else
- * in JavaScript; the tables and the tail are JavaScript either way.
+ * Speed (the loader decodes every weight of a model on load, usually once in
+ * a fresh process): where the engine has WebAssembly, the whole stream is
+ * decoded by one call into the module of rans-wasm.ts (tables, lookup, codes
+ * and checks), the stream copied into its memory and the codes copied out.
+ * The JavaScript decoder below does the same step for step; it serves
+ * without WebAssembly, and whenever the module finds the stream damaged, so
+ * that the errors are named in one place (and a stream the module refused
+ * for a reason of its own, such as a longer varint than the encoder writes,
+ * still decodes as before).
+ *
+ * The JavaScript decoder parses the tables once into lookup entries, fills
+ * one reused slot lookup from them per channel (only when a channel's table
+ * differs from the previous one), reads one lookup entry per code, and checks
+ * its byte reads against the stream's end only in its last bytes (decodeRun,
+ * decodeTail).
  */
 function decodeInto(coded: Uint8Array, lay: CodeLayout, alphabet: number, out: Uint8Array, what: string, nibbles: boolean): void {
+  if (decodeInWasm(coded, lay, alphabet, out, nibbles)) return;
+  // Codes at run edges are OR-ed into their byte, so it starts from zero.
+  if (nibbles) out.fill(0);
   const r = new ByteCursor(coded, 0, coded.length, what);
   const mode = r.byte();
   // The encoder writes per-channel tables only for several channels: anything else is damage.
   if (mode > 1 || (mode === 1 && lay.channels <= 1)) r.corrupt(`table mode ${mode} for ${lay.channels} channel(s)`);
-  // One table and one block of channels: decoding order is memory order, so
-  // the tensor is one run (one call and one long loop, instead of a call per
-  // channel: in a cold process V8 compiles a long loop early).
+  // One table and one block of channels: decoding order is memory order, so the tensor is one run.
   const whole = mode === 0 && lay.outer === 1;
   const outer = lay.outer;
   const channels = whole ? 1 : lay.channels;
@@ -170,11 +176,7 @@ function decodeInto(coded: Uint8Array, lay: CodeLayout, alphabet: number, out: U
   for (let k = 0; k < 4; k++) x += r.byte() * 2 ** (8 * k);
   if (x < L || x >= 2 ** 31) r.corrupt('initial state out of range');
   const s: DecoderState = { x, p: r.pos };
-  const wasm = wasmSpace(coded, out.length);
-  // The lookup and the output live in the module's memory when it runs the loops.
-  const slots = wasm ? wasm.slots : new Uint32Array(1 << MAX_PRECISION);
-  const dst = wasm ? wasm.out : out;
-  if (wasm && nibbles) dst.fill(0);
+  const slots = new Uint32Array(1 << MAX_PRECISION);
   const per = outer * inner;
   for (let c = 0; c < channels; c++) {
     const t = mode === 0 ? 0 : c;
@@ -187,46 +189,35 @@ function decodeInto(coded: Uint8Array, lay: CodeLayout, alphabet: number, out: U
     if (P > 0 && (c === 0 || (mode === 1 && !tables.same(c - 1, c)))) tables.fill(t, slots);
     for (let o = 0; o < outer; o++) {
       const base = (o * channels + c) * inner;
-      const stop = wasm
-        ? wasmRun(wasm, nibbles, P, base, base + inner, s)
-        : nibbles
-          ? decodeRunNibbles(coded, slots, P, out, base, base + inner, s)
-          : decodeRun(coded, slots, P, out, base, base + inner, s);
-      if (stop < base + inner) decodeTail(coded, slots, P, dst, stop, base + inner, s, r, nibbles);
+      const stop = nibbles ? decodeRunNibbles(coded, slots, P, out, base, base + inner, s) : decodeRun(coded, slots, P, out, base, base + inner, s);
+      if (stop < base + inner) decodeTail(coded, slots, P, out, stop, base + inner, s, r, nibbles);
     }
   }
   r.pos = s.p;
   if (s.x !== L || s.p !== coded.length) r.corrupt(`the stream does not end where its codes do (state ${s.x}, ${coded.length - s.p} byte(s) left)`);
-  if (wasm) out.set(dst);
 }
 
-interface WasmSpace {
-  kernel: RansKernel;
-  slots: Uint32Array;
-  out: Uint8Array;
-  state: Int32Array;
-  outAt: number;
-  streamLength: number;
-}
+/** Largest layout dimension the module takes: its arithmetic is 32-bit (larger ones decode in JavaScript). */
+const WASM_DIM_LIMIT = 2 ** 30;
 
-/** The module's memory laid out for one stream (copied in) and its output; null without WebAssembly or memory. */
-function wasmSpace(coded: Uint8Array, outLength: number): WasmSpace | null {
-  const kernel = ransKernel();
-  if (!kernel) return null;
-  if (!reserve(kernel, STREAM_AT + coded.length + outLength)) return null;
-  const m = kernel.memory.buffer;
-  new Uint8Array(m, STREAM_AT, coded.length).set(coded);
-  const outAt = STREAM_AT + coded.length;
-  return { kernel, slots: new Uint32Array(m, SLOTS_AT, 1 << MAX_PRECISION), out: new Uint8Array(m, outAt, outLength), state: new Int32Array(m, 0, 2), outAt, streamLength: coded.length };
-}
-
-/** decodeRun or decodeRunNibbles in the module: the same stopping points, positions in the stream kept relative to it. */
-function wasmRun(w: WasmSpace, nibbles: boolean, P: number, from: number, to: number, s: DecoderState): number {
-  const safeEnd = STREAM_AT + w.streamLength - (nibbles ? 4 : 2);
-  const stop = nibbles ? w.kernel.runNibbles(SLOTS_AT, P, safeEnd, w.outAt, from, to, s.x, STREAM_AT + s.p) : w.kernel.runBytes(SLOTS_AT, P, safeEnd, w.outAt, from, to, s.x, STREAM_AT + s.p);
-  s.x = w.state[0];
-  s.p = w.state[1] - STREAM_AT;
-  return stop;
+/**
+ * Decode the stream in the module: true when it decoded and checked it (out
+ * then holds the codes), false without WebAssembly, memory or a layout it
+ * takes, or when it found the stream wrong.
+ */
+export function decodeInWasm(coded: Uint8Array, lay: CodeLayout, alphabet: number, out: Uint8Array, nibbles: boolean): boolean {
+  const k = ransKernel();
+  if (!k || !(lay.outer < WASM_DIM_LIMIT && lay.channels < WASM_DIM_LIMIT && lay.inner < WASM_DIM_LIMIT && out.length < WASM_DIM_LIMIT)) return false;
+  // The stream, 8 bytes of room (the steps may read up to 4 bytes past a damaged stream before they stop), the table offsets (one word
+  // per table, at most one table per stream byte, plus the end), the output.
+  const tabsAt = (STREAM_AT + coded.length + 8 + 3) & ~3;
+  const outAt = tabsAt + 4 * (Math.min(lay.channels, coded.length) + 2);
+  if (!reserve(k, outAt + out.length)) return false;
+  const memory = new Uint8Array(k.memory.buffer);
+  memory.set(coded, STREAM_AT);
+  if (k.decode(STREAM_AT, STREAM_AT + coded.length, outAt, lay.outer, lay.channels, lay.inner, alphabet, nibbles ? 1 : 0, tabsAt) !== 0) return false;
+  out.set(memory.subarray(outAt, outAt + out.length));
+  return true;
 }
 
 interface DecoderState {
