@@ -37,6 +37,15 @@ describe.each([
     expect(ransKernel() !== null).toBe(wasm);
   });
 
+  it('a layout without codes (outer 0) claiming 2^53 - 1 channels decodes at once instead of visiting each', () => {
+    const coded = encodeCodes(new Uint8Array(0), { outer: 0, channels: 1, inner: 4 }, 16);
+    // A damaged header may pair a valid empty stream with any channel count. Visiting each channel, this call
+    // would not return (2^53 iterations); it must do no work per channel when there are no codes.
+    const huge = { outer: 0, channels: Number.MAX_SAFE_INTEGER, inner: 4 };
+    expect(decodeCodes(coded, huge, 16).length).toBe(0);
+    expect(decodePackedNibbles(coded, huge, new Uint8Array(0)).length).toBe(0);
+  });
+
   it('round-trips uniform random nibbles and bytes, per channel and per tensor', () => {
     const rng = new SeededRandom(1);
     for (const [alphabet, lay] of [[16, { outer: 3, channels: 5, inner: 7 }], [256, { outer: 1, channels: 4, inner: 1000 }], [16, { outer: 1, channels: 1, inner: 1 }]] as const) {

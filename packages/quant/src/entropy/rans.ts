@@ -178,7 +178,9 @@ function decodeInto(coded: Uint8Array, lay: CodeLayout, alphabet: number, out: U
   const s: DecoderState = { x, p: r.pos };
   const slots = new Uint32Array(1 << MAX_PRECISION);
   const per = outer * inner;
-  for (let c = 0; c < channels; c++) {
+  // Without codes per channel there is nothing to decode: a damaged header claiming billions of empty channels
+  // must not spin through them (the tables, one per stream byte at most, were read above).
+  for (let c = 0; per > 0 && c < channels; c++) {
     const t = mode === 0 ? 0 : c;
     const P = tables.precision[t];
     if (P === 0 && per > 0) {
