@@ -4,7 +4,7 @@ import { type Graph, type Model, NibbleError, Tensor } from '@nibble/ir';
 import { staticValues } from '@nibble/quant';
 import { requireWebGpu, type WebGpuContext } from './gpu';
 import './kernels';
-import { type Buf, CompileContext, type ConstData, type PlannedValue, sizeOf, type Step, type StepSpec } from './plan';
+import { type Buf, CompileContext, type ConstData, IDENTITY, type PlannedValue, sizeOf, type Step, type StepSpec } from './plan';
 import { getKernel } from './registry';
 import { PARAMS } from './wgsl';
 
@@ -80,7 +80,7 @@ export function compilePlan(gpu: WebGpuContext, graph: Graph, sampleShape: numbe
   const ctx = new CompileContext((v) => statics.has(v), keep, gpu.dot4);
   const inputs = graph.inputs.filter((v) => !v.isInitializer);
   if (inputs.length !== 1) throw new NibbleError('E_UNSUPPORTED', `the webgpu backend runs single-input models; this one has ${inputs.length}`, { hint: 'use --backend ort' });
-  const input = ctx.define(inputs[0].name, { kind: 'real', base: 'f32', value: (_c, v) => v, shape: sampleShape, channels: 1, inner: sizeOf(sampleShape) });
+  const input = ctx.define(inputs[0].name, { kind: 'real', base: 'f32', value: IDENTITY, shape: sampleShape, channels: 1, inner: sizeOf(sampleShape) });
   input.buffer.def = -1;
   graph.nodes.forEach((node) => {
     if (node.outputs.every((v) => statics.has(v))) return;
@@ -127,8 +127,8 @@ export function compilePlan(gpu: WebGpuContext, graph: Graph, sampleShape: numbe
       let buffer: GPUBuffer;
       if ('data' in b) {
         buffer = constant(b.data);
-        // The conv's packed weight words (binding 3).
-        if (spec.key.startsWith('conv/') && j === 2) weightBytes += b.data.byteLength;
+        // The conv's weights: packed words (binding 3), or the float64 conv's levels (binding 5).
+        if ((spec.key.startsWith('conv/w') && j === 2) || (spec.key === 'conv/f64' && j === 4)) weightBytes += b.data.byteLength;
       } else {
         const buf = 'buf' in b ? b.buf : b.write;
         if (buf.slot === undefined) throw new NibbleError('E_INTERNAL', `step ${i} (${ctx.steps[i].node}) uses a buffer without a slot`);
@@ -218,7 +218,9 @@ class GpuExecutor implements Executor {
     const staging = device.createBuffer({ size: Math.max(16, data.byteLength), usage: STORAGE | COPY_SRC | COPY_DST });
     device.queue.writeBuffer(staging, 0, data.buffer, data.byteOffset, per * batch * 4);
     const outs = names.map((n) => plan.values.get(n)!);
-    const reads = outs.map((v) => bufsOf(v).map((b) => ({ b, words: sizeOf(v.shape), rb: device.createBuffer({ size: Math.max(16, batch * sizeOf(v.shape) * 4), usage: MAP_READ | COPY_DST }) })));
+    // A float64 value is two words per element.
+    const wordsOf = (v: PlannedValue): number => (v.base === 'f64' ? 2 : 1) * sizeOf(v.shape);
+    const reads = outs.map((v) => bufsOf(v).map((b) => ({ b, words: wordsOf(v), rb: device.createBuffer({ size: Math.max(16, batch * wordsOf(v) * 4), usage: MAP_READ | COPY_DST }) })));
     const enc = device.createCommandEncoder();
     const inSlot = plan.slots[plan.input.buffer.slot!];
     for (let s = 0; s < batch; s++) {
@@ -302,18 +304,22 @@ function decode(v: PlannedValue, words: Uint32Array[], batch: number): Tensor {
     const { value } = v.pair;
     for (let i = 0; i < y.length; i++) y[i] = value(chan(i), words[0][i], words[1][i]);
   } else {
-    const raw = v.base === 'i32' ? new Int32Array(words[0].buffer) : v.base === 'f32' ? new Float32Array(words[0].buffer) : words[0];
+    const raw = rawOf(v, words[0]);
     for (let i = 0; i < y.length; i++) y[i] = v.value!(chan(i), raw[i]);
   }
   if (v.softmax) return new Tensor('float32', shape, softmaxRows(v, words, batch, y));
   return new Tensor('float32', shape, y);
 }
 
+/** The elements a real value's function is applied to, as the GPU wrote them. */
+const rawOf = (v: PlannedValue, w: Uint32Array): ArrayLike<number> =>
+  v.base === 'i32' ? new Int32Array(w.buffer) : v.base === 'f32' ? new Float32Array(w.buffer) : v.base === 'f64' ? new Float64Array(w.buffer) : w;
+
 /** Softmax rows in float64 from the exact float64 inputs (recomputed here: y holds them rounded to float32). */
 function softmaxRows(v: PlannedValue, words: Uint32Array[], batch: number, y: Float32Array): Float32Array {
   const n = sizeOf(v.shape);
   const chan = (i: number): number => Math.floor((i % n) / v.inner) % v.channels;
-  const raw = v.base === 'i32' ? new Int32Array(words[0].buffer) : v.base === 'f32' ? new Float32Array(words[0].buffer) : words[0];
+  const raw = rawOf(v, words[0]);
   const x = new Float64Array(y.length);
   for (let i = 0; i < y.length; i++) x[i] = v.pair ? v.pair.value(chan(i), words[0][i], words[1][i]) : v.value!(chan(i), raw[i]);
   const row = v.softmax!;

@@ -14,6 +14,8 @@ import { type CodeValues, expandChannels, roundHalfEven } from '@nibble/quant';
  *  - 'i32': an int32 per element (a conv's accumulator, a pooled sum), the
  *    value a per-channel function of it;
  *  - 'f32': the network input (float32, exact in float64);
+ *  - 'f64': a float64 value itself, two words per element (the general
+ *    conv's output, computed with emulated binary64: f64.ts);
  *  - 'codes': integer codes (a dequantized or clipped-off-grid value);
  *  - 'pair': two codes tensors (a residual sum of dequantized codes).
  *
@@ -30,7 +32,10 @@ import { type CodeValues, expandChannels, roundHalfEven } from '@nibble/quant';
  * value is marked with the same table here; it is a 'codes' value too.
  */
 
-export type Base = 'i32' | 'f32' | 'codes' | 'pair';
+export type Base = 'i32' | 'f32' | 'f64' | 'codes' | 'pair';
+
+/** The value of an element that is the real value itself (the float32 network input, a float64 value). */
+export const IDENTITY = (_c: number, v: number): number => v;
 
 export interface Buf {
   /** 32-bit words per sample. */
@@ -173,22 +178,23 @@ export function elementGroups(n: number, per = 64): [number, number] {
 
 /**
  * The codes a monotone (non-decreasing) code function takes over an ordered
- * domain of integer keys [min, max], as a base code and the sorted keys
- * where it steps up: code(a) = base + #{t : t <= a}. Each threshold is found
- * by bisection, so the table is exact over the whole domain.
+ * domain of integer keys [min, max] (numbers, or bigints for 64-bit keys), as
+ * a base code and the sorted keys where it steps up: code(a) = base +
+ * #{t : t <= a}. Each threshold is found by bisection, so the table is exact
+ * over the whole domain.
  */
-function stepKeys(code: (key: number) => number, min: number, max: number): { base: number; keys: number[] } {
+export function stepKeys<K extends number | bigint>(code: (key: K) => number, min: K, max: K, mid: (a: K, b: K) => K, next: (a: K) => K): { base: number; keys: K[] } {
   const base = code(min);
   const top = code(max);
-  const keys: number[] = [];
+  const keys: K[] = [];
   let from = min;
   for (let k = base + 1; k <= top; k++) {
     let a = from;
     let b = max;
     while (a < b) {
-      const mid = Math.floor((a + b) / 2);
-      if (code(mid) >= k) b = mid;
-      else a = mid + 1;
+      const m = mid(a, b);
+      if (code(m) >= k) b = m;
+      else a = next(m);
     }
     keys.push(a);
     from = a;
@@ -196,9 +202,12 @@ function stepKeys(code: (key: number) => number, min: number, max: number): { ba
   return { base, keys };
 }
 
+const midNumber = (a: number, b: number): number => Math.floor((a + b) / 2);
+const nextNumber = (a: number): number => a + 1;
+
 /** Thresholds of a monotone code function of an int32 (accumulators, pooled sums). */
 export function intThresholds(code: (a: number) => number): { base: number; thresholds: number[] } {
-  const { base, keys } = stepKeys(code, -2147483648, 2147483647);
+  const { base, keys } = stepKeys(code, -2147483648, 2147483647, midNumber, nextNumber);
   return { base, thresholds: keys };
 }
 
@@ -212,7 +221,7 @@ const fromKey = (k: number): number => {
 
 /** The same over the float32 domain (the network input): thresholds are float32 values compared in the shader. */
 export function floatThresholds(code: (x: number) => number): { base: number; thresholds: number[] } {
-  const { base, keys } = stepKeys((k) => code(fromKey(k)), 0x007fffff, 0xff800000);
+  const { base, keys } = stepKeys((k: number) => code(fromKey(k)), 0x007fffff, 0xff800000, midNumber, nextNumber);
   return { base, thresholds: keys.map(fromKey) };
 }
 

@@ -15,7 +15,7 @@
 export const PARAMS = 24;
 export const WORKGROUP = 64;
 
-const HEADER = `
+export const HEADER = `
 struct Params { v: array<vec4<i32>, ${PARAMS / 4}> }
 @group(0) @binding(0) var<uniform> u: Params;
 fn p(i: u32) -> i32 { return u.v[i / 4u][i % 4u]; }
@@ -64,6 +64,25 @@ export const convKey = (v: ConvVariant): string => `conv/w${v.wbits}/${v.dot4 ? 
  *
  * params: C H W O OH OW KH KW SH SW PT PL DH DW Cg Og R WPO TMAX
  */
+/**
+ * The conv shaders' opening (params as convShader's): the image and window shape, output pixel
+ * `pix`, first output channel `o0` (of `lanes` from gid.y), its group's first input channel `c0`,
+ * and the window's top-left tap (iy0, ix0).
+ */
+export const convPrologue = (lanes: number): string => `let H = p(1);
+  let W = p(2);
+  let OW = p(5);
+  let P = p(4) * OW;
+  let pix = i32(gid.x);
+  let o0 = i32(gid.y) * ${lanes};
+  if (pix >= P || o0 >= p(3)) { return; }
+  let Cg = p(14);
+  let KH = p(6);
+  let KW = p(7);
+  let c0 = (o0 / p(15)) * Cg;
+  let iy0 = (pix / OW) * p(8) - p(10);
+  let ix0 = (pix % OW) * p(9) - p(11);`;
+
 export function convShader(v: ConvVariant): string {
   const L = Array.from({ length: v.lanes }, (_, t) => t);
   const perWord = v.wbits === 4 ? 8 : 4;
@@ -102,19 +121,7 @@ export function convShader(v: ConvVariant): string {
 ${STEP_FN('i32')}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let H = p(1);
-  let W = p(2);
-  let OW = p(5);
-  let P = p(4) * OW;
-  let pix = i32(gid.x);
-  let o0 = i32(gid.y) * ${v.lanes};
-  if (pix >= P || o0 >= p(3)) { return; }
-  let Cg = p(14);
-  let KH = p(6);
-  let KW = p(7);
-  let c0 = (o0 / p(15)) * Cg;
-  let iy0 = (pix / OW) * p(8) - p(10);
-  let ix0 = (pix % OW) * p(9) - p(11);
+  ${convPrologue(v.lanes)}
   let wpo = p(17);
   let R = u32(p(16));
   let DH = p(12);

@@ -13,6 +13,13 @@
  * are a smoke figure: on a software adapter (SwiftShader) they measure a CPU
  * emulation of a GPU, and they are labelled so.
  *
+ *   npx tsx tools/bench/webgpu/exactness.ts --outputs-only [--batch 64] [--images 10000] [--progress out/webgpu-outputs.jsonl] [--dot4 off] ...
+ *
+ * compares only the graph outputs (outputs-only.ts): fast enough for the
+ * whole test split, resumable from the progress file (one line per batch).
+ * --dot4 off runs the conv's plain int32 multiply-adds where the adapter
+ * has dot4U8Packed (SwiftShader emulates it: 1.75x slower on ResNet-20).
+ *
  *   npx tsx tools/bench/webgpu/exactness.ts --models ppocr-det [--side 640] [--images 1] [--recipe w4a4-baseline]
  *
  * PP-OCRv4's text detector (tools/bench/wasm/ppocr-det.ts: calibrated on
@@ -29,6 +36,7 @@ import { readOnnx } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
 import { loadModel, quantize, workspaceRoot } from 'nibble';
 import { detSetup, quantizeDet } from '../wasm/ppocr-det';
+import { measureOutputs } from './outputs-only';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -187,6 +195,25 @@ async function main(): Promise<void> {
       writeFileSync(out, JSON.stringify(done, null, 2));
       const label = r.software ? ' (software adapter: a CPU emulation, not a GPU)' : '';
       console.log(`| ${r.model} | ${r.recipe} | ${r.images} | ${r.codesDiffering} of ${r.codes} | ${r.outputsDiffering} | n/a | n/a | ${r.msPerImageWebGpu.toFixed(0)} ms${label} | ${r.msPerImageWasm.toFixed(1)} ms |`);
+      continue;
+    }
+    if (process.argv.includes('--outputs-only')) {
+      const src = source(name);
+      const float = await loadModel(src.model);
+      const { onnx } = await quantize(float, { recipe, target: 'wasm', data: src.calib, ...(src.preprocess ? { preprocess: src.preprocess } : {}), samples: 32 } as never);
+      const data = await openDataset(src.data, src.preprocess ? { preprocess: src.preprocess } : {});
+      const progress = arg('progress', join(ROOT, 'out', 'webgpu-outputs.jsonl'));
+      let last = 0;
+      const t = await measureOutputs({
+        model: name, recipe, qdq: readOnnx(onnx), bytes: onnx, data, offset, images, batch, progress, dot4: arg('dot4', 'on') !== 'off',
+        report: (p) => {
+          if (p.images - last < 512 && p.images < images) return;
+          last = p.images;
+          console.error(`${name}: ${p.images} images, ${p.outputsDiffering} output floats differ, top-1 = sim ${p.sameTop1Sim} (wasm ${p.sameTop1SimWasm}), ${p.msPerImageWebGpu.toFixed(0)} ms/image`);
+        },
+      });
+      const pct = (x: number): string => ((100 * x) / t.images).toFixed(2);
+      console.log(`| ${t.model} | ${t.recipe} | ${t.images} | ${t.outputsDiffering} | ${t.sameTop1Sim} (${pct(t.sameTop1Sim)} %) | ${t.sameTop1SimWasm} | ${t.sameTop1Wasm} | ${t.msPerImageWebGpu.toFixed(1)} ms | ${t.msPerImageWasm.toFixed(1)} ms | batch ${batch}${t.resumed ? `, ${t.resumed} batches resumed` : ''} |`);
       continue;
     }
     const r = await measure(name, recipe, images, offset, batch, (partial) => {

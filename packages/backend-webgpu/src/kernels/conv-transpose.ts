@@ -22,6 +22,8 @@ registerKernel({
     const KK = KH * KW;
     const inner = emitLayer(ctx, node, x, w, bias, POINTWISE);
     ctx.use(inner);
+    // The scatter moves the 1x1 conv's int32 sums; a float64 output (the general conv) is not scattered.
+    if (inner.base !== 'i32') return ctx.fail(node, 'only a ConvTranspose on integer codes of one scale is supported', 'run this model with --backend wasm');
     const rowValue = inner.value!;
     // Output channel o is rows o * KK .. o * KK + KK - 1 of the 1x1 conv, which share its weight scale and bias.
     const y = ctx.define(node.outputs[0].name, { kind: 'real', base: 'i32', value: (o, A) => rowValue(o * KK, A), shape: [O, H * KH, W * KW], channels: O, inner: H * KH * W * KW });

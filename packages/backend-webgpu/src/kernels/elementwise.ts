@@ -54,8 +54,8 @@ export function emitElementwise(ctx: CompileContext, node: Node, f32op: (args: n
   const b = per(form.b);
   if (x.kind !== 'real') return ctx.fail(node, 'its codes operand does not line up with the constants');
   if (x.channels !== 1 && x.channels !== C) return ctx.fail(node, `its input has ${x.channels} value channels, not 1 or ${C}`);
-  if ((x.base === 'i32' || x.base === 'f32') && !a.every((v) => form.op.rising(v))) {
-    return ctx.fail(node, 'a decreasing function of an int32 or float32 value has no threshold table', 'WGSL has no float64: run this model with --backend wasm');
+  if ((x.base === 'i32' || x.base === 'f32' || x.base === 'f64') && !a.every((v) => form.op.rising(v))) {
+    return ctx.fail(node, 'a decreasing function of an int32, float32 or float64 value has no threshold table', 'WGSL has no float64: run this model with --backend wasm');
   }
   const round = x.f32 ? Math.fround : (v: number): number => v;
   return ctx.define(name, { ...mapReal(x, (v, c) => round(form.op.f(v, a[c], b[c])), { channels: C, inner: n / C }), buffer: x.buffer });

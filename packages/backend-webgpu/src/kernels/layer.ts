@@ -2,6 +2,7 @@ import type { Node } from '@nibble/ir';
 import { convShape, type Geometry, requantizeFloatParams, type ResolvedWeight } from '@nibble/quant';
 import { type Buf, channelParams, type CompileContext, intThresholds, type OutputGrid, packThresholds, type PlannedValue, roundedClamped } from '../plan';
 import { convKey, convShader } from '../wgsl';
+import { emitLayerF64 } from './layer-f64';
 
 /**
  * Weight levels [O][R] as unsigned 4- or 8-bit numbers above a per-output offset, packed into
@@ -49,21 +50,26 @@ export function packWeights(levels: Float64Array, O: number, R: number, lanes: n
  * both a monotone function of the int32 A, so the shader's A and a
  * threshold table (plan.ts) reproduce them exactly. Per-channel input scales
  * within a group (several segments summed in float64), a float input and a
- * bias-correction shift need float64 sums of several terms: not supported.
+ * bias-correction shift need float64 sums of several terms: those run the
+ * wasm kernels' float64 operations in emulated binary64 (layer-f64.ts).
  */
 export function emitLayer(ctx: CompileContext, node: Node, x: PlannedValue, w: ResolvedWeight, bias: Float64Array | undefined, geo: Geometry, outShape?: number[]): PlannedValue {
   const { C, H, W, O, Cg, KH, KW, OH, OW } = convShape(x.shape, w.shape, geo, (m, h) => ctx.fail(node, m, h));
   const G = geo.group;
-  const float64Hint = 'WGSL has no float64: quantize with --target wasm (per-tensor activation codes, every conv on integers) or run with --backend wasm';
-  if (x.kind !== 'codes' || !w.integer || x.clamp) return ctx.fail(node, 'a conv on a float input (or with float weights) sums float64 products', float64Hint);
-  if (w.shift) return ctx.fail(node, 'the bias-correction shift adds a float64 term per input sum', float64Hint);
+  // The wasm plan's general kernels (float64 sums of several terms): emulated binary64 on the GPU (layer-f64.ts).
+  const general = (): PlannedValue => {
+    const y = emitLayerF64(ctx, node, x, w, bias, geo, { C, H, W, O, OH, OW, Cg, KH, KW }, outShape);
+    if (y) return y;
+    return ctx.fail(node, 'its input is a function of a float64 value (a pending clamp, a sum, a pooled or elementwise value), which the float64 conv does not read', 'run this model with --backend wasm, or quantize it with --target wasm');
+  };
+  if (x.kind !== 'codes' || !w.integer || x.clamp || w.shift) return general();
   const { scale, zeroPoint } = channelParams(x, C);
   const Og = O / G;
   const R = Cg * KH * KW;
   const depthwise = G === C && O === C && Cg === 1 && geo.dh === 1 && geo.dw === 1 && geo.sh <= 2 && geo.sw <= 2;
   const single = G === 1 && scale.every((s) => s === scale[0]);
   const perGroup = scale.every((s, c) => s === scale[Math.floor(c / Cg) * Cg]);
-  if (!perGroup) return ctx.fail(node, 'input channels with different scales in one group are summed per scale in float64', float64Hint);
+  if (!perGroup) return general();
   const integer = depthwise || single;
   // Eight (or four) output channels per invocation, sharing each input tap, where a group's outputs come in
   // eights (fours), or there is one group (its weights padded to whole lanes); one otherwise (depthwise).

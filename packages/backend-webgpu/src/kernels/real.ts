@@ -1,6 +1,8 @@
 import type { Node } from '@nibble/ir';
 import { codesRange, type CompileContext, elementGroups, floatThresholds, intThresholds, packThresholds, type PlannedValue, quantizeCode, sizeOf } from '../plan';
+import { f64Thresholds, packF64Thresholds } from '../f64';
 import { MAP_SHADER, PAIR_SHADER, thresholdShader } from '../wgsl';
+import { THRESHOLD_F64_SHADER } from '../wgsl-f64';
 
 /** The float64 value of code q in channel c: (q - zp) * s, as the wasm dequantize kernel computes it (exact). */
 export const dequantizedValue = (x: PlannedValue) => (c: number, q: number): number => (q - x.zeroPoint![x.channels === 1 ? 0 : c]) * x.scale![x.channels === 1 ? 0 : c];
@@ -23,7 +25,7 @@ export const PAIR_LIMIT = 1 << 22;
 
 /**
  * The wasm quantize kernel on real value `src` into codes `y`, as a table:
- * thresholds over the int32 or float32 the value is a function of, or the
+ * thresholds over the int32, float32 or float64 the value is a function of, or the
  * code of each code (pair of codes). Exact: each entry is the wasm kernel's
  * float64 operations on that input.
  */
@@ -47,6 +49,14 @@ export function emitQuantizeReal(ctx: CompileContext, node: Node, src: PlannedVa
     const { meta, thr, tmax } = packThresholds(tables, float);
     ctx.emit(node, float ? 'quantizeInput' : 'requantize', () => ({
       key: `threshold/${src.base}`, wgsl: () => thresholdShader(float ? 'f32' : 'i32'),
+      bindings: [{ buf: src.buffer }, { data: meta }, { data: thr }, { write: y.buffer }], params: [...params, tmax], groups: elementGroups(n),
+    }));
+    return;
+  }
+  if (src.base === 'f64') {
+    const { meta, thr, tmax } = packF64Thresholds(Array.from({ length: L }, (_, l) => f64Thresholds(code(l))));
+    ctx.emit(node, 'requantizeF64', () => ({
+      key: 'threshold/f64', wgsl: () => THRESHOLD_F64_SHADER,
       bindings: [{ buf: src.buffer }, { data: meta }, { data: thr }, { write: y.buffer }], params: [...params, tmax], groups: elementGroups(n),
     }));
     return;

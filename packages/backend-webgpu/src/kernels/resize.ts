@@ -19,6 +19,8 @@ registerKernel({
   compile(node, ctx) {
     const x = ctx.input(node, 0);
     if (x.shape.length !== 3 || x.clamp) return ctx.fail(node, 'only [N,C,H,W] inputs are supported');
+    // The gather moves one word per element.
+    if (x.base === 'f64') return ctx.fail(node, 'resizing a float64 value (two words per element) is not supported', 'run this model with --backend wasm');
     const [C, H, W] = x.shape;
     const { OH, OW, rows, cols } = nearestResize(node, x.shape, (m, h) => ctx.fail(node, m, h));
     const shape = [C, OH, OW];
