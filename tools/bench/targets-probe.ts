@@ -14,18 +14,8 @@ import { type Model, Tensor } from '@nibble/ir';
 import { lowerToQdq } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
 import { choosePreprocess, createTfliteExecutor, loadModel, quantize } from 'nibble';
-import { parseTfliteFile, writeTflite } from '@nibble/tflite';
+import { parseTfliteFile, toTfliteLayout, writeTflite } from '@nibble/tflite';
 import { openDataset } from '@nibble/data';
-
-/** NCHW -> NHWC values of a rank-4 tensor (the file's layout); other ranks as they are. */
-function fileLayout(t: Tensor): Float64Array {
-  const d = t.toFloat64();
-  if (t.shape.length !== 4) return d;
-  const [n, c, h, w] = t.shape as number[];
-  const out = new Float64Array(d.length);
-  for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[(i * h * w + p) * c + k] = d[(i * c + k) * h * w + p];
-  return out;
-}
 
 /** The simulation's quantized value of each IR activation (by the IR value's name), in the file's layout. */
 export async function simulated(model: Model, feed: Record<string, Tensor>): Promise<Map<string, Float64Array>> {
@@ -45,7 +35,7 @@ export async function simulated(model: Model, feed: Record<string, Tensor>): Pro
   try {
     const out = await ex.run(feed, ex.outputNames);
     const byValue = new Map<string, Float64Array>();
-    for (const [name, t] of Object.entries(out)) if (of.has(name)) byValue.set(of.get(name)!, fileLayout(t));
+    for (const [name, t] of Object.entries(out)) if (of.has(name)) byValue.set(of.get(name)!, toTfliteLayout(t).data);
     return byValue;
   } finally {
     await ex.dispose();

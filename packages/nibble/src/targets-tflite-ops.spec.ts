@@ -2,7 +2,7 @@ import { createModel, type Model, parseGraph, SeededRandom, Tensor } from '@nibb
 import { lowerToQdq } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
 import type { CalibrationData } from '@nibble/stats';
-import { parseTfliteFile, writeTflite, type WriteTfliteOptions } from '@nibble/tflite';
+import { parseTfliteFile, toTfliteLayout, writeTflite, type WriteTfliteOptions } from '@nibble/tflite';
 import { describeWithTfliteRef, runTfliteRef } from '@nibble/testing';
 import { quantize } from './quantize';
 
@@ -34,26 +34,16 @@ function calibration(shape: number[]): CalibrationData {
   return { samples: 16, description: 'synthetic', async *batches() { yield { x }; } };
 }
 
-/** NCHW -> NHWC values of a rank-4 tensor (the file's layout). */
-function nhwc(t: Tensor): Float64Array {
-  const d = t.toFloat64();
-  if (t.shape.length !== 4) return d;
-  const [n, c, h, w] = t.shape as number[];
-  const out = new Float64Array(d.length);
-  for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[(i * h * w + p) * c + k] = d[(i * c + k) * h * w + p];
-  return out;
-}
-
 /** Output elements of the file (TFLite 2.9) more than a hundredth of a level away from the simulation's, and the ops of the file. */
 async function compare(q: Model, options: WriteTfliteOptions = {}): Promise<{ off: number; n: number; ops: Set<string> }> {
   const x = inputs([N, 3, 8, 8], 7);
   const bytes = writeTflite(q, { batch: N, ...options });
-  const [r] = runTfliteRef([{ model: bytes, inputs: [{ shape: [N, 8, 8, 3], data: Float32Array.from(nhwc(x)) }] }]);
+  const [r] = runTfliteRef([{ model: bytes, inputs: [{ shape: [N, 8, 8, 3], data: Float32Array.from(toTfliteLayout(x).data) }] }]);
   if (typeof r === 'string') throw new Error(r);
   const ex = await createOrtExecutor(lowerToQdq(q), { exactQdq: true });
   try {
     const out = (await ex.run({ x }))[ex.outputNames[0]];
-    const sim = nhwc(out);
+    const sim = toTfliteLayout(out).data;
     const sg = parseTfliteFile(bytes).subgraphs[0];
     const dq = sg.operators.find((o) => o.code.name === 'DEQUANTIZE' && o.outputs[0] === sg.outputs[0])!;
     const step = sg.tensors[dq.inputs[0]].quantization!.scale[0];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Executor, ExecutorFactory } from '@nibble/core';
 import { createModel, Graph, type Model, NibbleError, Tensor } from '@nibble/ir';
-import { parseTfliteFile, withBatch } from '@nibble/tflite';
+import { parseTfliteFile, toTfliteLayout, withBatch } from '@nibble/tflite';
 import { workspaceRoot } from './defaults';
 
 /*
@@ -26,17 +26,6 @@ function runner(): string {
   return join(dir, 'run.cjs');
 }
 
-/** NCHW -> NHWC of a rank-4 float tensor's values (the file's layout); other ranks as they are. */
-function toFileLayout(t: Tensor): { shape: number[]; data: Float32Array } {
-  const src = Float32Array.from(t.toFloat64());
-  const shape = t.shape as number[];
-  if (shape.length !== 4) return { shape, data: src };
-  const [n, c, h, w] = shape;
-  const out = new Float32Array(src.length);
-  for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[(i * h * w + p) * c + k] = src[(i * c + k) * h * w + p];
-  return { shape: [n, h, w, c], data: out };
-}
-
 const b64 = (a: Float32Array | Uint8Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 
 /**
@@ -57,7 +46,8 @@ export function createTfliteExecutor(bytes: Uint8Array, names: { input: string; 
     async run(feeds) {
       const x = feeds[names.input];
       if (!x) throw new NibbleError('E_BAD_OPTION', `no feed for input '${names.input}'`, { value: names.input });
-      const { shape, data } = toFileLayout(x);
+      const { shape, data: values } = toTfliteLayout(x);
+      const data = Float32Array.from(values);
       const n = shape[0];
       const per = data.length / n;
       const runs = [];

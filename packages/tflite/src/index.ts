@@ -5,3 +5,4 @@ export { type WriteTfliteOptions, writeTflite } from './write/writer';
 export { withBatch } from './write/batch';
 export { alignBiasesToTflite } from './write/align';
 export { layerMultiplier, quantizeMultiplier, requantOffset } from './write/requant';
+export { toTfliteLayout } from './file-layout';
