@@ -125,6 +125,28 @@ const CASES: Case[] = [
     ops: ['MUL', 'DEPTHWISE_CONV_2D'], graph: SQUEEZE_EXCITE, options: { averagePool: 'conv' },
   },
   {
+    // PP-OCRv4 rec pools 3x2 with stride 3x2 (issue 11): any window other than the whole image is written this way.
+    name: 'AveragePool 2x3 stride 2x3 (not global): a strided DEPTHWISE_CONV_2D of equal weights',
+    ops: ['DEPTHWISE_CONV_2D'],
+    graph: `graph g(%x : f32[N,3,8,8]) {
+      ${CONV1}
+      %p : f32[N,8,4,2] = AveragePool(%c1) {kernel_shape=[2,3], strides=[2,3]} @pool
+      %wh : f32[4,8,1,1] = const [${vals(32, 0.5)}]
+      %y : f32[N,4,4,2] = Conv(%p, %wh) {kernel_shape=[1,1]} @head
+      return %y
+    }`,
+  },
+  {
+    name: 'AveragePool 3x3 stride 1 padded SAME with count_include_pad=1: the padding enters the sum as real 0',
+    ops: ['DEPTHWISE_CONV_2D'],
+    graph: `graph g(%x : f32[N,3,8,8]) {
+      ${CONV1}
+      %p : f32[N,8,8,8] = AveragePool(%c1) {kernel_shape=[3,3], pads=[1,1,1,1], count_include_pad=1} @pool
+      ${HEAD('p')}
+      return %y
+    }`,
+  },
+  {
     name: 'a * x + b per channel before a padded depthwise conv: one 1x1 DEPTHWISE_CONV_2D (two-sided output: symmetric rounding modelled)',
     ops: ['DEPTHWISE_CONV_2D'],
     graph: `graph g(%x : f32[N,3,8,8]) {

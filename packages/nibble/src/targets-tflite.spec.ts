@@ -331,6 +331,18 @@ describe('tflite target: what it cannot express is an error naming the node', ()
     expect(e).toMatchObject({ code: 'E_UNSUPPORTED', node: 'grouped' });
     expect(e.message).toMatch(/grouped convolution \(group=2 of 4 channels\)/);
   });
+
+  it('a padded AveragePool that does not count its padding is refused naming it: an equal-weight filter cannot divide by fewer at the borders', async () => {
+    const model = createModel(parseGraph(`graph g(%x : f32[N,4,8,8]) {
+      %w1 : f32[4,4,1,1] = const [${vals(16, 0.4)}]
+      %c1 : f32[N,4,8,8] = Conv(%x, %w1) {kernel_shape=[1,1]} @conv1
+      %y : f32[N,4,8,8] = AveragePool(%c1) {kernel_shape=[3,3], pads=[1,1,1,1]} @pool
+      return %y
+    }`), 21, 10);
+    const e = await refusal(() => quantize(model, { pipeline: PIPELINE, data: calibration([N, 4, 8, 8]), target: 'tflite' }));
+    expect(e).toMatchObject({ code: 'E_UNSUPPORTED', node: 'pool' });
+    expect(e.message).toMatch(/count_include_pad/);
+  });
 });
 
 describe('tflite files: the reader reads what the writer writes', () => {

@@ -237,41 +237,52 @@ const maxPool: Emitter = (w, n) => {
 };
 
 /**
- * Global average pooling (or an AveragePool whose window is the whole image): MEAN over H and W (default),
- * or (option averagePool: 'conv') a depthwise conv of equal weights over the whole image; both requantize
- * into the output's grid.
+ * Average pooling. Over the whole image (GlobalAveragePool, or an AveragePool whose window is the image): MEAN
+ * over H and W (default) or, with the option averagePool: 'conv', a depthwise conv of equal weights. Any other
+ * window is always that depthwise conv, strided like the pool: TFLite's int8 AVERAGE_POOL_2D divides with its
+ * own rounding and requires the output on the input's grid, which the simulation's pool (the exact mean
+ * quantized once onto the output's grid) does not follow.
  */
-const globalAveragePool: Emitter = (w, n) => {
+const averagePool: Emitter = (w, n) => {
   const x = w.slot(n.inputs[0], n);
   rank4(w, n, x);
   const [kh, kw] = n.getInts('kernel_shape', [x.shape[1], x.shape[2]]);
-  if (kh !== x.shape[1] || kw !== x.shape[2] || n.getInts('pads', [0, 0, 0, 0]).some((p) => p !== 0)) {
-    throw tfliteError(w.target, n, undefined, `AveragePool ${kh}x${kw} over a ${x.shape[1]}x${x.shape[2]} image is not global`, 'only global average pooling is written');
-  }
+  const strides = n.getInts('strides', [1, 1]);
+  const zeroPads = n.getString('auto_pad', 'NOTSET') !== 'SAME_UPPER' && n.getString('auto_pad', 'NOTSET') !== 'SAME_LOWER' && n.getInts('pads', [0, 0, 0, 0]).every((p) => p === 0);
   const y = n.outputs[0];
   const grid = w.outputGrid(n, y);
   const count = kh * kw;
-  // 127 * 255 * count must fit the int32 accumulator.
-  if (w.options.averagePool !== 'conv' || count > 66000) {
+  // The conv form's 127 * 255 * count must fit its int32 accumulator.
+  const fitsConv = count <= 66000;
+  if (kh === x.shape[1] && kw === x.shape[2] && zeroPads && (w.options.averagePool !== 'conv' || !fitsConv)) {
     const axes = w.int32(`${n.name}/axes`, [1, 2]);
     w.produce(n, y, grid, { op: 'MEAN', inputs: [x.index, axes], options: [[F.ReducerOptions.keepDims, 'bool', true]] });
     return;
   }
-  // A depthwise conv over the whole image with every filter level 127 at scale 1/(127 HW): integer sums and one
-  // requantization, which the simulation models exactly (rounding.ts). TFLite 2.9's int8 MEAN rounds in float32:
-  // a level off on some outputs (PP-OCR det's squeeze-excite pools: 1 of 192, 3 of 384). The cost is the filter,
-  // H * W * C bytes per pool (PP-OCR det at 320x320: 1.1 MB), hence an option.
-  const channels = x.shape[3];
+  if (!fitsConv) throw tfliteError(w.target, n, undefined, `an AveragePool window of ${count} values overflows the int32 sum of its int8 form`, 'pool over at most 66,000 values');
+  if (n.getInt('ceil_mode', 0) !== 0 || n.getInts('dilations', [1, 1]).some((d) => d !== 1)) {
+    throw tfliteError(w.target, n, undefined, 'a dilated or ceil_mode AveragePool has no TFLite form', 'use dilations 1 and ceil_mode 0');
+  }
+  // Padding enters the sum as the zero point, real 0: the pool's divisor stays kh * kw only when the padding counts.
+  if (!zeroPads && n.getInt('count_include_pad', 0) !== 1) {
+    throw tfliteError(w.target, n, undefined, 'a padded AveragePool without count_include_pad divides by fewer values at the borders, which an equal-weight filter cannot', 'pad explicitly before the pool, or set count_include_pad=1');
+  }
+  const { padding: pad, input } = padding(w, n, x, [kh, kw], strides, [1, 1], true);
+  // Every filter level 127 at scale 1/(127 kh kw): integer sums and one requantization, which the simulation models
+  // exactly (rounding.ts). TFLite 2.9's int8 MEAN rounds in float32: a level off on some outputs (PP-OCR det's
+  // squeeze-excite pools: 1 of 192, 3 of 384). The cost is the filter, kh * kw * C bytes per pool (a whole-image
+  // pool of PP-OCR det at 320x320: 1.1 MB), hence an option for global pools.
+  const channels = input.shape[3];
   const f: Filter = { shape: [1, kh, kw, channels], levels: new Int8Array(count * channels).fill(127), scale: [Math.fround(1 / (127 * count))], axis: 3, fitsInt4: false };
   const bias = w.addTensor({
     name: `${n.name}/bias`, shape: [channels], type: 'INT32', data: new Int32Array(channels),
-    quantization: { scale: [Math.fround(x.grid.scale * f.scale[0])], zeroPoint: [0], quantizedDimension: 0 },
+    quantization: { scale: [Math.fround(input.grid.scale * f.scale[0])], zeroPoint: [0], quantizedDimension: 0 },
   });
-  w.symmetricRounding(n, y, [layerMultiplier(x.grid.scale, f.scale[0], grid.scale, 'conv')], grid.scale);
+  w.symmetricRounding(n, y, [layerMultiplier(input.grid.scale, f.scale[0], grid.scale, 'conv')], grid.scale);
   const o = F.DepthwiseConv2DOptions;
   w.produce(n, y, grid, {
-    op: 'DEPTHWISE_CONV_2D', inputs: [x.index, filterTensor(w, `${n.name}/average`, f), bias],
-    options: [[o.padding, 'i8', Padding.VALID], [o.strideW, 'i32', 1], [o.strideH, 'i32', 1], [o.depthMultiplier, 'i32', 1],
+    op: 'DEPTHWISE_CONV_2D', inputs: [input.index, filterTensor(w, `${n.name}/average`, f), bias],
+    options: [[o.padding, 'i8', pad], [o.strideW, 'i32', strides[1]], [o.strideH, 'i32', strides[0]], [o.depthMultiplier, 'i32', 1],
       [o.activation, 'i8', Activation.NONE], [o.dilationW, 'i32', 1], [o.dilationH, 'i32', 1]],
   }, o.activation);
 };
@@ -383,6 +394,6 @@ const identity: Emitter = (w, n) => w.alias(n.outputs[0], w.slot(n.inputs[0], n)
 
 /** The emitters of layers, pools, shape ops and residual sums (ops-elementwise.ts and ops-upsample.ts hold the rest; emitters.ts joins them). */
 export const BASE_EMITTERS: Readonly<Record<string, Emitter>> = {
-  Conv: conv, Gemm: gemm, Add: add, Relu: relu, Clip: relu, MaxPool: maxPool, GlobalAveragePool: globalAveragePool, AveragePool: globalAveragePool,
+  Conv: conv, Gemm: gemm, Add: add, Relu: relu, Clip: relu, MaxPool: maxPool, GlobalAveragePool: averagePool, AveragePool: averagePool,
   Flatten: flatten, Reshape: flatten, Concat: concat, Pad: pad, Softmax: softmax, Identity: identity, Dropout: identity,
 };
