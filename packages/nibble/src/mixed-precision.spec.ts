@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { createModel, parseGraph, SeededRandom, Tensor } from '@nibble/ir';
 import type { LayerSensitivity } from '@nibble/pass-allocation';
 import { workspaceRoot } from '@nibble/testing';
 import { loadModel } from './load';
@@ -104,6 +105,26 @@ describe("pass 'mixed-precision'", () => {
     const model = await loadModel(RESNET);
     await expect(quantize(model, { pipeline: `${BASE},quant-policy{w-bits=4,a-bits=4},clip-minmax{target=weights},mixed-precision{target=activations,size-budget=5},quantize`, data: 'fashion-mnist:calib', samples: 4 }))
       .rejects.toMatchObject({ code: 'E_BAD_OPTION', message: expect.stringMatching(/no clip range/) });
+  }, 120_000);
+
+  it('target=activations on a model whose width is dynamic (a text line): each activation weighs the elements the calibration batches give it', async () => {
+    // PP-OCRv4's recogniser takes [N, 3, 48, W]: nibble-w4a4's traded widths refused it before (E_SHAPE).
+    const r = new SeededRandom(5);
+    const vals = (n: number) => Array.from({ length: n }, () => (r.uniform() * 2 - 1).toFixed(4)).join(', ');
+    const model = createModel(parseGraph(`graph g(%x : f32[N,3,8,W]) {
+      %w1 : f32[4,3,3,3] = const [${vals(108)}]
+      %c1 : f32[N,4,8,W] = Conv(%x, %w1) {kernel_shape=[3,3], pads=[1,1,1,1]} @conv1
+      %w2 : f32[6,4,3,3] = const [${vals(216)}]
+      %c2 : f32[N,6,4,W2] = Conv(%c1, %w2) {kernel_shape=[3,3], pads=[1,1,1,1], strides=[2,2]} @conv2
+      %w3 : f32[2,6,1,1] = const [${vals(12)}]
+      %y : f32[N,2,4,W2] = Conv(%c2, %w3) {kernel_shape=[1,1]} @head
+      return %y
+    }`), 21, 10);
+    const x = Tensor.from('float32', [8, 3, 8, 12], Array.from({ length: 8 * 3 * 8 * 12 }, () => r.uniform()));
+    const data = { samples: 8, description: 'synthetic lines of width 12', async *batches() { yield { x }; } };
+    const result = await quantize(model, { pipeline: 'quant-policy{w-bits=8,a-bits=4},clip-minmax,mixed-precision{target=activations,low-bits=3},quantize', data });
+    const layers = result.report.facts.filter((f) => f.pass === 'mixed-precision' && f.key === 'layer').map((f) => f.value as unknown as LayerSensitivity);
+    expect(Object.fromEntries(layers.map((l) => [l.value, l.params]))).toEqual({ c1: 4 * 8 * 12, c2: 6 * 4 * 6 });
   }, 120_000);
 
   it('refuses a missing or too small size budget, naming the option', async () => {

@@ -60,8 +60,9 @@ export const mixedPrecisionPass = definePass({
         pass: 'mixed-precision', option: 'size-budget', hint: 'write mixed-precision{size-budget=5}, or mixed-precision{low-bits=3} to trade bits between values at the mean width they hold',
       });
     }
+    const data = await calibrationBatches(ctx, opts.samples);
     const layers = opts.target === 'activations'
-      ? markedValues(graph, 'activations').filter(({ value }) => !value.isGraphOutput).map(({ value, point }) => activationOf(value, point))
+      ? await activationsOf(markedValues(graph, 'activations').filter(({ value }) => !value.isGraphOutput), graph, ctx, data)
       : markedValues(graph, 'weights').map(({ value, point }) => layerOf(value, point));
     if (layers.length === 0) {
       throw new NibbleError('E_BAD_OPTION', `mixed-precision: no ${noun} is marked for quantization`, { pass: 'mixed-precision', hint: 'run quant-policy (and a clipping pass) before mixed-precision' });
@@ -76,7 +77,7 @@ export const mixedPrecisionPass = definePass({
         pass: 'mixed-precision', option: 'size-budget', hint: `give a size-budget of at least ${meanNow.toFixed(2)}, or lower the widths earlier in the pipeline`,
       });
     }
-    const probe = await sensitivityProbe(graph, ctx, opts.samples);
+    const probe = await sensitivityProbe(graph, ctx, data);
     const noise: number[] = [];
     for (const [i, l] of layers.entries()) noise.push(await probe(l, `${i + 1}/${layers.length}`));
     // At low-bits: what lowering each value would add (only values above low-bits can drop).
@@ -178,21 +179,40 @@ function layerOf(value: Value, point: QuantPoint): Layer {
  * any onnxruntime runs (Min, Max, Sub, Div, Round, Mul, Add, broadcast per
  * channel): the simulation's levels, without QuantizeLinear's container limits.
  */
-function activationOf(value: Value, point: QuantPoint): Layer {
-  const q = value.quant;
-  const shape = value.type?.shape;
-  if (!q?.range || q.scale) {
-    throw new NibbleError('E_BAD_OPTION', `mixed-precision{target=activations}: activation '${value.name}' has ${q?.scale ? 'been quantized already' : 'no clip range yet'}`, {
-      pass: 'mixed-precision', value: value.name, hint: 'run a clipping pass for the activations (e.g. clip-minmax) before mixed-precision, and quantize after it',
-    });
+async function activationsOf(marked: readonly { value: Value; point: QuantPoint }[], graph: Graph, ctx: PassContext, data: readonly Record<string, Tensor>[]): Promise<Layer[]> {
+  for (const { value } of marked) {
+    const q = value.quant;
+    if (!q?.range || q.scale) {
+      throw new NibbleError('E_BAD_OPTION', `mixed-precision{target=activations}: activation '${value.name}' has ${q?.scale ? 'been quantized already' : 'no clip range yet'}`, {
+        pass: 'mixed-precision', value: value.name, hint: 'run a clipping pass for the activations (e.g. clip-minmax) before mixed-precision, and quantize after it',
+      });
+    }
   }
-  if (!shape || shape.length < 1 || shape.slice(1).some((d) => typeof d !== 'number')) {
-    throw new NibbleError('E_SHAPE', `mixed-precision{target=activations}: the shape of '${value.name}' is not known after the batch axis`, {
-      pass: 'mixed-precision', value: value.name, hint: 'run fold-constants (it infers shapes) before mixed-precision, or give the model static input shapes',
-    });
+  const isStatic = (v: Value) => { const s = v.type?.shape; return !!s && s.length >= 1 && s.slice(1).every((d) => typeof d === 'number'); };
+  // A dynamic axis past the batch (a text line's width): the shape the first calibration batch gives it.
+  const measured = await shapesOnData(graph, ctx, data[0], marked.map(({ value }) => value).filter((v) => !isStatic(v)));
+  return marked.map(({ value, point }) => activationOf(value, point, isStatic(value) ? value.type!.shape! as number[] : measured.get(value.name)!));
+}
+
+/** The shapes of `values` when the float model runs on one calibration batch. */
+async function shapesOnData(graph: Graph, ctx: PassContext, batch: Record<string, Tensor>, values: readonly Value[]): Promise<Map<string, number[]>> {
+  const shapes = new Map<string, number[]>();
+  if (values.length === 0) return shapes;
+  const names = values.map((v) => v.name);
+  const executor = await ctx.service(EXECUTOR_FACTORY)(modelForGraph(ctx.services, graph), { extraOutputs: names });
+  try {
+    const r = await executor.run(batch, names);
+    for (const n of names) shapes.set(n, [...r[n].shape]);
+  } finally {
+    await executor.dispose();
   }
-  const elements = (shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
-  const channels = q.range.lo.length;
+  return shapes;
+}
+
+function activationOf(value: Value, point: QuantPoint, shape: readonly number[]): Layer {
+  const q = value.quant!;
+  const elements = shape.slice(1).reduce((a, b) => a * b, 1);
+  const channels = q.range!.lo.length;
   const given = q.bits ?? new Int32Array(channels).fill(point.bits);
   const meanBits = given.reduce((s, b) => s + b, 0) / given.length;
   return {
@@ -260,17 +280,8 @@ function observedRange(x: Float64Array, shape: readonly number[], axis: number |
  * fake-quantized (at its widths, or at `bits`), on the first calibration
  * batches holding `samples` samples; the float reference is run once.
  */
-async function sensitivityProbe(graph: Graph, ctx: PassContext, samples: number): Promise<(l: Layer, label: string, bits?: number) => Promise<number>> {
+async function sensitivityProbe(graph: Graph, ctx: PassContext, batches: readonly Record<string, Tensor>[]): Promise<(l: Layer, label: string, bits?: number) => Promise<number>> {
   const factory = ctx.service(EXECUTOR_FACTORY);
-  const data = ctx.service(CALIBRATION_DATA);
-  const batches: Record<string, Tensor>[] = [];
-  let seen = 0;
-  for await (const b of data.batches()) {
-    batches.push({ ...b });
-    seen += Object.values(b)[0]?.shape[0] ?? 0;
-    if (seen >= samples) break;
-  }
-  if (batches.length === 0) throw new NibbleError('E_DATA', 'mixed-precision: the calibration data yielded no samples', { pass: 'mixed-precision' });
   const float = modelForGraph(ctx.services, graph);
   const reference = await outputsOf(await factory(float), batches);
   return async (l, label, bits) => {
@@ -287,6 +298,19 @@ async function sensitivityProbe(graph: Graph, ctx: PassContext, samples: number)
     ctx.logger.info(`mixed-precision: ${label} ${l.value.name}: ${noise === 0 ? 'no change' : `${(-10 * Math.log10(noise)).toFixed(1)} dB`}`);
     return noise;
   };
+}
+
+/** The first calibration batches holding at least `samples` samples. */
+async function calibrationBatches(ctx: PassContext, samples: number): Promise<Record<string, Tensor>[]> {
+  const batches: Record<string, Tensor>[] = [];
+  let seen = 0;
+  for await (const b of ctx.service(CALIBRATION_DATA).batches()) {
+    batches.push({ ...b });
+    seen += Object.values(b)[0]?.shape[0] ?? 0;
+    if (seen >= samples) break;
+  }
+  if (batches.length === 0) throw new NibbleError('E_DATA', 'mixed-precision: the calibration data yielded no samples', { pass: 'mixed-precision' });
+  return batches;
 }
 
 /** Every graph output of every batch, concatenated in order (one vector to compare). */
