@@ -29,6 +29,8 @@ export interface ConfigResult {
   name: string;
   recipe?: string;
   pipeline?: string;
+  /** What a pipeline is (the doc lists it). */
+  note?: string;
   rec?: {
     bits: Bits;
     sizeBytes: number;
@@ -123,7 +125,7 @@ function timingTable(r: Report): string[] {
   if (rows.length === 0) return [];
   return [
     `Time on the machine that wrote this (2 cores; onnxruntime-node on CPU): quantize() including calibration, and evaluation of the written QDQ model.` +
-      (r.totalS !== undefined ? ` The whole run took ${(r.totalS / 60).toFixed(1)} min, peak RSS ${r.peakRssMb!.toFixed(0)} MB.` : ''),
+      (r.totalS !== undefined ? ` The last run of every configuration took ${(r.totalS / 60).toFixed(1)} min, peak RSS ${r.peakRssMb!.toFixed(0)} MB.` : ''),
     '',
     '| configuration | rec quantize s | rec eval s | det quantize s | det eval s |',
     '|---|---|---|---|---|',
@@ -133,7 +135,7 @@ function timingTable(r: Report): string[] {
 }
 
 export function markdown(r: Report, withTimings: boolean): string {
-  const pipelines = r.configs.filter((c) => c.pipeline).map((c) => `${c.name} = \`${c.pipeline}\``);
+  const pipelines = r.configs.filter((c) => c.pipeline).map((c) => `- ${c.name} = \`${c.pipeline}\`${c.note ? `: ${c.note}.` : ''}`);
   return [
     '## PP-OCRv4 text recognition and detection',
     '',
@@ -146,9 +148,10 @@ export function markdown(r: Report, withTimings: boolean): string {
     `- Recognition calibrates on ${r.recognition.calibration}: text boxes the float detector finds in other photos; tested on`,
     '  data/text/words, the four word crops of OpenCV\'s text samples (data/text/README.md names sources and licence).',
     `- Detection calibrates on ${r.detection.calibration}; evaluated on ${r.detection.groups.map((g) => `${g.source} (${g.images} ${g.name}, ${g.sizes.join(', ')})`).join(' and ')}.`,
-    ...(pipelines.length ? [`- ${pipelines.join('; ')}: an 8-bit reference that is not one of the paper's recipes.`] : []),
+    ...pipelines,
     '- W bits above the nominal width: quant-policy keeps the first and the last layer\'s weights at 8 bits, and the recogniser\'s last layer',
-    '  (120 x 6625, the class projection) holds 30% of its 2.67 M weights.',
+    '  (120 x 6625, the class projection) holds 30% of its 2.67 M weights. The -s5 rows spend the same kind of bits by measurement instead:',
+    '  every weight at 4 bits, then mixed-precision raises those whose quantization alone costs the output most.',
     '',
     ...recTable(r),
     ...detTable(r),
