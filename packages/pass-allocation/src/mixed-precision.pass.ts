@@ -74,7 +74,8 @@ export const mixedPrecisionPass = definePass({
     const budget = opts.sizeBudget ?? meanNow;
     if (meanNow > budget + 1e-9) {
       throw new NibbleError('E_BUDGET', `mixed-precision: the ${noun}s already hold ${meanNow.toFixed(3)} ${unit}, above size-budget ${opts.sizeBudget}`, {
-        pass: 'mixed-precision', option: 'size-budget', hint: `give a size-budget of at least ${meanNow.toFixed(2)}, or lower the widths earlier in the pipeline`,
+        pass: 'mixed-precision', option: 'size-budget', hint: `give a size-budget of at least ${meanNow.toFixed(2)}, or lower the widths earlier in the pipeline${opts.target === 'weights'
+          ? ' (quant-policy{first-last-bits=W} puts the first and last layers at the others\' width, and the measured sensitivity then decides which layers get more bits)' : ''}`,
       });
     }
     const probe = await sensitivityProbe(graph, ctx, data);
