@@ -54,6 +54,9 @@ const W8A8 = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-p
 /** nibble-w4a4 with the weights that hurt the output most raised to 8 bits, at 5 bits per weight on average. */
 const NIBBLE_W4A4_MP5 = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy{w-bits=4,a-bits=4},clip-minmax{target=weights},'
   + 'clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=4},mixed-precision{size-budget=5},quantize,bias-correct{mode=mean}';
+/** The paper's W4A4 recipe with nibble's two sensitivity passes: activation widths traded at 4 bits per element, the most sensitive weights at 8 bits within 5 per weight. */
+const W4A4_ALL_SENSITIVE = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy{w-bits=4,a-bits=4},clip-minmax{target=weights},clip-aciq{dist=laplace},'
+  + 'alloc-bits{target=weights,budget=4},alloc-bits{target=activations,budget=4},mixed-precision{target=activations,low-bits=3},mixed-precision{size-budget=5},quantize,bias-correct{mode=mean}';
 const CONFIGS: Config[] = [
   { name: 'w8a8', pipeline: W8A8, note: 'reference; a pipeline, not a recipe' },
   { name: 'w8a4-baseline', recipe: 'w8a4-baseline', note: '' },
@@ -67,6 +70,7 @@ const CONFIGS: Config[] = [
   { name: 'w4a4-mse', recipe: 'w4a4-mse', note: '' },
   { name: 'nibble-w4a4', recipe: 'nibble-w4a4', note: "nibble's recipe" },
   { name: 'nibble-w4a4-mp5', pipeline: NIBBLE_W4A4_MP5, note: 'nibble-w4a4 with mixed-precision{size-budget=5}' },
+  { name: 'w4a4-all-sens', pipeline: W4A4_ALL_SENSITIVE, note: 'w4a4-all with traded activation widths and mixed-precision{size-budget=5}' },
 ];
 
 interface QuantizeJson {
