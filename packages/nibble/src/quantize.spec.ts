@@ -64,6 +64,16 @@ describe('quantize', () => {
     expect(() => saveQuantized(a.model, join(dir, 'a.tflite'))).toThrow(expect.objectContaining({ code: 'E_BAD_OPTION' }));
   });
 
+  it('reports every warning a pass gives: a keep-float pattern that matches no node, named with its pass', async () => {
+    const pipeline = 'fold-bn,mark-fused-relu,quant-policy{w-bits=4,a-bits=4,keep-float=[conv9]},clip-minmax,quantize';
+    const { report } = await quantize(model, { pipeline, data: calibration(8) });
+    expect(report.warnings).toEqual([expect.stringMatching(/^pass 3\/5 'quant-policy': .*keep-float pattern 'conv9' matches no node/)]);
+    // A pattern that matches leaves no warning, and keeps that layer float.
+    const kept = await quantize(model, { pipeline: pipeline.replace('conv9', 'conv2'), data: calibration(8) });
+    expect(kept.report.warnings).toEqual([]);
+    expect(kept.report.perTensor.some((t) => t.name.startsWith('conv2'))).toBe(false);
+  });
+
   it('refuses both or neither of recipe and pipeline, and unknown names, before any work', async () => {
     await expect(quantize(model, { data: calibration(4) })).rejects.toMatchObject({ code: 'E_BAD_OPTION', place: { option: 'recipe' } });
     await expect(quantize(model, { recipe: 'w4a4-all', pipeline: 'quantize' })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });

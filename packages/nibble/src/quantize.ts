@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import {
-  createPassContext, EXECUTOR_FACTORY, type ExecutorFactory, MemoryReportSink, type PassInstrumentation, PassManager,
+  createPassContext, EXECUTOR_FACTORY, type ExecutorFactory, MemoryLogger, MemoryReportSink, type PassInstrumentation, PassManager,
   type PipelineRunResult, type ReportEntry, SOURCE_MODEL,
 } from '@nibble/core';
 import { type Dataset, openDataset } from '@nibble/data';
@@ -95,7 +95,10 @@ export interface QuantizeReport {
   facts: ReportEntry[];
   /** The preprocessing calibration fed the model, written into the output's metadata (absent without a dataset spec). */
   preprocess?: PreprocessChoice;
-  /** Results that may not be what the user expects (a BatchNormalization left unfolded, ...); the CLI prints them. */
+  /**
+   * Results that may not be what the user expects (a BatchNormalization left unfolded, a keep-float pattern that
+   * matches no node, ...): every warning a pass or analysis gave, prefixed with its pass; the CLI prints them.
+   */
   warnings: string[];
 }
 
@@ -223,7 +226,9 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   if (preprocess && preprocess.source !== 'none') work.metadata.set(MODEL_PREPROCESS_KEY, preprocess.text);
   let stats: CalibrationStats | undefined;
   const sink = new MemoryReportSink();
-  const ctx = createPassContext({ reportSink: sink });
+  // The passes' warnings (a pattern that matches nothing, ranges that cannot follow new widths) reach the report.
+  const log = new MemoryLogger();
+  const ctx = createPassContext({ reportSink: sink, logger: { debug: () => undefined, info: () => undefined, warn: (m) => log.warn(m) } });
   // One engine thread fewer than cores: statistics of one batch overlap the next batch's run. Counted only for
   // the default (onnxruntime-node) executor: in a browser node:os is a stub, and the caller passes a factory.
   const defaultFactory: ExecutorFactory = (m, o) => createOrtExecutor(m, { ...o, threads: Math.max(1, availableParallelism() - 1) });
@@ -259,7 +264,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
       timings: { totalMs: performance.now() - t0, passes: run.passes.map((r) => ({ pass: r.pass, ms: r.wallMs, analysesMs: r.analysesMs })) },
       facts: sink.entries,
       ...(preprocess ? { preprocess } : {}),
-      warnings: [...(preprocess?.warning ? [preprocess.warning] : []), ...warningsOf(quantized, sink.entries)],
+      warnings: [...(preprocess?.warning ? [preprocess.warning] : []), ...log.lines.map((l) => l.message), ...warningsOf(quantized, sink.entries)],
     },
     ...(stats ? { calibration: stats } : {}),
   };
