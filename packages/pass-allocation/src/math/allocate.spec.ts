@@ -105,6 +105,17 @@ describe('allocateBits', () => {
     expect(() => allocateBits([], { budget: 4 })).toThrow(expect.objectContaining({ code: 'E_SHAPE' }));
   });
 
+  it('a budget of maxBits with constant channels: every channel with a spread at maxBits, the constant ones at minBits, no warning', () => {
+    const al = allocateBits([0, 1, 0, 2, 3], { budget: 8 });
+    expect(Array.from(al.bits)).toEqual([0, 8, 0, 8, 8]);
+    expect(al.meetsBudget).toBe(false);
+    expect(al.warning).toBeUndefined();
+    // Live channels below maxBits (equal spreads rounding together, no fill): bits are missing, and it says so.
+    const short = allocateBits([0, 1, 1, 1], { budget: 5.5, fill: false });
+    expect(Array.from(short.bits)).toEqual([0, 7, 7, 7]);
+    expect(short.warning).toMatch(/5\.250 bits for a budget of 5\.5/);
+  });
+
   it('budget above maxBits: every channel at maxBits, within budget, flagged as not met', () => {
     const al = allocateBits([1, 2, 3], { budget: 9 });
     expect(Array.from(al.bits)).toEqual([8, 8, 8]);

@@ -198,7 +198,10 @@ export function allocateBits(stat: ArrayLike<number>, opts: AllocationOptions): 
   const bits = atLo.bits;
   const filled = o.fill && M - atLo.mean > o.tolerance && greedyFill(stat, bits, M, o.maxBits);
   const r = result(bits, filled ? 'bisection+fill' : 'bisection', lo, iterations);
-  if (!r.meetsBudget) {
+  // Short of the budget with every channel that has a spread at maxBits: the rest are constant channels, exact at any
+  // width, so no bit is missing (a first layer at 8 bits with dead filters: nsfwjs MobileNetV2's Conv1, 9 of 32).
+  const saturated = bits.every((b, i) => b >= o.maxBits || rel[i] === -Infinity);
+  if (!r.meetsBudget && (M > o.maxBits || !saturated)) {
     r.warning = `allocation averages ${r.meanBits.toFixed(3)} bits for a budget of ${M}` +
       (M > o.maxBits ? ` (the budget exceeds maxBits ${o.maxBits})` : ' (ties in the channel statistics)');
   }
