@@ -228,7 +228,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
   const sink = new MemoryReportSink();
   // The passes' warnings (a pattern that matches nothing, ranges that cannot follow new widths) reach the report.
   const log = new MemoryLogger();
-  const ctx = createPassContext({ reportSink: sink, logger: { debug: () => undefined, info: () => undefined, warn: (m) => log.warn(m) } });
+  const ctx = createPassContext({ reportSink: sink, logger: log });
   // One engine thread fewer than cores: statistics of one batch overlap the next batch's run. Counted only for
   // the default (onnxruntime-node) executor: in a browser node:os is a stub, and the caller passes a factory.
   const defaultFactory: ExecutorFactory = (m, o) => createOrtExecutor(m, { ...o, threads: Math.max(1, availableParallelism() - 1) });
@@ -264,7 +264,7 @@ export async function quantize(model: Model, options: QuantizeOptions): Promise<
       timings: { totalMs: performance.now() - t0, passes: run.passes.map((r) => ({ pass: r.pass, ms: r.wallMs, analysesMs: r.analysesMs })) },
       facts: sink.entries,
       ...(preprocess ? { preprocess } : {}),
-      warnings: [...(preprocess?.warning ? [preprocess.warning] : []), ...log.lines.map((l) => l.message), ...warningsOf(quantized, sink.entries)],
+      warnings: [...(preprocess?.warning ? [preprocess.warning] : []), ...log.lines.filter((l) => l.level === 'warn').map((l) => l.message), ...warningsOf(quantized, sink.entries)],
     },
     ...(stats ? { calibration: stats } : {}),
   };

@@ -67,8 +67,8 @@ interface Case {
 const CONV1 = `%w1 : f32[8,3,3,3] = const [${vals(216, 0.5)}]
       %b1 : f32[8] = const [${vals(8, 0.3)}]
       %c1 : f32[N,8,8,8] = Conv(%x, %w1, %b1) {kernel_shape=[3,3], pads=[1,1,1,1]} @conv1`;
-const HEAD = (from: string, channels = 8) => `%wh : f32[4,${channels},1,1] = const [${vals(4 * channels, 0.5)}]
-      %y : f32[N,4,8,8] = Conv(%${from}, %wh) {kernel_shape=[1,1]} @head`;
+const HEAD = (from: string, channels = 8, hw = '8,8') => `%wh : f32[4,${channels},1,1] = const [${vals(4 * channels, 0.5)}]
+      %y : f32[N,4,${hw}] = Conv(%${from}, %wh) {kernel_shape=[1,1]} @head`;
 
 const HARD_SWISH = `graph g(%x : f32[N,3,8,8]) {
       ${CONV1}
@@ -131,8 +131,7 @@ const CASES: Case[] = [
     graph: `graph g(%x : f32[N,3,8,8]) {
       ${CONV1}
       %p : f32[N,8,4,2] = AveragePool(%c1) {kernel_shape=[2,3], strides=[2,3]} @pool
-      %wh : f32[4,8,1,1] = const [${vals(32, 0.5)}]
-      %y : f32[N,4,4,2] = Conv(%p, %wh) {kernel_shape=[1,1]} @head
+      ${HEAD('p', 8, '4,2')}
       return %y
     }`,
   },

@@ -248,7 +248,7 @@ const averagePool: Emitter = (w, n) => {
   rank4(w, n, x);
   const [kh, kw] = n.getInts('kernel_shape', [x.shape[1], x.shape[2]]);
   const strides = n.getInts('strides', [1, 1]);
-  const zeroPads = n.getString('auto_pad', 'NOTSET') !== 'SAME_UPPER' && n.getString('auto_pad', 'NOTSET') !== 'SAME_LOWER' && n.getInts('pads', [0, 0, 0, 0]).every((p) => p === 0);
+  const zeroPads = !n.getString('auto_pad', 'NOTSET').startsWith('SAME') && n.getInts('pads', [0, 0, 0, 0]).every((p) => p === 0);
   const y = n.outputs[0];
   const grid = w.outputGrid(n, y);
   const count = kh * kw;
