@@ -186,7 +186,7 @@ async function main(): Promise<void> {
 
   const results: ConfigResult[] = [];
   for (const config of configs) {
-    const r: ConfigResult = { name: config.name, ...(config.recipe ? { recipe: config.recipe } : { pipeline: config.pipeline!, note: config.note }) };
+    const r: ConfigResult = { name: config.name, ...(config.recipe ? { recipe: config.recipe } : { pipeline: config.pipeline! }) };
     if (doRec) {
       const { q, model, seconds: s } = await quantizeTo(recModel, config, recCalib, join(OUT, `${config.name}-rec.onnx`));
       const t0 = performance.now();
@@ -216,10 +216,9 @@ async function main(): Promise<void> {
   const jsonPath = join(ROOT, 'docs', 'accuracy-ppocr.json');
   const partial = !!wanted || !doRec || !doDet;
   const previous = partial && existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as Report) : undefined;
-  const before: ConfigResult[] = previous?.configs ?? [];
   const merged = CONFIGS.flatMap((c) => {
     const now = results.find((r) => r.name === c.name);
-    const old = before.find((r) => r.name === c.name);
+    const old = previous?.configs.find((r) => r.name === c.name);
     const row = now ? { ...now, ...(doRec || !old?.rec ? {} : { rec: old.rec }), ...(doDet || !old?.det ? {} : { det: old.det }) } : old;
     return row ? [{ ...row, ...(c.note ? { note: c.note } : {}) }] : [];
   });
