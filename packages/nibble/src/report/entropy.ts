@@ -45,15 +45,31 @@ export function levelEntropy(levels: ArrayLike<number>, shape: Shape, axis: numb
  * bin's count goes to the code of its centre.
  */
 export function histogramChannelEntropy(h: Histogram, p: AffineParams, c: number): number {
-  const centres = Float64Array.from({ length: h.bins }, (_, k) => h.edge(k) + h.binWidth / 2);
+  // Only occupied bins: an empty one adds nothing to any code's count (nsfwjs: 17k channels of 2,048 bins).
+  const occupied: number[] = [];
+  for (let k = 0; k < h.bins; k++) if (h.counts[k] > 0) occupied.push(k);
+  const centres = Float64Array.from(occupied, (k) => h.edge(k) + h.binWidth / 2);
   const one: AffineParams = {
     scale: p.scale.subarray(c, c + 1), zeroPoint: p.zeroPoint.subarray(c, c + 1), bits: p.bits.subarray(c, c + 1), axis: null, signed: p.signed,
     ...(p.levels ? { levels: p.levels.subarray(c, c + 1) } : {}),
   };
-  const codes = quantize(centres, [h.bins], one);
+  const codes = quantize(centres, [centres.length], one);
+  // Codes rise with the centres, so each code's bins are consecutive: counts summed in bin order, codes ascending.
+  const perCode: number[] = [];
+  for (let j = 0; j < occupied.length; j++) {
+    const m = h.counts[occupied[j]];
+    if (j > 0 && codes[j] < codes[j - 1]) return shannonBits(countsByCode(codes, occupied.map((k) => h.counts[k])));
+    if (j > 0 && codes[j] === codes[j - 1]) perCode[perCode.length - 1] += m;
+    else perCode.push(m);
+  }
+  return shannonBits(perCode);
+}
+
+/** Counts summed per code, codes in order of first appearance (any order of codes). */
+function countsByCode(codes: ArrayLike<number>, counts: ArrayLike<number>): number[] {
   const byCode = new Map<number, number>();
-  for (let k = 0; k < h.bins; k++) byCode.set(codes[k], (byCode.get(codes[k]) ?? 0) + h.counts[k]);
-  return shannonBits([...byCode.values()]);
+  for (let k = 0; k < codes.length; k++) byCode.set(codes[k], (byCode.get(codes[k]) ?? 0) + counts[k]);
+  return [...byCode.values()];
 }
 
 /**

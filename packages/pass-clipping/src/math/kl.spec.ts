@@ -112,7 +112,7 @@ describe('klRange (entropy calibration)', () => {
 
     it('mass in a sliver far from 0 is searched at a bounded resolution', () => {
       const x = new SeededRandom(3).fill(10000, (r) => 5 + 1e-6 * r.uniform());
-      const work: KlWork = { windows: 0, fineBins: 0 };
+      const work: KlWork = { windows: 0, fineBins: 0, groups: 0 };
       const r = klRange(histogramOf(x, 2048), { bits: 4, mode: 'one-sided', work });
       expect(r.hi).toBeGreaterThanOrEqual(5);
       expect(r.hi).toBeLessThanOrEqual(5 + 1e-6);
@@ -210,6 +210,61 @@ describe('klRange (entropy calibration)', () => {
     const t8 = klRange(h, { bits: 8, mode: 'symmetric' }).hi;
     expect(t8).toBeGreaterThan(t4);
     expect(t4).toBeGreaterThan(2);
+  });
+
+  it('every window\'s divergence is the definition summed bin by bin (fine grid = the input bins)', () => {
+    // Random counts with no spikes on 300 bins of [0, 3], a sparse tail past 2.5 and no empty bin (reluHistogram
+    // would merge a run of empty bins into one): the fine grid is the input's own bins, so
+    // window i is bins 0..i-1. Brute force: P with the rest folded into bin i-1, Q over groups
+    // floor(g i / L)..floor((g + 1) i / L), smoothing, KL, plus the mass term; every window, all of it again.
+    const r = new SeededRandom(21);
+    const bins = 300;
+    const width = 0.01;
+    const counts = Array.from({ length: bins }, (_, i) => (i > 250 ? (r.uniform() < 0.5 ? 1 : 3) : Math.round(50 + 100 * r.uniform())));
+    const edges = Array.from({ length: bins + 1 }, (_, i) => i * width);
+    const total = counts.reduce((a, b) => a + b, 0);
+    const levels = 16;
+    const divergenceOf = (i: number): number => {
+      const P = counts.slice(0, i);
+      const inside = P.reduce((a, b) => a + b, 0);
+      P[i - 1] += total - inside;
+      const Q = new Array<number>(i).fill(0);
+      for (let g = 0; g < levels; g++) {
+        const a = Math.floor((g * i) / levels);
+        const b = Math.floor(((g + 1) * i) / levels);
+        let mass = 0;
+        let nz = 0;
+        for (let j = a; j < b; j++) { mass += counts[j]; if (P[j] > 0) nz++; }
+        for (let j = a; j < b; j++) Q[j] = P[j] > 0 && nz > 0 ? mass / nz : 0;
+      }
+      const eps = Math.min(1e-4, 0.5 / i);
+      const norm = (v: number[]) => {
+        const sum = v.reduce((a, b) => a + b, 0);
+        const zeros = v.filter((x) => x === 0).length;
+        return v.map((x) => (x === 0 ? eps : (x * (1 - eps * zeros)) / sum));
+      };
+      const p = norm(P);
+      const q = norm(Q);
+      let kl = 0;
+      for (let j = 0; j < i; j++) if (P[j] > 0) kl += p[j] * Math.log(p[j] / q[j]);
+      const w = inside / total;
+      return kl + w - 1 - Math.log(w);
+    };
+    let best = Infinity;
+    let bestI = 0;
+    for (let i = levels; i <= bins; i++) {
+      const d = divergenceOf(i);
+      if (d < best) { best = d; bestI = i; }
+    }
+    const work: KlWork = { windows: 0, fineBins: 0, groups: 0 };
+    const got = klRange({ counts, edges }, { bits: 4, mode: 'one-sided', candidates: bins, work });
+    expect(got.hi).toBeCloseTo(bestI * width, 9);
+    expect(got.divergence).toBeCloseTo(best, 9);
+    expect(bestI).toBeLessThan(bins); // the sparse tail is clipped: the search is not trivially the full range
+    // Resampled once, then O(levels) per window.
+    expect(work.fineBins).toBe(bins);
+    expect(work.windows).toBe(bins - levels + 1);
+    expect(work.groups).toBe(work.windows * levels);
   });
 
   it('rejects 0 bits', () => {

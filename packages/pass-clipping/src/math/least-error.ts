@@ -1,7 +1,7 @@
 import { NibbleError } from '@nibble/ir';
 import { aciqRange, type ClipRange, type ClipStats } from './aciq';
 import { type BinnedDensity, checkHistogram, occupiedBins, quantile, reluHistogram, totalMass } from './histogram';
-import { rangeMseOf } from './histogram-mse';
+import { firstAtLeast, momentBins, rangeMseOf, wholeBinsError } from './histogram-mse';
 import { gridThenGolden } from './minimize';
 import { minMaxRange } from './minmax';
 import { percentileRange } from './percentile';
@@ -84,54 +84,52 @@ export function clippingError(h: BinnedDensity, lo: number, hi: number): number 
 /**
  * clippingError of one histogram as a function of [lo, hi]. Only bins that
  * start below lo (a prefix: edges ascend) or end above hi (a suffix) hold
- * clipped mass, so the rest is skipped; the sum runs in bin order as over
- * every bin, so the value is the same to the last bit.
+ * clipped mass: whole ones count m * E[(x - end)^2] from the prefix sums
+ * of momentBins, a bin straddling an end its part beyond it. O(log bins)
+ * per range: the search's small windows clip nearly every bin.
  */
 function clippingErrorOf(h: BinnedDensity): (lo: number, hi: number) => number {
   const total = totalMass(h);
-  const { mass, from: starts, to: ends } = occupiedBins(h);
+  const bins = momentBins(occupiedBins(h));
+  const { mass, from: starts, to: ends } = bins;
   const n = mass.length;
-  // Adds bin i's clipped mass to `sum` as two separate additions, in the order the plain loop made them.
-  const add = (sum: number, i: number, lo: number, hi: number): number => {
-    const m = mass[i];
-    const a = starts[i];
-    const b = ends[i];
-    if (b > hi) {
-      if (a === b) sum += m * (a - hi) ** 2;
-      else {
-        const from = Math.max(a, hi) - hi;
-        sum += ((m / (b - a)) * ((b - hi) ** 3 - from ** 3)) / 3;
-      }
-    }
-    if (a < lo) {
-      if (a === b) sum += m * (lo - a) ** 2;
-      else {
-        const to = lo - Math.min(b, lo);
-        sum += ((m / (b - a)) * ((lo - a) ** 3 - to ** 3)) / 3;
-      }
-    }
-    return sum;
-  };
   return (lo, hi) => {
     if (total === 0) return 0;
-    // Occupied bins [0, below) start under lo, bins [above, n) end over hi (starts and ends ascend).
-    let below = 0;
-    for (let b = n; below < b;) {
-      const mid = (below + b) >>> 1;
-      if (starts[mid] >= lo) b = mid;
-      else below = mid + 1;
-    }
-    let above = 0;
-    for (let b = n; above < b;) {
-      const mid = (above + b) >>> 1;
-      if (ends[mid] > hi) b = mid;
-      else above = mid + 1;
-    }
     let sum = 0;
-    for (let i = 0; i < below; i++) sum = add(sum, i, lo, hi);
-    for (let i = Math.max(below, above); i < n; i++) sum = add(sum, i, lo, hi);
+    // Bins [0, below) start under lo; all but the last end at or below it.
+    const below = firstAtLeast(starts, lo, 0, n);
+    if (below > 0) {
+      const last = below - 1;
+      if (ends[last] > lo && ends[last] > starts[last]) {
+        sum += wholeBinsError(bins, 0, last, lo);
+        const a = starts[last];
+        sum += ((mass[last] / (ends[last] - a)) * (lo - a) ** 3) / 3;
+      } else sum += wholeBinsError(bins, 0, below, lo);
+    }
+    // Bins [above, n) end over hi; all but the first start at or above it.
+    const above = firstAbove(ends, hi, n);
+    if (above < n) {
+      const first = above;
+      if (starts[first] < hi && ends[first] > starts[first]) {
+        const b = ends[first];
+        sum += ((mass[first] / (b - starts[first])) * (b - hi) ** 3) / 3;
+        sum += wholeBinsError(bins, first + 1, n, hi);
+      } else sum += wholeBinsError(bins, above, n, hi);
+    }
     return sum / total;
   };
+}
+
+/** The first index k with xs[k] > x (n when none). */
+function firstAbove(xs: Float64Array, x: number, n: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The measured error a range is judged by: the MSE, its clipping part counted clipWeight times. */

@@ -55,6 +55,25 @@ describe('ValueCollector', () => {
     expect(Number.isNaN(r.perTensor.mad[0])).toBe(true);
   });
 
+  it('merges the per-tensor histogram from the channels\' with exact counts: each bin holds the values in it', () => {
+    // Channels of different scales (the merged grid is the widest channel's, widened to fit) and far apart.
+    const u = rng(11);
+    const near = [4, 12].map((n) => {
+      const data = new Float64Array(n * 3 * 25);
+      for (let i = 0; i < data.length; i++) data[i] = [gaussian(0, 1), laplace(2, 0.1), gaussian(-1, 4)][Math.floor(i / 25) % 3](u);
+      return { data, shape: [n, 3, 5, 5] };
+    });
+    for (const set of [near, batches]) {
+      const h = run(new ValueCollector({ name: 'v', perChannel: true, mad: false, histogram: { bins: 64 } }), set).perTensor.histograms![0];
+      const values = concat(set.map((b) => b.data));
+      const want = new Float64Array(h.bins);
+      for (const x of values) want[Math.floor(x / h.binWidth) - h.start]++;
+      expect(Array.from(h.counts)).toEqual(Array.from(want));
+      expect([h.min, h.max]).toEqual([Math.min(...values), Math.max(...values)]);
+      expect(h.bins).toBe(64);
+    }
+  });
+
   it('rejects a second pass over other data', () => {
     const c = new ValueCollector({ name: 'conv3', perChannel: true, mad: 'two-pass', histogram: false });
     for (const b of batches) c.update(b);
