@@ -2,7 +2,7 @@ export { roundHalfEven, toFloat32 } from './rounding';
 export { fixedPointMultiplier, requantizeFixed, requantizeFixedParams, requantizeFloat, requantizeFloatParams, type RequantizeFixed, type RequantizeFloat } from './requantize';
 export { channelLayout, channelMinMax, normalizeAxis } from './layout';
 export {
-  bitsForLevels, channelLevelRange, checkLevels, checkParams, levelCount, levelRange, paramsFromRange, paramsOfAnnotation, representableRange, MAX_BITS, type AffineParams,
+  bitsForLevels, channelGridOf, channelLevelRange, checkLevels, checkParams, levelCount, levelRange, paramsFromRange, paramsOfAnnotation, representableRange, MAX_BITS, type AffineParams, type ChannelGrid,
 } from './params';
 export { dequantize, fakeQuantize, quantizationMse, quantize } from './quantize';
 export { containerDType, scaleTensor, toIntegerTensor, zeroPointTensor } from './pack';

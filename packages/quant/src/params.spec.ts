@@ -1,5 +1,5 @@
 import { NibbleError, SeededRandom } from '@nibble/ir';
-import { checkParams, levelRange, paramsFromRange, paramsOfAnnotation, representableRange, withSignedness } from './params';
+import { channelGridOf, checkParams, levelRange, paramsFromRange, paramsOfAnnotation, representableRange, withSignedness } from './params';
 import { fakeQuantize } from './quantize';
 import { toFloat32 } from './rounding';
 
@@ -105,6 +105,26 @@ describe('paramsFromRange', () => {
     const p = paramsFromRange({ lo: [-1, -2, -3], hi: 1, bits: [2, 4, 0], axis: 0 });
     expect(Array.from(p.bits)).toEqual([2, 4, 0]);
     expect(p.scale[1]).toBe(toFloat32(3 / 15));
+  });
+});
+
+describe('channelGridOf', () => {
+  it('is the grid paramsFromRange gives one unsigned channel, for ranges, single values, zeros and 0-bit constants', () => {
+    const r = new SeededRandom(17);
+    const cases: [number, number, number, number | undefined][] = [[0, 0, 4, undefined], [2.5, 2.5, 4, undefined], [-3, -3, 3, undefined], [-1, 1, 0, 0.25], [-1, 1, 0, undefined], [0, 1e-30, 8, undefined]];
+    for (let i = 0; i < 500; i++) {
+      const lo = r.uniform() < 0.2 ? 0 : -5 * r.uniform();
+      const hi = r.uniform() < 0.1 ? lo : lo + 7 * r.uniform();
+      cases.push([lo, hi, Math.floor(r.uniform() * 9), r.uniform() < 0.5 ? lo + (hi - lo) * r.uniform() : undefined]);
+    }
+    for (const [lo, hi, bits, constant] of cases) {
+      const p = paramsFromRange({ lo, hi, bits, constant });
+      const [qmin, qmax] = levelRange(bits, false);
+      expect(channelGridOf(lo, hi, bits, constant)).toEqual({ scale: p.scale[0], zeroPoint: p.zeroPoint[0], qmin, qmax });
+    }
+    expect(() => channelGridOf(1, 0, 4)).toThrow(NibbleError);
+    expect(() => channelGridOf(0, Infinity, 4)).toThrow(NibbleError);
+    expect(() => channelGridOf(0, 1, 17)).toThrow(NibbleError);
   });
 });
 

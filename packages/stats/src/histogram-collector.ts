@@ -1,8 +1,5 @@
 import { NibbleError } from '@nibble/ir';
-import {
-  asStatsInput, ChannelGather, checkChannels, describeWhere, nonFinite, splitAtAxis,
-  type CollectorInput, type StatsData,
-} from './channels';
+import { asStatsInput, checkChannels, describeWhere, nonFinite, splitAtAxis, type CollectorInput } from './channels';
 import type { CollectorOptions, StatsCollector } from './collector';
 import { Histogram, pow2AtLeast } from './histogram';
 
@@ -37,9 +34,9 @@ export class HistogramCollector implements StatsCollector<Histograms> {
   readonly axis: number | null;
   readonly bins: number;
   private readonly where: string;
-  private readonly gather = new ChannelGather();
   private channels: number | undefined;
   private counts: Float64Array[] = [];
+  private spare: Float64Array | undefined;
   private width = new Float64Array(0);
   private start = new Float64Array(0);
   private lo = new Float64Array(0);
@@ -62,18 +59,29 @@ export class HistogramCollector implements StatsCollector<Histograms> {
     checkChannels(split, this.channels, this.where, this.axis);
     if (this.channels === undefined) this.allocate(split.channels);
     if (split.outer * split.inner === 0) return;
-    for (let c = 0; c < split.channels; c++) {
-      const v = this.gather.channel(input, split, c);
+    const { outer, channels, inner } = split;
+    const data = input.data;
+    // Each channel's runs read in place (no gathered copy): its range first, then its counts.
+    for (let c = 0; c < channels; c++) {
       let min = Infinity;
       let max = -Infinity;
-      for (let i = 0; i < v.length; i++) {
-        const x = v[i];
-        if (x - x !== 0) throw nonFinite(this.where, this.axis === null ? null : c);
-        if (x < min) min = x;
-        if (x > max) max = x;
+      for (let o = 0; o < outer; o++) {
+        const base = (o * channels + c) * inner;
+        for (let i = base; i < base + inner; i++) {
+          const x = data[i];
+          if (x - x !== 0) throw nonFinite(this.where, this.axis === null ? null : c);
+          if (x < min) min = x;
+          if (x > max) max = x;
+        }
       }
       this.ensureRange(c, min, max);
-      this.count(c, v);
+      const counts = this.counts[c];
+      const inv = 1 / this.width[c]; // exact: the width is a power of two
+      const start = this.start[c];
+      for (let o = 0; o < outer; o++) {
+        const base = (o * channels + c) * inner;
+        for (let i = base; i < base + inner; i++) counts[Math.floor(data[i] * inv) - start]++;
+      }
     }
   }
 
@@ -99,13 +107,6 @@ export class HistogramCollector implements StatsCollector<Histograms> {
     this.start = new Float64Array(channels);
     this.lo = new Float64Array(channels).fill(Infinity);
     this.hi = new Float64Array(channels).fill(-Infinity);
-  }
-
-  private count(c: number, v: StatsData): void {
-    const counts = this.counts[c];
-    const inv = 1 / this.width[c]; // exact: the width is a power of two
-    const start = this.start[c];
-    for (let i = 0; i < v.length; i++) counts[Math.floor(v[i] * inv) - start]++;
   }
 
   /** Makes the window of channel c cover [min, max] and everything seen before. */
@@ -139,12 +140,17 @@ export class HistogramCollector implements StatsCollector<Histograms> {
     const gLo = Math.floor(lo / w);
     const span = Math.floor(hi / w) - gLo + 1;
     const start = gLo - Math.floor((bins - span) / 2);
-    const counts = new Float64Array(bins);
+    // The first placement counts into the channel's (still empty) array; a move into the array a previous
+    // move freed, if any: a moving window reallocated 16 kB per channel and batch.
+    const counts = old ? this.spare ?? new Float64Array(bins) : this.counts[c];
+    if (old) this.spare = undefined;
     if (old) {
       const oldStart = this.start[c];
       for (let k = 0; k < bins; k++) {
         if (old[k] !== 0) counts[Math.floor((oldStart + k) / f) - start] += old[k];
       }
+      old.fill(0);
+      this.spare = old;
     }
     this.counts[c] = counts;
     this.width[c] = w;

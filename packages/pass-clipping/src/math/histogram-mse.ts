@@ -1,5 +1,5 @@
-import { AffineParams, channelLevelRange, paramsFromRange } from '@nibble/quant';
-import { BinnedDensity, checkHistogram, occupiedBins, type OccupiedBins, totalMass } from './histogram';
+import { type AffineParams, type ChannelGrid, channelGridOf, channelLevelRange } from '@nibble/quant';
+import { BinnedDensity, checkHistogram, firstAtLeast, occupiedBins, type OccupiedBins, totalMass } from './histogram';
 
 /*
  * The clipping searches call these thousands of times per channel (every
@@ -22,7 +22,8 @@ const f32 = Math.fround;
  */
 export function histogramQuantMse(h: BinnedDensity, p: AffineParams, c = 0): number {
   checkHistogram(h);
-  return quantMse(momentBins(occupiedBins(h)), totalMass(h), p, c);
+  const [qmin, qmax] = channelLevelRange(p, c);
+  return quantMse(momentBins(occupiedBins(h)), totalMass(h), { scale: p.scale[c], zeroPoint: p.zeroPoint[c], qmin, qmax });
 }
 
 /**
@@ -72,17 +73,6 @@ export function wholeBinsError(h: MomentBins, i: number, j: number, g: number): 
   return Math.max(0, e);
 }
 
-/** The first index k in [from, n) with xs[k] >= x (n when none). */
-export function firstAtLeast(xs: Float64Array, x: number, from: number, n: number): number {
-  let lo = from;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** integral over [u, v] of density * (x - g)^2 dx, without cancellation. */
 function pieceError(density: number, u: number, v: number, g: number): number {
@@ -97,11 +87,9 @@ function pieceError(density: number, u: number, v: number, g: number): number {
  * a bin straddling a threshold cut there. Point masses on a threshold go to the upper level (the
  * grid rounds half away from the lower level's side there, as the per-bin sweep did).
  */
-function quantMse(h: MomentBins, total: number, p: AffineParams, c: number): number {
+function quantMse(h: MomentBins, total: number, grid: ChannelGrid): number {
   if (total === 0) return 0;
-  const [qmin, qmax] = channelLevelRange(p, c);
-  const s = p.scale[c];
-  const zp = p.zeroPoint[c];
+  const { qmin, qmax, scale: s, zeroPoint: zp } = grid;
   const count = qmax - qmin + 1;
   const n = h.mass.length;
   let sum = 0;
@@ -140,7 +128,7 @@ function quantMse(h: MomentBins, total: number, p: AffineParams, c: number): num
 
 /** histogramQuantMse for a clip range and bit-width (the grid of paramsFromRange). */
 export function histogramRangeMse(h: BinnedDensity, lo: number, hi: number, bits: number, constant?: number): number {
-  return histogramQuantMse(h, paramsFromRange({ lo, hi, bits, constant }));
+  return rangeMseOf(h)(lo, hi, bits, constant);
 }
 
 /**
@@ -151,5 +139,5 @@ export function rangeMseOf(h: BinnedDensity): (lo: number, hi: number, bits: num
   checkHistogram(h);
   const total = totalMass(h);
   const bins = momentBins(occupiedBins(h));
-  return (lo, hi, bits, constant) => quantMse(bins, total, paramsFromRange({ lo, hi, bits, constant }), 0);
+  return (lo, hi, bits, constant) => quantMse(bins, total, channelGridOf(lo, hi, bits, constant));
 }

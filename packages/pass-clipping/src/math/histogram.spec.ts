@@ -67,6 +67,19 @@ describe('histogram reading (piecewise uniform)', () => {
     }
   });
 
+  it('relu and abs views: exact layouts (point mass first, gaps as one empty bin, mirrored bins merged, zero as +0)', () => {
+    const r = reluHistogram({ counts: [2, 1, 0, 0, 4], edges: [-1, -0, 1, 1.5, 2, 3] });
+    expect(r).toEqual({ counts: Float64Array.from([2, 1, 0, 4]), edges: Float64Array.from([0, 0, 1, 2, 3]) });
+    expect(Object.is(r.edges[0], 0)).toBe(true);
+    const a = absHistogram({ counts: [1, 2, 3, 4], edges: [-2, -1, -0, 1, 2] });
+    expect(a).toEqual({ counts: Float64Array.from([5, 5]), edges: Float64Array.from([0, 1, 2]) });
+    expect(Object.is(a.edges[0], 0)).toBe(true);
+    // A bin straddling 0 splits by length; a zero-width bin stays a point mass, mirrored.
+    expect(absHistogram({ counts: [4], edges: [-1, 3] })).toEqual({ counts: Float64Array.from([2, 2]), edges: Float64Array.from([0, 1, 3]) });
+    expect(absHistogram({ counts: [3, 0, 1], edges: [-2, -2, 1, 2] })).toEqual({ counts: Float64Array.from([1, 3]), edges: Float64Array.from([1, 2, 2]) });
+    expect(absHistogram({ counts: [0, 0], edges: [-1, 0, 1] })).toEqual({ counts: [0], edges: [0, 0] });
+  });
+
   it('rebin conserves mass and agrees with the cdf at the new edges', () => {
     const g = randomHistogram(6);
     const edges = [-1, -0.5, 0, 0.25, 2];

@@ -129,72 +129,30 @@ export function rebin(h: BinnedDensity, edges: ArrayLike<number>): BinnedDensity
   return { counts, edges: Float64Array.from(edges) };
 }
 
-interface Piece { a: number; b: number; m: number }
-
-function fromPieces(pieces: Piece[]): BinnedDensity {
-  const cuts = Array.from(new Set(pieces.flatMap((p) => [p.a, p.b]))).sort((x, y) => x - y);
-  const points = pieces.filter((p) => p.a === p.b);
-  const spread = pieces.filter((p) => p.a < p.b);
-  // Output: a zero-width bin for each point mass, then the ordinary bins.
-  const edges: number[] = [];
-  const counts: number[] = [];
-  const pointMass = new Map<number, number>();
-  for (const p of points) pointMass.set(p.a, (pointMass.get(p.a) ?? 0) + p.m);
-  const binMass = new Float64Array(Math.max(0, cuts.length - 1));
-  for (const p of spread) {
-    let k = lowerBound(cuts, p.a);
-    while (k < cuts.length - 1 && cuts[k] < p.b) {
-      binMass[k] += (p.m * (cuts[k + 1] - cuts[k])) / (p.b - p.a);
-      k++;
-    }
-  }
-  for (let k = 0; k < cuts.length; k++) {
-    const pm = pointMass.get(cuts[k]);
-    if (pm !== undefined) {
-      if (edges.length === 0 || edges[edges.length - 1] !== cuts[k]) edges.push(cuts[k]);
-      edges.push(cuts[k]);
-      counts.push(pm);
-    }
-    if (k < cuts.length - 1) {
-      if (edges.length === 0 || edges[edges.length - 1] !== cuts[k]) edges.push(cuts[k]);
-      edges.push(cuts[k + 1]);
-      counts.push(binMass[k]);
-    }
-  }
-  if (counts.length === 0) return { counts: [0], edges: [0, 0] };
-  return { counts: Float64Array.from(counts), edges: Float64Array.from(edges) };
+/**
+ * Scratch for the relu and abs views, grown to the largest histogram seen
+ * (room for n input bins, each split in two at most): one call per channel
+ * allocated 100 kB before.
+ */
+interface PieceBuffers {
+  n: number;
+  A: Float64Array; B: Float64Array; M: Float64Array;
+  cuts: Float64Array; startCut: Int32Array; pointMass: Float64Array; hasPoint: Uint8Array; binMass: Float64Array;
+  edges: Float64Array; counts: Float64Array;
 }
+let RELU_SCRATCH = pieceBuffers(0);
 
-function lowerBound(xs: number[], x: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function pieces(h: BinnedDensity): Piece[] {
-  const out: Piece[] = [];
-  for (let i = 0; i < h.counts.length; i++) if (h.counts[i] > 0) out.push({ a: h.edges[i], b: h.edges[i + 1], m: h.counts[i] });
-  return out;
-}
-
-/** Scratch for reluHistogram, grown to the largest histogram seen: one call per channel allocated 100 kB before. */
-let RELU_SCRATCH = reluBuffers(0);
-
-function reluBuffers(n: number) {
+function pieceBuffers(n: number): PieceBuffers {
+  const p = n + 1;
   return {
-    n, A: new Float64Array(n), B: new Float64Array(n), M: new Float64Array(n),
-    cuts: new Float64Array(2 * n + 1), startCut: new Int32Array(n), pointMass: new Float64Array(2 * n + 1),
-    hasPoint: new Uint8Array(2 * n + 1), binMass: new Float64Array(2 * n + 1), edges: new Float64Array(4 * n + 3), counts: new Float64Array(4 * n + 2),
+    n, A: new Float64Array(p), B: new Float64Array(p), M: new Float64Array(p),
+    cuts: new Float64Array(2 * p + 1), startCut: new Int32Array(p), pointMass: new Float64Array(2 * p + 1),
+    hasPoint: new Uint8Array(2 * p + 1), binMass: new Float64Array(2 * p + 1), edges: new Float64Array(4 * p + 3), counts: new Float64Array(4 * p + 2),
   };
 }
 
-function reluScratch(n: number) {
-  if (RELU_SCRATCH.n < n) RELU_SCRATCH = reluBuffers(n);
+function reluScratch(n: number): PieceBuffers {
+  if (RELU_SCRATCH.n < n) RELU_SCRATCH = pieceBuffers(n);
   return RELU_SCRATCH;
 }
 
@@ -211,7 +169,7 @@ function reluScratch(n: number) {
  */
 export function reluHistogram(h: BinnedDensity): BinnedDensity {
   const n = h.counts.length;
-  const { A, B, M, cuts, startCut, pointMass, hasPoint, binMass, edges, counts } = reluScratch(n);
+  const { A, B, M, cuts, startCut, pointMass, hasPoint, binMass } = reluScratch(n);
   let kept = 0;
   let atZero = 0;
   for (let i = 0; i < n; i++) {
@@ -231,9 +189,10 @@ export function reluHistogram(h: BinnedDensity): BinnedDensity {
   let nc = 0;
   if (atZero > 0 && !(kept > 0 && A[0] === 0)) cuts[nc++] = 0;
   for (let j = 0; j < kept; j++) {
-    if (nc === 0 || cuts[nc - 1] !== A[j]) cuts[nc++] = A[j];
+    // + 0: a cut at zero is +0 (an input edge may be -0; the cuts were a Set, which keeps +0).
+    if (nc === 0 || cuts[nc - 1] !== A[j]) cuts[nc++] = A[j] + 0;
     startCut[j] = nc - 1;
-    if (cuts[nc - 1] !== B[j]) cuts[nc++] = B[j];
+    if (cuts[nc - 1] !== B[j]) cuts[nc++] = B[j] + 0;
   }
   if (nc === 0) return { counts: [0], edges: [0, 0] };
   pointMass.fill(0, 0, nc);
@@ -252,6 +211,16 @@ export function reluHistogram(h: BinnedDensity): BinnedDensity {
     pointMass[0] = (hasPoint[0] ? pointMass[0] : 0) + atZero;
     hasPoint[0] = 1;
   }
+  return assemble(RELU_SCRATCH, nc);
+}
+
+/**
+ * The output of a piece merge: for each cut in order, a zero-width bin for
+ * the point mass there (if any), then the bin up to the next cut (empty
+ * when no piece covers it: gaps between occupied bins become one bin).
+ */
+function assemble(b: PieceBuffers, nc: number): BinnedDensity {
+  const { cuts, pointMass, hasPoint, binMass, edges, counts } = b;
   let ne = 0;
   let nb = 0;
   for (let k = 0; k < nc; k++) {
@@ -297,19 +266,100 @@ export function capHistogram(h: BinnedDensity, u: number): BinnedDensity {
   return { counts: Float64Array.from(counts), edges: Float64Array.from(edges) };
 }
 
-/** The histogram of |x|: bins straddling 0 split, negative ones mirrored, overlaps merged exactly. */
+/**
+ * The histogram of |x|: bins straddling 0 split, negative ones mirrored,
+ * overlaps merged exactly (the pieces' ends are the cuts; each piece's mass
+ * spread over the cuts it covers). The mirrored negative pieces, read
+ * backwards, and the positive ones are two ascending runs, so the cuts are
+ * their merge: no sort.
+ */
 export function absHistogram(h: BinnedDensity): BinnedDensity {
-  const out: Piece[] = [];
-  for (const p of pieces(h)) {
-    if (p.a >= 0) out.push(p);
-    else if (p.b <= 0) out.push({ a: -p.b, b: -p.a, m: p.m });
+  const n = h.counts.length;
+  const buf = reluScratch(n);
+  const { A, B, M, cuts, pointMass, hasPoint, binMass } = buf;
+  // The pieces in bin order (how masses are added up): mirrored negatives, the straddling bin's two halves, positives.
+  let np = 0;
+  let firstPositive = -1;
+  for (let i = 0; i < n; i++) {
+    const m = h.counts[i];
+    if (!(m > 0)) continue;
+    const a = h.edges[i];
+    const b = h.edges[i + 1];
+    if (a >= 0) { if (firstPositive < 0) firstPositive = np; A[np] = a; B[np] = b; M[np++] = m; }
+    else if (b <= 0) { A[np] = -b; B[np] = -a; M[np++] = m; }
     else {
-      const f = -p.a / (p.b - p.a);
-      out.push({ a: 0, b: -p.a, m: p.m * f });
-      out.push({ a: 0, b: p.b, m: p.m * (1 - f) });
+      const f = -a / (b - a);
+      A[np] = 0; B[np] = -a; M[np++] = m * f;
+      firstPositive = np;
+      A[np] = 0; B[np] = b; M[np++] = m * (1 - f);
     }
   }
-  return fromPieces(out);
+  if (firstPositive < 0) firstPositive = np;
+  // Run 1: the mirrored pieces backwards (the straddle's negative half, if any, is the last of them), ends ascending.
+  // Run 2: the positive pieces in order.
+  const negEnd = firstPositive;
+  let i1 = negEnd - 1;
+  let side1 = 0; // 0: A of piece i1 next, 1: its B
+  let i2 = negEnd;
+  let side2 = 0;
+  let nc = 0;
+  const next1 = () => (side1 === 0 ? A[i1] : B[i1]);
+  const next2 = () => (side2 === 0 ? A[i2] : B[i2]);
+  while (i1 >= 0 || i2 < np) {
+    let x: number;
+    if (i2 >= np || (i1 >= 0 && next1() <= next2())) {
+      x = next1();
+      if (side1 === 0) side1 = 1;
+      else { side1 = 0; i1--; }
+    } else {
+      x = next2();
+      if (side2 === 0) side2 = 1;
+      else { side2 = 0; i2++; }
+    }
+    // + 0: a cut at zero is +0, whichever side's -0 came first (the cuts were a Set, which keeps +0).
+    if (nc === 0 || cuts[nc - 1] !== x) cuts[nc++] = x + 0;
+  }
+  if (nc === 0) return { counts: [0], edges: [0, 0] };
+  pointMass.fill(0, 0, nc);
+  hasPoint.fill(0, 0, nc);
+  binMass.fill(0, 0, nc);
+  for (let j = 0; j < np; j++) {
+    const a = A[j];
+    const b = B[j];
+    let k = firstAtLeast(cuts, a, 0, nc);
+    if (a === b) {
+      pointMass[k] = (hasPoint[k] ? pointMass[k] : 0) + M[j];
+      hasPoint[k] = 1;
+      continue;
+    }
+    while (k < nc - 1 && cuts[k] < b) {
+      binMass[k] += (M[j] * (cuts[k + 1] - cuts[k])) / (b - a);
+      k++;
+    }
+  }
+  return assemble(buf, nc);
+}
+
+/** The first index k in [from, n) with xs[k] > x (n when none); xs ascending. */
+export function firstAbove(xs: ArrayLike<number>, x: number, from = 0, n = xs.length): number {
+  return firstAtLeastBy(xs, x, from, n, true);
+}
+
+/** The first index k in [from, n) with xs[k] >= x (n when none); xs ascending. */
+export function firstAtLeast(xs: ArrayLike<number>, x: number, from = 0, n = xs.length): number {
+  return firstAtLeastBy(xs, x, from, n, false);
+}
+
+/** Binary search over ascending xs: the first index whose value is >= x (strict: > x). */
+function firstAtLeastBy(xs: ArrayLike<number>, x: number, from: number, n: number, strict: boolean): number {
+  let lo = from;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (strict ? xs[mid] <= x : xs[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** A histogram of samples over [min, max] with `bins` equal bins (the last bin closed). */

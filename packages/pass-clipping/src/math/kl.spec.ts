@@ -261,9 +261,11 @@ describe('klRange (entropy calibration)', () => {
     expect(got.hi).toBeCloseTo(bestI * width, 9);
     expect(got.divergence).toBeCloseTo(best, 9);
     expect(bestI).toBeLessThan(bins); // the sparse tail is clipped: the search is not trivially the full range
-    // Resampled once, then O(levels) per window.
+    // Resampled once, then O(levels) per window; windows that clip so much that the mass term alone exceeds the
+    // best divergence are not measured (the brute force above measured all bins - levels + 1 of them).
     expect(work.fineBins).toBe(bins);
-    expect(work.windows).toBe(bins - levels + 1);
+    expect(work.windows).toBeGreaterThan(0);
+    expect(work.windows).toBeLessThan(bins - levels + 1);
     expect(work.groups).toBe(work.windows * levels);
   });
 

@@ -263,9 +263,12 @@ export function klRange(h0: BinnedDensity, opts: KlOptions): KlResult {
   const grid = fineGrid(h, lo0, hi0, Math.max(levels, Math.round(span)), foldBelow);
   if (opts.work) opts.work.fineBins += grid.negative + grid.positive;
   let best: KlResult = { ...empty, divergence: Infinity };
+  // From the widest window down: the mass term w - 1 - ln w alone bounds a window's divergence from below and
+  // only grows as windows shrink, so once it exceeds the best divergence no smaller window can win (exact pruning;
+  // ties still go to the smaller window).
   let lastS = -1;
   let lastE = -1;
-  for (let k = kmin; k <= K; k++) {
+  for (let k = K; k >= kmin; k--) {
     const f = k / K;
     // Whole fine bins, rounded up: the window reaches f * [lo0, hi0] (and so every point mass the bound asked for).
     const s = grid.negative - Math.min(grid.negative, Math.ceil(f * grid.negative - 1e-9));
@@ -273,12 +276,14 @@ export function klRange(h0: BinnedDensity, opts: KlOptions): KlResult {
     if (e - s < levels || (s === lastS && e === lastE)) continue;
     lastS = s;
     lastE = e;
+    const clipped = Math.min(1, Math.max(0, 1 - (grid.mass[e] - grid.mass[s]) / total));
+    if (-clipped - Math.log1p(-clipped) > best.divergence + 1e-12) break;
     const d = windowDivergence(grid, s, e, levels, total, foldBelow);
     if (opts.work) {
       opts.work.windows++;
       opts.work.groups += levels;
     }
-    if (d < best.divergence) {
+    if (d <= best.divergence && d < Infinity) {
       const a = grid.x[s];
       const b = grid.x[e];
       best = { lo: mode === 'symmetric' ? -b : a, hi: b, divergence: d, fraction: hi0 > 0 ? b / hi0 : a / lo0 };

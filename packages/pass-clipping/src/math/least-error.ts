@@ -1,7 +1,7 @@
 import { NibbleError } from '@nibble/ir';
 import { aciqRange, type ClipRange, type ClipStats } from './aciq';
-import { type BinnedDensity, checkHistogram, occupiedBins, quantile, reluHistogram, totalMass } from './histogram';
-import { firstAtLeast, momentBins, rangeMseOf, wholeBinsError } from './histogram-mse';
+import { type BinnedDensity, checkHistogram, firstAbove, firstAtLeast, occupiedBins, quantile, reluHistogram, totalMass } from './histogram';
+import { momentBins, rangeMseOf, wholeBinsError } from './histogram-mse';
 import { gridThenGolden } from './minimize';
 import { minMaxRange } from './minmax';
 import { percentileRange } from './percentile';
@@ -107,7 +107,7 @@ function clippingErrorOf(h: BinnedDensity): (lo: number, hi: number) => number {
       } else sum += wholeBinsError(bins, 0, below, lo);
     }
     // Bins [above, n) end over hi; all but the first start at or above it.
-    const above = firstAbove(ends, hi, n);
+    const above = firstAbove(ends, hi, 0, n);
     if (above < n) {
       const first = above;
       if (starts[first] < hi && ends[first] > starts[first]) {
@@ -120,17 +120,6 @@ function clippingErrorOf(h: BinnedDensity): (lo: number, hi: number) => number {
   };
 }
 
-/** The first index k with xs[k] > x (n when none). */
-function firstAbove(xs: Float64Array, x: number, n: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** The measured error a range is judged by: the MSE, its clipping part counted clipWeight times. */
 export function weightedError(measured: BinnedDensity, lo: number, hi: number, bits: number, constant: number, clipWeight = 1): number {
