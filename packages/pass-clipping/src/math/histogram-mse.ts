@@ -1,5 +1,5 @@
 import { type AffineParams, type ChannelGrid, channelGridOf, channelLevelRange } from '@nibble/quant';
-import { BinnedDensity, checkHistogram, firstAtLeast, occupiedBins, type OccupiedBins, totalMass } from './histogram';
+import { BinnedDensity, checkHistogram, occupiedBins, type OccupiedBins, totalMass } from './histogram';
 
 /*
  * The clipping searches call these thousands of times per channel (every
@@ -90,8 +90,9 @@ function pieceError(density: number, u: number, v: number, g: number): number {
 function quantMse(h: MomentBins, total: number, grid: ChannelGrid): number {
   if (total === 0) return 0;
   const { qmin, qmax, scale: s, zeroPoint: zp } = grid;
+  const { from, to, mass, S0, S1, S2, origin } = h;
   const count = qmax - qmin + 1;
-  const n = h.mass.length;
+  const n = mass.length;
   let sum = 0;
   let i = 0;
   // Where the current level's decision interval starts; bin i may have begun below it (a straddling bin).
@@ -101,24 +102,34 @@ function quantMse(h: MomentBins, total: number, grid: ChannelGrid): number {
     const next = j < count - 1 ? f32((qmin + j + 1 - zp) * s) : 0;
     const t = j < count - 1 ? (level + next) / 2 : Infinity;
     // The rest of a bin cut at `start` by the level below.
-    if (h.from[i] < start && h.to[i] > start) {
-      const end = Math.min(h.to[i], t);
-      sum += pieceError(h.mass[i] / (h.to[i] - h.from[i]), start, end, level);
-      if (h.to[i] <= t) i++;
+    if (from[i] < start && to[i] > start) {
+      const end = Math.min(to[i], t);
+      sum += pieceError(mass[i] / (to[i] - from[i]), start, end, level);
+      if (to[i] <= t) i++;
       else { start = t; level = next; continue; }
     }
     // Bins [i, k) start below t; all but the last end at or below it.
-    const k = t === Infinity ? n : firstAtLeast(h.from, t, i, n);
-    if (k > i) {
-      const last = k - 1;
-      if (h.to[last] > t) {
-        sum += wholeBinsError(h, i, last, level);
-        sum += pieceError(h.mass[last] / (h.to[last] - h.from[last]), h.from[last], t, level);
-        i = last;
-      } else {
-        sum += wholeBinsError(h, i, k, level);
-        i = k;
+    let k = n;
+    if (t !== Infinity) {
+      let hi = n;
+      k = i;
+      while (k < hi) {
+        const mid = (k + hi) >>> 1;
+        if (from[mid] < t) k = mid + 1;
+        else hi = mid;
       }
+    }
+    if (k > i) {
+      // The last of them may straddle t: its part below t is this level's, the rest the next one's.
+      const whole = to[k - 1] > t ? k - 1 : k;
+      if (whole > i) {
+        // wholeBinsError, inline (the hot loop): sum m ((c - g)^2 + w^2 / 12) over bins [i, whole).
+        const d = level - origin;
+        const e = S2[whole] - S2[i] - 2 * d * (S1[whole] - S1[i]) + d * d * (S0[whole] - S0[i]);
+        if (e > 0) sum += e;
+      }
+      if (whole < k) sum += pieceError(mass[whole] / (to[whole] - from[whole]), from[whole], t, level);
+      i = whole;
     }
     start = t;
     level = next;

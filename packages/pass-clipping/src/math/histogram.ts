@@ -347,7 +347,14 @@ export function firstAbove(xs: ArrayLike<number>, x: number, from = 0, n = xs.le
 
 /** The first index k in [from, n) with xs[k] >= x (n when none); xs ascending. */
 export function firstAtLeast(xs: ArrayLike<number>, x: number, from = 0, n = xs.length): number {
-  return firstAtLeastBy(xs, x, from, n, false);
+  let lo = from;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Binary search over ascending xs: the first index whose value is >= x (strict: > x). */
