@@ -89,13 +89,42 @@ describe('HistogramCollector', () => {
   it('handles constant data, then data far away', () => {
     const col = new HistogramCollector({ bins: 64 });
     feed(col, [new Float32Array(100).fill(0)]);
-    let h = col.result().histograms[0];
-    expect(h.count).toBe(100);
-    expect([h.min, h.max]).toEqual([0, 0]);
+    const first = col.result().histograms[0];
+    const before = Array.from(first.counts);
+    expect(first.count).toBe(100);
+    expect([first.min, first.max]).toEqual([0, 0]);
     feed(col, [Float32Array.of(1e6, -3)]);
-    h = col.result().histograms[0];
+    // A result holds the collector's arrays until the next update, which copies them first: it never changes.
+    expect(Array.from(first.counts)).toEqual(before);
+    const h = col.result().histograms[0];
     expect(h.count).toBe(102);
     expect(Array.from(h.counts)).toEqual(Array.from(bruteCounts(h, [...new Array(100).fill(0), 1e6, -3])));
+  });
+
+  it('a value outside the window in the middle of a batch: the window moves and every value is counted once', () => {
+    // Per channel, batches [4, 3, 5, 5]; later batches hold values beyond the window at varying places
+    // (first, middle, last element of a channel's run, and a far one that widens the bins).
+    const shape = [4, 3, 5, 5];
+    const size = shape.reduce((a, b) => a * b, 1);
+    const col = new HistogramCollector({ axis: 1, bins: 64 });
+    const all: Float32Array[] = [];
+    for (let b = 0; b < 4; b++) {
+      const x = sample(size, gaussian(0, 1), 300 + b);
+      if (b >= 1) {
+        x[b * 7] = 40 * b; // channel 0's run, an early element
+        x[25 + 12 + b] = -15 * b; // channel 1, the middle of its first run
+        x[size - 1] = b === 3 ? 1e4 : 3 * b; // channel 2, the very last element
+      }
+      col.update(new Tensor('float32', shape, x));
+      all.push(x);
+    }
+    const hs = col.result().histograms;
+    for (let c = 0; c < 3; c++) {
+      const values = all.flatMap((x) => Array.from(channelValues(x, shape, 1, c)));
+      expect(hs[c].count).toBe(values.length);
+      expect(Array.from(hs[c].counts)).toEqual(Array.from(bruteCounts(hs[c], values)));
+      expect([hs[c].min, hs[c].max]).toEqual([Math.min(...values), Math.max(...values)]);
+    }
   });
 
   it('per channel equals per tensor computed channel by channel', () => {

@@ -46,23 +46,31 @@ export function levelEntropy(levels: ArrayLike<number>, shape: Shape, axis: numb
  */
 export function histogramChannelEntropy(h: Histogram, p: AffineParams, c: number): number {
   // Only occupied bins: an empty one adds nothing to any code's count (nsfwjs: 17k channels of 2,048 bins).
-  const occupied: number[] = [];
-  for (let k = 0; k < h.bins; k++) if (h.counts[k] > 0) occupied.push(k);
-  const centres = Float64Array.from(occupied, (k) => h.edge(k) + h.binWidth / 2);
+  const counts = h.counts;
+  let n = 0;
+  for (let k = 0; k < counts.length; k++) if (counts[k] > 0) n++;
+  const occupied = new Int32Array(n);
+  const centres = new Float64Array(n);
+  for (let k = 0, j = 0; k < counts.length; k++) {
+    if (!(counts[k] > 0)) continue;
+    occupied[j] = k;
+    centres[j++] = h.edge(k) + h.binWidth / 2;
+  }
   const one: AffineParams = {
     scale: p.scale.subarray(c, c + 1), zeroPoint: p.zeroPoint.subarray(c, c + 1), bits: p.bits.subarray(c, c + 1), axis: null, signed: p.signed,
     ...(p.levels ? { levels: p.levels.subarray(c, c + 1) } : {}),
   };
   const codes = quantize(centres, [centres.length], one);
   // Codes rise with the centres, so each code's bins are consecutive: counts summed in bin order, codes ascending.
-  const perCode: number[] = [];
-  for (let j = 0; j < occupied.length; j++) {
-    const m = h.counts[occupied[j]];
-    if (j > 0 && codes[j] < codes[j - 1]) return shannonBits(countsByCode(codes, occupied.map((k) => h.counts[k])));
-    if (j > 0 && codes[j] === codes[j - 1]) perCode[perCode.length - 1] += m;
-    else perCode.push(m);
+  const perCode = new Float64Array(n);
+  let codesSeen = 0;
+  for (let j = 0; j < n; j++) {
+    const m = counts[occupied[j]];
+    if (j > 0 && codes[j] < codes[j - 1]) return shannonBits(countsByCode(codes, Float64Array.from(occupied, (k) => counts[k])));
+    if (j > 0 && codes[j] === codes[j - 1]) perCode[codesSeen - 1] += m;
+    else perCode[codesSeen++] = m;
   }
-  return shannonBits(perCode);
+  return shannonBits(perCode.subarray(0, codesSeen));
 }
 
 /** Counts summed per code, codes in order of first appearance (any order of codes). */

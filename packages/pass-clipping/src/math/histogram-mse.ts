@@ -98,6 +98,7 @@ function quantMse(h: MomentBins, total: number, grid: ChannelGrid): number {
   // Where the current level's decision interval starts; bin i may have begun below it (a straddling bin).
   let start = -Infinity;
   let level = f32((qmin - zp) * s);
+  let stride = 0;
   for (let j = 0; j < count && i < n; j++) {
     const next = j < count - 1 ? f32((qmin + j + 1 - zp) * s) : 0;
     const t = j < count - 1 ? (level + next) / 2 : Infinity;
@@ -108,16 +109,25 @@ function quantMse(h: MomentBins, total: number, grid: ChannelGrid): number {
       if (to[i] <= t) i++;
       else { start = t; level = next; continue; }
     }
-    // Bins [i, k) start below t; all but the last end at or below it.
+    // Bins [i, k) start below t; all but the last end at or below it. Levels are evenly spaced, so the
+    // previous level's bin count is a guess that a check confirms (the bins' own width is one too);
+    // a binary search where it misses.
     let k = n;
     if (t !== Infinity) {
-      let hi = n;
-      k = i;
-      while (k < hi) {
-        const mid = (k + hi) >>> 1;
-        if (from[mid] < t) k = mid + 1;
-        else hi = mid;
+      const g = i + stride;
+      if (g > i && g <= n && from[g - 1] < t && (g === n || from[g] >= t)) k = g;
+      else if (g + 1 <= n && from[g] < t && (g + 1 === n || from[g + 1] >= t)) k = g + 1;
+      else if (g - 1 > i && from[g - 2] < t && from[g - 1] >= t) k = g - 1;
+      else {
+        let hi = n;
+        k = i;
+        while (k < hi) {
+          const mid = (k + hi) >>> 1;
+          if (from[mid] < t) k = mid + 1;
+          else hi = mid;
+        }
       }
+      stride = k - i;
     }
     if (k > i) {
       // The last of them may straddle t: its part below t is this level's, the rest the next one's.

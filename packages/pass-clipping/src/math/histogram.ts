@@ -342,7 +342,14 @@ export function absHistogram(h: BinnedDensity): BinnedDensity {
 
 /** The first index k in [from, n) with xs[k] > x (n when none); xs ascending. */
 export function firstAbove(xs: ArrayLike<number>, x: number, from = 0, n = xs.length): number {
-  return firstAtLeastBy(xs, x, from, n, true);
+  let lo = from;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The first index k in [from, n) with xs[k] >= x (n when none); xs ascending. */
@@ -357,17 +364,6 @@ export function firstAtLeast(xs: ArrayLike<number>, x: number, from = 0, n = xs.
   return lo;
 }
 
-/** Binary search over ascending xs: the first index whose value is >= x (strict: > x). */
-function firstAtLeastBy(xs: ArrayLike<number>, x: number, from: number, n: number, strict: boolean): number {
-  let lo = from;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (strict ? xs[mid] <= x : xs[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** A histogram of samples over [min, max] with `bins` equal bins (the last bin closed). */
 export function histogramOf(x: ArrayLike<number>, bins: number, range?: { lo: number; hi: number }): BinnedDensity {
