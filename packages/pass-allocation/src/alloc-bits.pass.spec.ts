@@ -29,6 +29,16 @@ async function smallNet(pipeline: string, sink = new MemoryReportSink()): Promis
 
 const mean = (bits: Int32Array) => bits.reduce((a, b) => a + b, 0) / bits.length;
 
+/** Value `name`'s annotations in two graphs hold the same widths and ranges; returns the first's. */
+function expectSameWidthsAndRanges(x: Graph, y: Graph, name: string) {
+  const a = x.value(name)!.quant!;
+  const b = y.value(name)!.quant!;
+  expect(Array.from(a.bits!)).toEqual(Array.from(b.bits!));
+  expect(Array.from(a.range!.lo)).toEqual(Array.from(b.range!.lo));
+  expect(Array.from(a.range!.hi)).toEqual(Array.from(b.range!.hi));
+  return a;
+}
+
 describe("pass 'alloc-bits'", () => {
   it('is registered and only annotates', () => {
     expect(getPass('alloc-bits')).toBe(allocBitsPass);
@@ -82,11 +92,7 @@ describe("pass 'alloc-bits'", () => {
     const allocFirst = await smallNet('alloc-bits{target=activations,budget=3},clip-aciq');
     const uniform = await smallNet('clip-aciq{bits=3}');
     for (const name of ['c', 'd']) {
-      const a = clipFirst.value(name)!.quant!;
-      const b = allocFirst.value(name)!.quant!;
-      expect(Array.from(a.bits!)).toEqual(Array.from(b.bits!));
-      expect(Array.from(a.range!.lo)).toEqual(Array.from(b.range!.lo));
-      expect(Array.from(a.range!.hi)).toEqual(Array.from(b.range!.hi));
+      const a = expectSameWidthsAndRanges(clipFirst, allocFirst, name);
       expect(a.rangeSource).toBe('clip-aciq');
       expect(a.bits!.some((b) => b !== 3)).toBe(true);
       // The widths differ per channel, so the ranges differ from uniform 3-bit ACIQ where they do.
@@ -96,6 +102,23 @@ describe("pass 'alloc-bits'", () => {
         else expect(a.range!.hi[ch]).toBe(u.range!.hi[ch]);
       }
     }
+  });
+
+  it('a refresh searches again only the channels whose width changed (clip-kl): the same ranges as allocate then clip', async () => {
+    const sink = new MemoryReportSink();
+    const clipFirst = await smallNet('clip-kl,alloc-bits{target=activations,budget=3}', sink);
+    const allocFirst = await smallNet('alloc-bits{target=activations,budget=3},clip-kl');
+    let unchanged = 0;
+    for (const name of ['c', 'd']) {
+      const a = expectSameWidthsAndRanges(clipFirst, allocFirst, name);
+      unchanged += a.bits!.filter((x) => x === 3).length;
+    }
+    // clip-kl chose every channel at quant-policy's 3 bits first; the refresh kept those still at 3.
+    const [first, refresh] = sink.find('clipped').map((e) => e.value as { channels: number; reused?: number });
+    expect(first.reused).toBeUndefined();
+    expect(unchanged).toBeGreaterThan(0);
+    expect(unchanged).toBeLessThan(refresh.channels);
+    expect(refresh.reused).toBe(unchanged);
   });
 
   it('allocates by the clip half-width with stat=alpha, which needs a range', async () => {

@@ -36,6 +36,7 @@ export const clipAciqPass = definePass({
   run(graph, ctx, opts): Promise<PassResult> {
     return runClipping(clipAciqPass, graph, ctx, opts, {
       histograms: readsHistograms(opts),
+      deterministic: true,
       // Laplace and Gauss have alpha for any number of bins; dist=auto measures candidates at bit-widths only.
       levels: opts.dist !== 'auto',
       range: ({ stats, histogram, bits, levels, oneSided, point, axis }) => {

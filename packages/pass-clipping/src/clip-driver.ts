@@ -78,8 +78,29 @@ export interface ClipMethod {
    * the wrong grid.
    */
   levels?: boolean;
+  /**
+   * Whether the range is a function of the channel's statistics, histogram,
+   * width, levels and bounds alone (no side effects): then a refresh
+   * (alloc-bits) gives a channel whose width did not change the range chosen
+   * before, on the same statistics, instead of searching again.
+   */
+  deterministic?: boolean;
   range(ch: ClipChannel): MethodRange;
 }
+
+/** What a clip pass chose for a value, for a refresh at unchanged widths (see ClipMethod.deterministic). */
+interface Chosen {
+  source: string;
+  statistics: object;
+  axis: number | null;
+  upperBound: number | undefined;
+  bits: Int32Array;
+  levels: Int32Array | undefined;
+  lo: Float64Array;
+  hi: Float64Array;
+  tags: (string | undefined)[];
+}
+const CHOSEN = new WeakMap<Value, Chosen>();
 
 /**
  * The range's provenance: the invocation with every option that shapes the
@@ -146,6 +167,7 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
   let values = 0;
   let channelsClipped = 0;
   let aboveBound = 0;
+  let reused = 0;
   for (const { value: v, point } of markedValues(graph, opts.target)) {
     if (opts.refresh && v.quant?.rangeSource !== source) continue;
     if (v.quant?.scale) throw orderError(pass.name, v);
@@ -164,9 +186,21 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
     const levels = resolveLevels(pass.name, v, opts, C, method);
     const lo = new Float64Array(C);
     const hi = new Float64Array(C);
+    const channelTags: (string | undefined)[] = new Array(C);
+    // A refresh of this same invocation's ranges on the same statistics: channels at their old width keep their range.
+    const before = opts.refresh && method.deterministic ? CHOSEN.get(v) : undefined;
+    const reuse = before && before.source === source && before.statistics === observed.source && before.axis === axis && before.upperBound === upperBound ? before : undefined;
     for (let c = 0; c < C; c++) {
-      const stats = data.stats(c);
       if (upperBound !== undefined && observed.stats(c).max > upperBound) aboveBound++;
+      if (reuse && reuse.bits[c] === bits[c] && reuse.levels?.[c] === levels?.[c]) {
+        reused++;
+        lo[c] = reuse.lo[c];
+        hi[c] = reuse.hi[c];
+        channelTags[c] = reuse.tags[c];
+        if (reuse.tags[c]) tags.set(reuse.tags[c]!, (tags.get(reuse.tags[c]!) ?? 0) + 1);
+        continue;
+      }
+      const stats = data.stats(c);
       if (bits[c] === 0) {
         // A 0-bit channel is a constant: its mean ([c, c] is how the annotation says so).
         const mean = oneSided ? Math.max(stats.mean, 0) : stats.mean;
@@ -189,7 +223,11 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
       }
       lo[c] = r.lo;
       hi[c] = r.hi;
+      channelTags[c] = r.tag;
       if (r.tag) tags.set(r.tag, (tags.get(r.tag) ?? 0) + 1);
+    }
+    if (method.deterministic && observed.source) {
+      CHOSEN.set(v, { source, statistics: observed.source, axis, upperBound, bits: bits.slice(), levels: levels?.slice(), lo: lo.slice(), hi: hi.slice(), tags: channelTags });
     }
     const annotation: QuantAnnotation = { axis, range: { lo, hi }, bits, ...(levels ? { levels } : {}), signed: point.signed, rangeSource: source };
     v.quant = annotation;
@@ -201,6 +239,8 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
   const summary: Record<string, ReportValue> = { values, channels: channelsClipped, source };
   // Channels whose calibration max lay above their readers' upper bound (ReLU6), ranges capped there.
   if (aboveBound) summary.aboveUpperBound = aboveBound;
+  // Channels a refresh left at the range chosen before (their width unchanged; see ClipMethod.deterministic).
+  if (reused) summary.reused = reused;
   if (tags.size) summary.tags = Object.fromEntries([...tags].sort(([a], [b]) => (a < b ? -1 : 1)));
   ctx.report.record('clipped', summary);
   if (values === 0 && !opts.refresh) ctx.logger.warn(`${pass.name}: no marked ${opts.target === 'all' ? '' : `${opts.target} `}values to clip (run quant-policy first)`);

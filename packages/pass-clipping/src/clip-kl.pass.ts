@@ -17,6 +17,7 @@ export const clipKlPass = definePass({
   run(graph, ctx, opts): Promise<PassResult> {
     return runClipping(clipKlPass, graph, ctx, opts, {
       histograms: true,
+      deterministic: true,
       range: ({ histogram, bits, oneSided }) => {
         const r = klRange(histogram!, { bits, mode: clipMode(opts.mode, oneSided), candidates: opts.candidates });
         return { lo: r.lo, hi: r.hi };

@@ -17,6 +17,7 @@ export const clipMsePass = definePass({
   run(graph, ctx, opts): Promise<PassResult> {
     return runClipping(clipMsePass, graph, ctx, opts, {
       histograms: true,
+      deterministic: true,
       range: ({ histogram, bits, oneSided }) => {
         const r = mseSearchRange(histogram!, { bits, mode: clipMode(opts.mode, oneSided), gridPoints: opts.gridPoints });
         return { lo: r.lo, hi: r.hi };

@@ -17,6 +17,7 @@ export const clipPercentilePass = definePass({
   run(graph, ctx, opts): Promise<PassResult> {
     return runClipping(clipPercentilePass, graph, ctx, opts, {
       histograms: true,
+      deterministic: true,
       range: ({ histogram, oneSided }) => percentileRange(histogram!, opts.p, clipMode(opts.mode, oneSided)),
     });
   },

@@ -7,6 +7,8 @@ import { capHistogram, type BinnedDensity } from './math/histogram';
 /** What a clipping method sees of one value: statistics (and histograms) per channel, or one set per tensor. */
 export interface ValueChannels {
   channels: number;
+  /** The statistics object read (the calibration analysis' own): the same object means the same statistics. */
+  source?: object;
   stats(c: number): ClipStats;
   /** Present when histograms were requested. */
   histogram?(c: number): BinnedDensity;
@@ -34,6 +36,7 @@ function fromTensorStats(where: string, s: TensorStats): ValueChannels {
   const hs = s.histograms;
   return {
     channels: s.channels,
+    source: s,
     stats: (c) => clipStats(where, { mean: s.mean[c], mad: s.mad[c], std: s.std[c], min: s.min[c], max: s.max[c], count: s.count[c] }),
     ...(hs ? { histogram: (c: number) => asMath(hs[c]) } : {}),
   };
@@ -49,6 +52,7 @@ export function cappedChannels(d: ValueChannels, upper: number): ValueChannels {
   const h = d.histogram;
   return {
     channels: d.channels,
+    ...(d.source ? { source: d.source } : {}),
     stats: (c) => {
       const s = d.stats(c);
       return { ...s, min: Math.min(s.min, upper), max: Math.min(s.max, upper) };
