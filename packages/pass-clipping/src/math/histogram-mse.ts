@@ -1,5 +1,5 @@
 import { type AffineParams, type ChannelGrid, channelGridOf, channelLevelRange } from '@nibble/quant';
-import { BinnedDensity, checkHistogram, occupiedBins, type OccupiedBins, totalMass } from './histogram';
+import { BinnedDensity, checkHistogram, firstAbove, firstAtLeast, occupiedBins, type OccupiedBins, totalMass } from './histogram';
 
 /*
  * The clipping searches call these thousands of times per channel (every
@@ -157,8 +157,53 @@ export function histogramRangeMse(h: BinnedDensity, lo: number, hi: number, bits
  * and summed once: what a search that measures many ranges calls.
  */
 export function rangeMseOf(h: BinnedDensity): (lo: number, hi: number, bits: number, constant?: number) => number {
+  return rangeMseAndBoundOf(h).mse;
+}
+
+/**
+ * rangeMseOf, and a lower bound of it that costs O(log bins): the error of
+ * the mass beyond the grid's end levels alone, each such value rounded to
+ * the end level (what quantization does to it), everything else counted 0.
+ * A search skips ranges whose bound already exceeds its best error.
+ */
+export function rangeMseAndBoundOf(h: BinnedDensity): {
+  mse: (lo: number, hi: number, bits: number, constant?: number) => number;
+  bound: (lo: number, hi: number, bits: number, constant?: number) => number;
+} {
   checkHistogram(h);
   const total = totalMass(h);
   const bins = momentBins(occupiedBins(h));
-  return (lo, hi, bits, constant) => quantMse(bins, total, channelGridOf(lo, hi, bits, constant));
+  return {
+    mse: (lo, hi, bits, constant) => quantMse(bins, total, channelGridOf(lo, hi, bits, constant)),
+    bound: (lo, hi, bits, constant) => {
+      if (total === 0) return 0;
+      const g = channelGridOf(lo, hi, bits, constant);
+      return beyondError(bins, f32((g.qmin - g.zeroPoint) * g.scale), f32((g.qmax - g.zeroPoint) * g.scale)) / total;
+    },
+  };
+}
+
+/** sum over the mass below `bottom` of (bottom - x)^2 plus over the mass above `top` of (x - top)^2 (bins uniform or points). */
+export function beyondError(h: MomentBins, bottom: number, top: number): number {
+  const { mass, from, to } = h;
+  const n = mass.length;
+  let sum = 0;
+  // Bins [0, below) start under `bottom`; all but the last end at or below it.
+  const below = firstAtLeast(from, bottom, 0, n);
+  if (below > 0) {
+    const last = below - 1;
+    if (to[last] > bottom && to[last] > from[last]) {
+      sum += wholeBinsError(h, 0, last, bottom);
+      sum += ((mass[last] / (to[last] - from[last])) * (bottom - from[last]) ** 3) / 3;
+    } else sum += wholeBinsError(h, 0, below, bottom);
+  }
+  // Bins [above, n) end over `top`; all but the first start at or above it.
+  const above = firstAbove(to, top, 0, n);
+  if (above < n) {
+    if (from[above] < top && to[above] > from[above]) {
+      sum += ((mass[above] / (to[above] - from[above])) * (to[above] - top) ** 3) / 3;
+      sum += wholeBinsError(h, above + 1, n, top);
+    } else sum += wholeBinsError(h, above, n, top);
+  }
+  return sum;
 }

@@ -1,7 +1,7 @@
 import { NibbleError } from '@nibble/ir';
 import { aciqRange, type ClipRange, type ClipStats } from './aciq';
-import { type BinnedDensity, checkHistogram, firstAbove, firstAtLeast, occupiedBins, quantile, reluHistogram, totalMass } from './histogram';
-import { momentBins, rangeMseOf, wholeBinsError } from './histogram-mse';
+import { type BinnedDensity, checkHistogram, occupiedBins, quantile, reluHistogram, totalMass } from './histogram';
+import { beyondError, momentBins, rangeMseAndBoundOf } from './histogram-mse';
 import { gridThenGolden } from './minimize';
 import { minMaxRange } from './minmax';
 import { percentileRange } from './percentile';
@@ -53,13 +53,13 @@ export interface LeastErrorRange extends ClipRange {
 }
 
 /** A candidate's range before capping. */
-function candidateRange(c: LeastErrorCandidate, h: BinnedDensity, measured: BinnedDensity, error: RangeError, stats: ClipStats, opts: LeastErrorOptions): ClipRange {
+function candidateRange(c: LeastErrorCandidate, h: BinnedDensity, measured: BinnedDensity, measure: RangeMeasure, stats: ClipStats, opts: LeastErrorOptions): ClipRange {
   const oneSided = opts.oneSided ?? false;
   switch (c) {
     case 'minmax': return minMaxRange(stats, oneSided);
     case 'laplace':
     case 'gauss': return aciqRange(stats, { prior: c, bits: opts.bits, oneSided, capAtObserved: true });
-    case 'mse': return searchRange(error, stats, opts);
+    case 'mse': return searchRange(measure, stats, opts);
     // One-sided: the percentile of max(x, 0), read on the histogram already made.
     case 'p99.99':
     case 'p99.9': return oneSided ? { lo: 0, hi: quantile(measured, Number(c.slice(1)) / 100) } : percentileRange(h, Number(c.slice(1)), 'asymmetric');
@@ -91,44 +91,20 @@ export function clippingError(h: BinnedDensity, lo: number, hi: number): number 
 function clippingErrorOf(h: BinnedDensity): (lo: number, hi: number) => number {
   const total = totalMass(h);
   const bins = momentBins(occupiedBins(h));
-  const { mass, from: starts, to: ends } = bins;
-  const n = mass.length;
-  return (lo, hi) => {
-    if (total === 0) return 0;
-    let sum = 0;
-    // Bins [0, below) start under lo; all but the last end at or below it.
-    const below = firstAtLeast(starts, lo, 0, n);
-    if (below > 0) {
-      const last = below - 1;
-      if (ends[last] > lo && ends[last] > starts[last]) {
-        sum += wholeBinsError(bins, 0, last, lo);
-        const a = starts[last];
-        sum += ((mass[last] / (ends[last] - a)) * (lo - a) ** 3) / 3;
-      } else sum += wholeBinsError(bins, 0, below, lo);
-    }
-    // Bins [above, n) end over hi; all but the first start at or above it.
-    const above = firstAbove(ends, hi, 0, n);
-    if (above < n) {
-      const first = above;
-      if (starts[first] < hi && ends[first] > starts[first]) {
-        const b = ends[first];
-        sum += ((mass[first] / (b - starts[first])) * (b - hi) ** 3) / 3;
-        sum += wholeBinsError(bins, first + 1, n, hi);
-      } else sum += wholeBinsError(bins, above, n, hi);
-    }
-    return sum / total;
-  };
+  return (lo, hi) => (total === 0 ? 0 : beyondError(bins, lo, hi) / total);
 }
 
 
 /** The measured error a range is judged by: the MSE, its clipping part counted clipWeight times. */
 export function weightedError(measured: BinnedDensity, lo: number, hi: number, bits: number, constant: number, clipWeight = 1): number {
-  return weightedErrorOf(measured, clipWeight)(lo, hi, bits, constant);
+  return weightedErrorOf(measured, clipWeight).error(lo, hi, bits, constant);
 }
 
 /** weightedError of one histogram as a function of the range (the histogram checked once: searches call it often). */
 type RangeError = (lo: number, hi: number, bits: number, constant: number) => number;
-function weightedErrorOf(measured: BinnedDensity, clipWeight = 1): RangeError {
+/** The weighted error of a range, and a cheap lower bound of it (the search skips ranges that lose on the bound). */
+interface RangeMeasure { error: RangeError; bound: RangeError }
+function weightedErrorOf(measured: BinnedDensity, clipWeight = 1): RangeMeasure {
   // An error curve asks for the same channel at several widths: its error functions are built once.
   let byWeight = ERRORS.get(measured);
   if (!byWeight) ERRORS.set(measured, (byWeight = new Map()));
@@ -136,12 +112,16 @@ function weightedErrorOf(measured: BinnedDensity, clipWeight = 1): RangeError {
   if (!f) byWeight.set(clipWeight, (f = buildWeightedError(measured, clipWeight)));
   return f;
 }
-const ERRORS = new WeakMap<BinnedDensity, Map<number, RangeError>>();
+const ERRORS = new WeakMap<BinnedDensity, Map<number, RangeMeasure>>();
 
-function buildWeightedError(measured: BinnedDensity, clipWeight: number): RangeError {
-  const mse = rangeMseOf(measured);
+function buildWeightedError(measured: BinnedDensity, clipWeight: number): RangeMeasure {
+  const mse = rangeMseAndBoundOf(measured);
+  if (clipWeight === 1) return { error: mse.mse, bound: mse.bound };
   const clipped = clippingErrorOf(measured);
-  return clipWeight === 1 ? mse : (lo, hi, bits, constant) => mse(lo, hi, bits, constant) + (clipWeight - 1) * clipped(lo, hi);
+  return {
+    error: (lo, hi, bits, constant) => mse.mse(lo, hi, bits, constant) + (clipWeight - 1) * clipped(lo, hi),
+    bound: (lo, hi, bits, constant) => mse.bound(lo, hi, bits, constant) + (clipWeight - 1) * clipped(lo, hi),
+  };
 }
 
 /**
@@ -150,13 +130,16 @@ function buildWeightedError(measured: BinnedDensity, clipWeight: number): RangeE
  * grid scan, then golden-section refinement (the error is jagged, so not
  * golden section alone).
  */
-function searchRange(error: RangeError, stats: ClipStats, opts: LeastErrorOptions): ClipRange {
+function searchRange(measure: RangeMeasure, stats: ClipStats, opts: LeastErrorOptions): ClipRange {
   const oneSided = opts.oneSided ?? false;
   const obs = observedRange(stats, oneSided);
   if (obs.hi - obs.lo === 0) return obs;
   const at = (f: number): ClipRange => ({ lo: f * obs.lo, hi: f * obs.hi });
   const points = opts.gridPoints ?? 100;
-  const m = gridThenGolden((f) => { const r = at(f); return error(r.lo, r.hi, opts.bits, stats.mean); }, 1 / points, 1, points, 1e-4);
+  const m = gridThenGolden(
+    (f) => { const r = at(f); return measure.error(r.lo, r.hi, opts.bits, stats.mean); }, 1 / points, 1, points, 1e-4,
+    (f) => { const r = at(f); return measure.bound(r.lo, r.hi, opts.bits, stats.mean); },
+  );
   return at(m.x);
 }
 
@@ -185,12 +168,12 @@ export function leastErrorRange(h: BinnedDensity, stats: ClipStats, opts: LeastE
   const obs = observedRange(stats, oneSided);
   const errors: Partial<Record<LeastErrorCandidate, number>> = {};
   let best: LeastErrorRange | undefined;
-  const error = weightedErrorOf(measured, opts.clipWeight);
+  const measure = weightedErrorOf(measured, opts.clipWeight);
   for (const c of opts.candidates ?? LEAST_ERROR_CANDIDATES) {
-    const r = candidateRange(c, h, measured, error, stats, opts);
+    const r = candidateRange(c, h, measured, measure, stats, opts);
     const lo = Math.min(Math.max(r.lo, obs.lo), obs.hi);
     const hi = Math.max(Math.min(r.hi, obs.hi), lo);
-    const e = error(lo, hi, opts.bits, stats.mean);
+    const e = measure.error(lo, hi, opts.bits, stats.mean);
     errors[c] = e;
     if (!best || e < best.mse) best = { lo, hi, choice: c, mse: e, errors };
   }

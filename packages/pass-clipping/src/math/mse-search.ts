@@ -1,6 +1,6 @@
 import { ClipRange } from './aciq';
 import { BinnedDensity, checkHistogram, occupiedRange, reluHistogram } from './histogram';
-import { rangeMseOf } from './histogram-mse';
+import { rangeMseAndBoundOf } from './histogram-mse';
 import { gridThenGolden } from './minimize';
 import { ClipMode, checkMode, checkSearchBits } from './modes';
 
@@ -38,12 +38,17 @@ export function mseSearchRange(h0: BinnedDensity, opts: MseSearchOptions): MseSe
   const rangeOf = (f: number): ClipRange =>
     mode === 'symmetric' ? { lo: -f * t, hi: f * t } : mode === 'one-sided' ? { lo: 0, hi: f * hi0 } : { lo: f * lo0, hi: f * hi0 };
   if (hi0 - lo0 === 0) return { ...rangeOf(1), mse: 0, fraction: 1 };
-  const rangeMse = rangeMseOf(h);
+  const measure = rangeMseAndBoundOf(h);
   const mse = (f: number) => {
     const r = rangeOf(f);
-    return rangeMse(r.lo, r.hi, opts.bits);
+    return measure.mse(r.lo, r.hi, opts.bits);
+  };
+  // What clipping alone costs a range bounds its error from below: the scan skips ranges that lose on it.
+  const bound = (f: number) => {
+    const r = rangeOf(f);
+    return measure.bound(r.lo, r.hi, opts.bits);
   };
   const points = opts.gridPoints ?? 100;
-  const m = gridThenGolden(mse, 1 / points, 1, points, 1e-6);
+  const m = gridThenGolden(mse, 1 / points, 1, points, 1e-6, bound);
   return { ...rangeOf(m.x), mse: m.fx, fraction: m.x };
 }
