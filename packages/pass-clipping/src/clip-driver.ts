@@ -93,6 +93,7 @@ interface Chosen {
   source: string;
   statistics: object;
   axis: number | null;
+  oneSided: boolean;
   upperBound: number | undefined;
   bits: Int32Array;
   levels: Int32Array | undefined;
@@ -189,7 +190,8 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
     const channelTags: (string | undefined)[] = new Array(C);
     // A refresh of this same invocation's ranges on the same statistics: channels at their old width keep their range.
     const before = opts.refresh && method.deterministic ? CHOSEN.get(v) : undefined;
-    const reuse = before && before.source === source && before.statistics === observed.source && before.axis === axis && before.upperBound === upperBound ? before : undefined;
+    const reuse = before && before.source === source && before.statistics === observed.source && before.axis === axis
+      && before.oneSided === oneSided && before.upperBound === upperBound ? before : undefined;
     for (let c = 0; c < C; c++) {
       if (upperBound !== undefined && observed.stats(c).max > upperBound) aboveBound++;
       if (reuse && reuse.bits[c] === bits[c] && reuse.levels?.[c] === levels?.[c]) {
@@ -227,7 +229,7 @@ export async function runClipping(pass: AnyPass, graph: Graph, ctx: PassContext,
       if (r.tag) tags.set(r.tag, (tags.get(r.tag) ?? 0) + 1);
     }
     if (method.deterministic && observed.source) {
-      CHOSEN.set(v, { source, statistics: observed.source, axis, upperBound, bits: bits.slice(), levels: levels?.slice(), lo: lo.slice(), hi: hi.slice(), tags: channelTags });
+      CHOSEN.set(v, { source, statistics: observed.source, axis, oneSided, upperBound, bits: bits.slice(), levels: levels?.slice(), lo: lo.slice(), hi: hi.slice(), tags: channelTags });
     }
     const annotation: QuantAnnotation = { axis, range: { lo, hi }, bits, ...(levels ? { levels } : {}), signed: point.signed, rangeSource: source };
     v.quant = annotation;
