@@ -125,6 +125,10 @@ describe("pass 'mixed-precision'", () => {
     const result = await quantize(model, { pipeline: 'quant-policy{w-bits=8,a-bits=4},clip-minmax,mixed-precision{target=activations,low-bits=3},quantize', data });
     const layers = result.report.facts.filter((f) => f.pass === 'mixed-precision' && f.key === 'layer').map((f) => f.value as unknown as LayerSensitivity);
     expect(Object.fromEntries(layers.map((l) => [l.value, l.params]))).toEqual({ c1: 4 * 8 * 12, c2: 6 * 4 * 6 });
+    expect(result.report.warnings.filter((w) => w.includes('low-bits'))).toEqual([]);
+    // low-bits at the activations' own width: nothing can be lowered, which the report says instead of doing nothing silently.
+    const idle = await quantize(model, { pipeline: 'quant-policy{w-bits=8,a-bits=4},clip-minmax,mixed-precision{target=activations,low-bits=4},quantize', data });
+    expect(idle.report.warnings).toContainEqual(expect.stringMatching(/low-bits=4 is not below any activation's width \(the widest holds 4\).*without a size-budget, nothing changes/));
   }, 120_000);
 
   it('refuses a missing or too small size budget, naming the option', async () => {

@@ -83,6 +83,11 @@ export const mixedPrecisionPass = definePass({
     for (const [i, l] of layers.entries()) noise.push(await probe(l, `${i + 1}/${layers.length}`));
     // At low-bits: what lowering each value would add (only values above low-bits can drop).
     const low = opts.lowBits > 0 && opts.lowBits < opts.highBits;
+    if (opts.lowBits > 0 && !(low && layers.some((l) => l.meanBits > opts.lowBits))) {
+      const widest = Math.max(...layers.map((l) => l.meanBits));
+      ctx.logger.warn(`mixed-precision: low-bits=${opts.lowBits} is not below ${low ? `any ${noun}'s width (the widest holds ${+widest.toFixed(2)})` : `high-bits=${opts.highBits}`}: `
+        + `nothing can be lowered, so no raise is paid for by it${opts.sizeBudget === undefined ? ' and, without a size-budget, nothing changes' : ''}`);
+    }
     const noiseLow: (number | null)[] = [];
     for (const [i, l] of layers.entries()) noiseLow.push(low && l.meanBits > opts.lowBits ? await probe(l, `${i + 1}/${layers.length} at ${opts.lowBits} bits`, opts.lowBits) : null);
     // Greedy on output noise per added bit: the knapsack's density rule, which is what a size budget rewards.
