@@ -69,16 +69,6 @@ const CONFIGS: Config[] = [
   { name: 'nibble-w4a4-s5', pipeline: sensitiveWeights(4), note: 'the same for nibble-w4a4' },
 ];
 
-/**
- * Left out unless named with --configs, for time: clip-kl searches up to 512
- * windows over each channel's 2048-bin histogram (a log per bin), for the
- * recogniser's 8,373 activation channels, and alloc-bits runs the search
- * again at the allocated widths. On the recogniser the first search (with
- * the second calibration pass) took 12 minutes on a busy machine, and the
- * run was stopped at 15 minutes inside alloc-bits' second search (clip-mse,
- * which scans 100 points and refines, took 457 s + 260 s there).
- */
-const OPT_IN = new Set(['w4a4-kl']);
 
 const images = (dir: string): string[] => readdirSync(join(ROOT, dir)).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
 
@@ -146,7 +136,7 @@ async function main(): Promise<void> {
     options: { configs: { type: 'string' }, part: { type: 'string', default: 'both' }, timings: { type: 'boolean', default: false }, 'no-doc': { type: 'boolean', default: false } },
   });
   const wanted = values.configs?.split(',');
-  const configs = wanted ? CONFIGS.filter((c) => wanted.includes(c.name)) : CONFIGS.filter((c) => !OPT_IN.has(c.name));
+  const configs = wanted ? CONFIGS.filter((c) => wanted.includes(c.name)) : CONFIGS;
   if (wanted && configs.length !== wanted.length) throw new Error(`--configs: known configurations are ${CONFIGS.map((c) => c.name).join(', ')}`);
   if (!['rec', 'det', 'both'].includes(values.part!)) throw new Error('--part is rec, det or both');
   const doRec = values.part !== 'det';
