@@ -55,6 +55,42 @@ function tensorRtThreshold(counts: number[], width: number, levels: number): num
   return bestI * width;
 }
 
+/**
+ * klRange's divergence of the window of bins [s, e) by its definition, bin by bin: P the window's counts
+ * with everything below folded into its first bin and above into its last, Q the window's own counts
+ * merged into `levels` groups floor(g n / L)..floor((g + 1) n / L) and spread over P's non-empty bins,
+ * both smoothed (empties eps = min(1e-4, 0.5 / n)), KL(P || Q) plus the mass term w - 1 - ln w.
+ */
+function windowDivergenceByDefinition(counts: readonly number[], s: number, e: number, levels: number): number {
+  const total = counts.reduce((a, b) => a + b, 0);
+  const n = e - s;
+  const P = counts.slice(s, e);
+  const inside = P.reduce((a, b) => a + b, 0);
+  P[0] += counts.slice(0, s).reduce((a, b) => a + b, 0);
+  P[n - 1] += counts.slice(e).reduce((a, b) => a + b, 0);
+  const Q = new Array<number>(n).fill(0);
+  for (let g = 0; g < levels; g++) {
+    const a = Math.floor((g * n) / levels);
+    const b = Math.floor(((g + 1) * n) / levels);
+    let mass = 0;
+    let nz = 0;
+    for (let j = a; j < b; j++) { mass += counts[s + j]; if (P[j] > 0) nz++; }
+    for (let j = a; j < b; j++) Q[j] = P[j] > 0 && nz > 0 ? mass / nz : 0;
+  }
+  const eps = Math.min(1e-4, 0.5 / n);
+  const norm = (v: number[]) => {
+    const sum = v.reduce((a, b) => a + b, 0);
+    const zeros = v.filter((x) => x === 0).length;
+    return v.map((x) => (x === 0 ? eps : (x * (1 - eps * zeros)) / sum));
+  };
+  const p = norm(P);
+  const q = norm(Q);
+  let kl = 0;
+  for (let j = 0; j < n; j++) if (P[j] > 0) kl += p[j] * Math.log(p[j] / q[j]);
+  const w = inside / total;
+  return kl + w - 1 - Math.log(w);
+}
+
 describe('klRange (entropy calibration)', () => {
   const uniform = new SeededRandom(5).fill(200000, (r) => r.uniform());
 
@@ -222,34 +258,8 @@ describe('klRange (entropy calibration)', () => {
     const width = 0.01;
     const counts = Array.from({ length: bins }, (_, i) => (i > 250 ? (r.uniform() < 0.5 ? 1 : 3) : Math.round(50 + 100 * r.uniform())));
     const edges = Array.from({ length: bins + 1 }, (_, i) => i * width);
-    const total = counts.reduce((a, b) => a + b, 0);
     const levels = 16;
-    const divergenceOf = (i: number): number => {
-      const P = counts.slice(0, i);
-      const inside = P.reduce((a, b) => a + b, 0);
-      P[i - 1] += total - inside;
-      const Q = new Array<number>(i).fill(0);
-      for (let g = 0; g < levels; g++) {
-        const a = Math.floor((g * i) / levels);
-        const b = Math.floor(((g + 1) * i) / levels);
-        let mass = 0;
-        let nz = 0;
-        for (let j = a; j < b; j++) { mass += counts[j]; if (P[j] > 0) nz++; }
-        for (let j = a; j < b; j++) Q[j] = P[j] > 0 && nz > 0 ? mass / nz : 0;
-      }
-      const eps = Math.min(1e-4, 0.5 / i);
-      const norm = (v: number[]) => {
-        const sum = v.reduce((a, b) => a + b, 0);
-        const zeros = v.filter((x) => x === 0).length;
-        return v.map((x) => (x === 0 ? eps : (x * (1 - eps * zeros)) / sum));
-      };
-      const p = norm(P);
-      const q = norm(Q);
-      let kl = 0;
-      for (let j = 0; j < i; j++) if (P[j] > 0) kl += p[j] * Math.log(p[j] / q[j]);
-      const w = inside / total;
-      return kl + w - 1 - Math.log(w);
-    };
+    const divergenceOf = (i: number): number => windowDivergenceByDefinition(counts, 0, i, levels);
     let best = Infinity;
     let bestI = 0;
     for (let i = levels; i <= bins; i++) {
@@ -267,6 +277,32 @@ describe('klRange (entropy calibration)', () => {
     expect(work.windows).toBeGreaterThan(0);
     expect(work.windows).toBeLessThan(bins - levels + 1);
     expect(work.groups).toBe(work.windows * levels);
+  });
+
+  it('asymmetric windows f * [min, max]: every window\'s divergence is the definition, mass below folded into the first bin', () => {
+    // 300 bins of 0.01 on [-1, 2], none empty: the fine grid is the input's bins, 100 below 0 and 200 above.
+    // Window k of K = 300: bins [100 - ceil(100 f), 100 + ceil(200 f)), f = k / K, both tails folded in.
+    const r = new SeededRandom(22);
+    const bins = 300;
+    const counts = Array.from({ length: bins }, (_, i) => (i < 20 || i > 270 ? 1 + Math.round(2 * r.uniform()) : Math.round(40 + 80 * r.uniform())));
+    const edges = Array.from({ length: bins + 1 }, (_, i) => (i - 100) / 100);
+    const levels = 16;
+    const divergenceOf = (s: number, e: number): number => windowDivergenceByDefinition(counts, s, e, levels);
+    let best = Infinity;
+    let bestWindow = [0, 0];
+    for (let k = 1; k <= bins; k++) {
+      const f = k / bins;
+      const s = 100 - Math.min(100, Math.ceil(f * 100 - 1e-9));
+      const e = 100 + Math.min(200, Math.ceil(f * 200 - 1e-9));
+      if (e - s < levels) continue;
+      const d = divergenceOf(s, e);
+      if (d < best) { best = d; bestWindow = [s, e]; }
+    }
+    const got = klRange({ counts, edges }, { bits: 4, mode: 'asymmetric', candidates: bins });
+    expect(got.lo).toBeCloseTo(edges[bestWindow[0]], 9);
+    expect(got.hi).toBeCloseTo(edges[bestWindow[1]], 9);
+    expect(got.divergence).toBeCloseTo(best, 9);
+    expect(bestWindow[0] > 0 || bestWindow[1] < bins).toBe(true); // a tail is clipped
   });
 
   it('rejects 0 bits', () => {
