@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { constantTensor, isNibbleError, type Model, Tensor } from '@nibble/ir';
+import { constantTensor, createModel, isNibbleError, type Model, parseGraph, SeededRandom, Tensor } from '@nibble/ir';
 import { lowerForOrt, lowerToQdq, readOnnx, readOnnxFile, writeOnnx } from '@nibble/onnx';
 import { createOrtExecutor } from '@nibble/runtime';
 import type { CalibrationData } from '@nibble/stats';
@@ -150,6 +150,29 @@ describe('deployment targets', () => {
       rmSync(file, { force: true });
       rmSync(`${file}.opt`, { force: true });
     }
+  });
+
+  it('ort: a ReLU6 (Clip 0..6) in front of a 4-bit grid becomes a Relu and leaves no unused constant in the file', async () => {
+    // onnxruntime warns about every initializer no node reads; the Clip's min and max went unread before.
+    const r = new SeededRandom(9);
+    const vals = (n: number) => Array.from({ length: n }, () => (r.uniform() * 2 - 1).toFixed(4)).join(', ');
+    const relu6 = createModel(parseGraph(`graph g(%x : f32[N,3,8,8]) {
+      %w1 : f32[4,3,3,3] = const [${vals(108)}]
+      %lo : f32[] = const [0]
+      %hi : f32[] = const [6]
+      %c1 : f32[N,4,8,8] = Conv(%x, %w1) {kernel_shape=[3,3], pads=[1,1,1,1]} @conv1
+      %r1 : f32[N,4,8,8] = Clip(%c1, %lo, %hi) @relu6
+      %w2 : f32[2,4,1,1] = const [${vals(8)}]
+      %y : f32[N,2,8,8] = Conv(%r1, %w2) {kernel_shape=[1,1]} @head
+      return %y
+    }`), 13, 10);
+    const x = Tensor.from('float32', [8, 3, 8, 8], Array.from({ length: 8 * 3 * 64 }, () => 3 * r.uniform()));
+    const data = { samples: 8, description: 'synthetic', async *batches() { yield { x }; } };
+    const q = await quantize(relu6, { recipe: 'w4a4-baseline', data, target: 'ort' });
+    const file = readOnnx(q.onnx);
+    expect(file.graph.nodes.filter((n) => n.opType === 'Clip')).toEqual([]);
+    expect(file.graph.nodes.some((n) => n.opType === 'Relu')).toBe(true);
+    expect([...file.graph.initializers].filter((v) => v.uses.length === 0).map((v) => v.name)).toEqual([]);
   });
 
   it('ort refuses an IR quantized without its constraints, naming the node and the constraint', async () => {

@@ -121,7 +121,10 @@ function moveAcrossRelu(g: Graph): void {
         const relu = g.addNode({ opType: 'Relu', name: g.uniqueName(`${n.name}_relu`), inputs: [x], outputs: [g.uniqueName(`${y.name}_relu`)] }, g.indexOf(n));
         relu.outputs[0].type = y.type && { dtype: y.type.dtype, shape: y.type.shape && [...y.type.shape] };
         y.replaceAllUsesWith(relu.outputs[0]);
+        const bounds = n.inputs.slice(1);
         g.removeNode(n);
+        // The Clip's min and max constants, read by nothing now (onnxruntime warns about each unused initializer).
+        for (const b of bounds) if (b && b.isInitializer && b.uses.length === 0 && !b.isGraphOutput && !b.isGraphInput) g.removeInitializer(b);
         y = relu.outputs[0];
       }
     }
