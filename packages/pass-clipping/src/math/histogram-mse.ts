@@ -3,11 +3,11 @@ import { BinnedDensity, checkHistogram, firstAbove, firstAtLeast, occupiedBins, 
 
 /*
  * The clipping searches call these thousands of times per channel (every
- * candidate range at every width of an error curve), so the inner loop
- * reads precomputed level and threshold tables and calls Math.fround
- * directly: through @nibble/quant's re-exported toFloat32 each call went
- * through a module getter, which was 60 % of clip-least-error's time on the
- * zoo MobileNetV2 (cpu profile; the arithmetic is unchanged).
+ * candidate range at every width of an error curve), so a range costs
+ * O(levels log bins) from prefix sums (momentBins), and the levels call
+ * Math.fround directly: through @nibble/quant's re-exported toFloat32 each
+ * call went through a module getter, which was 60 % of clip-least-error's
+ * time on the zoo MobileNetV2 (cpu profile; the arithmetic is unchanged).
  */
 const f32 = Math.fround;
 
@@ -15,8 +15,9 @@ const f32 = Math.fround;
  * Mean squared quantization error of the distribution `h` (piecewise
  * uniform, as histogram.ts reads it) through channel `c` of `p`, integrated
  * exactly: each bin is cut at the decision thresholds (midpoints between
- * neighbouring levels) and sum (1/w) * integral (x - level)^2 dx is added per
- * piece. Cost O(bins + levels). This is the "measured MSE" the clipping
+ * neighbouring levels) and (1/w) * integral (x - level)^2 dx summed per
+ * piece, whole bins from prefix sums of their moments. Cost O(levels log
+ * bins) once the moments are built. This is the "measured MSE" the clipping
  * choices compare; it includes clipping noise (mass beyond the end levels)
  * and treats zero-width bins as point masses.
  */
@@ -73,7 +74,6 @@ export function wholeBinsError(h: MomentBins, i: number, j: number, g: number): 
   return Math.max(0, e);
 }
 
-
 /** integral over [u, v] of density * (x - g)^2 dx, without cancellation. */
 function pieceError(density: number, u: number, v: number, g: number): number {
   const a = u - g;
@@ -84,13 +84,13 @@ function pieceError(density: number, u: number, v: number, g: number): number {
 /**
  * histogramQuantMse of a histogram already checked (its occupied bins), whose total mass is `total`.
  * Per level: the bins that start below its upper decision threshold, whole ones from the prefix sums,
- * a bin straddling a threshold cut there. Point masses on a threshold go to the upper level (the
- * grid rounds half away from the lower level's side there, as the per-bin sweep did).
+ * a bin straddling a threshold cut there. A point mass on a threshold counts with the upper level
+ * (it lies as far from either).
  */
 function quantMse(h: MomentBins, total: number, grid: ChannelGrid): number {
   if (total === 0) return 0;
   const { qmin, qmax, scale: s, zeroPoint: zp } = grid;
-  const { from, to, mass, S0, S1, S2, origin } = h;
+  const { from, to, mass } = h;
   const count = qmax - qmin + 1;
   const n = mass.length;
   let sum = 0;
@@ -98,7 +98,6 @@ function quantMse(h: MomentBins, total: number, grid: ChannelGrid): number {
   // Where the current level's decision interval starts; bin i may have begun below it (a straddling bin).
   let start = -Infinity;
   let level = f32((qmin - zp) * s);
-  let stride = 0;
   for (let j = 0; j < count && i < n; j++) {
     const next = j < count - 1 ? f32((qmin + j + 1 - zp) * s) : 0;
     const t = j < count - 1 ? (level + next) / 2 : Infinity;
@@ -109,35 +108,12 @@ function quantMse(h: MomentBins, total: number, grid: ChannelGrid): number {
       if (to[i] <= t) i++;
       else { start = t; level = next; continue; }
     }
-    // Bins [i, k) start below t; all but the last end at or below it. Levels are evenly spaced, so the
-    // previous level's bin count is a guess that a check confirms (the bins' own width is one too);
-    // a binary search where it misses.
-    let k = n;
-    if (t !== Infinity) {
-      const g = i + stride;
-      if (g > i && g <= n && from[g - 1] < t && (g === n || from[g] >= t)) k = g;
-      else if (g + 1 <= n && from[g] < t && (g + 1 === n || from[g + 1] >= t)) k = g + 1;
-      else if (g - 1 > i && from[g - 2] < t && from[g - 1] >= t) k = g - 1;
-      else {
-        let hi = n;
-        k = i;
-        while (k < hi) {
-          const mid = (k + hi) >>> 1;
-          if (from[mid] < t) k = mid + 1;
-          else hi = mid;
-        }
-      }
-      stride = k - i;
-    }
+    // Bins [i, k) start below t; all but the last end at or below it.
+    const k = t === Infinity ? n : firstAtLeast(from, t, i, n);
     if (k > i) {
       // The last of them may straddle t: its part below t is this level's, the rest the next one's.
       const whole = to[k - 1] > t ? k - 1 : k;
-      if (whole > i) {
-        // wholeBinsError, inline (the hot loop): sum m ((c - g)^2 + w^2 / 12) over bins [i, whole).
-        const d = level - origin;
-        const e = S2[whole] - S2[i] - 2 * d * (S1[whole] - S1[i]) + d * d * (S0[whole] - S0[i]);
-        if (e > 0) sum += e;
-      }
+      sum += wholeBinsError(h, i, whole, level);
       if (whole < k) sum += pieceError(mass[whole] / (to[whole] - from[whole]), from[whole], t, level);
       i = whole;
     }

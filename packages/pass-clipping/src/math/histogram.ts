@@ -151,6 +151,13 @@ function pieceBuffers(n: number): PieceBuffers {
   };
 }
 
+/** Zeroes the per-cut accumulators of the first nc cuts. */
+function clearCuts(b: PieceBuffers, nc: number): void {
+  b.pointMass.fill(0, 0, nc);
+  b.hasPoint.fill(0, 0, nc);
+  b.binMass.fill(0, 0, nc);
+}
+
 function reluScratch(n: number): PieceBuffers {
   if (RELU_SCRATCH.n < n) RELU_SCRATCH = pieceBuffers(n);
   return RELU_SCRATCH;
@@ -158,18 +165,18 @@ function reluScratch(n: number): PieceBuffers {
 
 /**
  * The histogram of max(x, 0): mass below 0 becomes a point mass at 0 (a
- * ReLU's output). What fromPieces would make of the relu'd pieces, built in
- * one sweep: the pieces kept (bins at or above 0, the upper part of a bin
- * straddling 0) are already in order and never overlap, so their ends are
- * the sorted cuts and each spread piece is exactly one output bin. The
- * clipping searches call this once per channel and candidate set, and the
- * general sort-and-merge was most of clip-percentile's time on nsfwjs's
- * 17k activation channels. Gaps between occupied bins become one empty bin,
- * as in fromPieces.
+ * ReLU's output), in one sweep: the pieces kept (bins at or above 0, the
+ * upper part of a bin straddling 0) are already in order and never
+ * overlap, so their ends are the sorted cuts and each spread piece is
+ * exactly one output bin. The clipping searches call this once per channel
+ * and candidate set; a general sort-and-merge of pieces was most of
+ * clip-percentile's time on nsfwjs's 17k activation channels. Gaps between
+ * occupied bins become one empty bin (see assemble).
  */
 export function reluHistogram(h: BinnedDensity): BinnedDensity {
   const n = h.counts.length;
-  const { A, B, M, cuts, startCut, pointMass, hasPoint, binMass } = reluScratch(n);
+  const buf = reluScratch(n);
+  const { A, B, M, cuts, startCut, pointMass, hasPoint, binMass } = buf;
   let kept = 0;
   let atZero = 0;
   for (let i = 0; i < n; i++) {
@@ -195,9 +202,7 @@ export function reluHistogram(h: BinnedDensity): BinnedDensity {
     if (cuts[nc - 1] !== B[j]) cuts[nc++] = B[j] + 0;
   }
   if (nc === 0) return { counts: [0], edges: [0, 0] };
-  pointMass.fill(0, 0, nc);
-  hasPoint.fill(0, 0, nc);
-  binMass.fill(0, 0, nc);
+  clearCuts(buf, nc);
   for (let j = 0; j < kept; j++) {
     const k = startCut[j];
     if (A[j] === B[j]) {
@@ -211,7 +216,7 @@ export function reluHistogram(h: BinnedDensity): BinnedDensity {
     pointMass[0] = (hasPoint[0] ? pointMass[0] : 0) + atZero;
     hasPoint[0] = 1;
   }
-  return assemble(RELU_SCRATCH, nc);
+  return assemble(buf, nc);
 }
 
 /**
@@ -320,9 +325,7 @@ export function absHistogram(h: BinnedDensity): BinnedDensity {
     if (nc === 0 || cuts[nc - 1] !== x) cuts[nc++] = x + 0;
   }
   if (nc === 0) return { counts: [0], edges: [0, 0] };
-  pointMass.fill(0, 0, nc);
-  hasPoint.fill(0, 0, nc);
-  binMass.fill(0, 0, nc);
+  clearCuts(buf, nc);
   for (let j = 0; j < np; j++) {
     const a = A[j];
     const b = B[j];
@@ -363,7 +366,6 @@ export function firstAtLeast(xs: ArrayLike<number>, x: number, from = 0, n = xs.
   }
   return lo;
 }
-
 
 /** A histogram of samples over [min, max] with `bins` equal bins (the last bin closed). */
 export function histogramOf(x: ArrayLike<number>, bins: number, range?: { lo: number; hi: number }): BinnedDensity {

@@ -94,7 +94,6 @@ function clippingErrorOf(h: BinnedDensity): (lo: number, hi: number) => number {
   return (lo, hi) => (total === 0 ? 0 : beyondError(bins, lo, hi) / total);
 }
 
-
 /** The measured error a range is judged by: the MSE, its clipping part counted clipWeight times. */
 export function weightedError(measured: BinnedDensity, lo: number, hi: number, bits: number, constant: number, clipWeight = 1): number {
   return weightedErrorOf(measured, clipWeight).error(lo, hi, bits, constant);
@@ -117,7 +116,13 @@ const ERRORS = new WeakMap<BinnedDensity, Map<number, RangeMeasure>>();
 function buildWeightedError(measured: BinnedDensity, clipWeight: number): RangeMeasure {
   const mse = rangeMseAndBoundOf(measured);
   if (clipWeight === 1) return { error: mse.mse, bound: mse.bound };
-  const clipped = clippingErrorOf(measured);
+  const clippedAt = clippingErrorOf(measured);
+  // The scan asks for a range's bound and then its error: the clipping part is computed once for both.
+  let last = { lo: NaN, hi: NaN, value: 0 };
+  const clipped = (lo: number, hi: number): number => {
+    if (lo !== last.lo || hi !== last.hi) last = { lo, hi, value: clippedAt(lo, hi) };
+    return last.value;
+  };
   return {
     error: (lo, hi, bits, constant) => mse.mse(lo, hi, bits, constant) + (clipWeight - 1) * clipped(lo, hi),
     bound: (lo, hi, bits, constant) => mse.bound(lo, hi, bits, constant) + (clipWeight - 1) * clipped(lo, hi),

@@ -38,7 +38,7 @@ export class ValueCollector {
   private readonly axis: 1 | null;
   private readonly moments: MomentsCollector;
   private readonly banded: { tensor: AbsDeviationCollector; channel?: AbsDeviationCollector } | undefined;
-  private readonly histograms: { collector: HistogramCollector; bins: number } | undefined;
+  private readonly histograms: HistogramCollector | undefined;
   private readonly twoPass: boolean;
   private second: { channelMean: Float64Array; tensorMean: number; absChannel: Float64Array; absTensor: number; seen: Float64Array } | undefined;
 
@@ -52,8 +52,7 @@ export class ValueCollector {
       this.banded = { tensor: make(null), ...(options.perChannel ? { channel: make(1) } : {}) };
     }
     if (options.histogram) {
-      const collector = new HistogramCollector({ axis: this.axis, name: options.name, bins: options.histogram.bins });
-      this.histograms = { collector, bins: collector.bins };
+      this.histograms = new HistogramCollector({ axis: this.axis, name: options.name, bins: options.histogram.bins });
     }
   }
 
@@ -61,7 +60,7 @@ export class ValueCollector {
     this.moments.update(batch);
     this.banded?.tensor.update(batch);
     this.banded?.channel?.update(batch);
-    this.histograms?.collector.update(batch);
+    this.histograms?.update(batch);
   }
 
   get needsSecondPass(): boolean {
@@ -105,7 +104,7 @@ export class ValueCollector {
     const m = this.moments.result();
     const whole = this.axis === null ? m : mergeChannels(m);
     const tensorDeviation = this.deviation(whole, 'tensor');
-    const histograms = this.histograms?.collector.result().histograms;
+    const histograms = this.histograms?.result().histograms;
     const tensorHistograms = histograms === undefined ? undefined : this.axis === null ? histograms : [Histogram.merge(histograms, this.histograms!.bins)];
     const perTensor = { ...whole, ...tensorDeviation, ...(tensorHistograms ? { histograms: tensorHistograms } : {}) };
     if (this.axis === null) return { perTensor };
