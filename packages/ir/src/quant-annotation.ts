@@ -35,3 +35,10 @@ export interface QuantAnnotation {
  * packages may not import each other, so the key lives here.
  */
 export const FLOAT_WEIGHT_KEY = 'floatWeight';
+
+/**
+ * Set by a pass that chose a weight's codes from calibration data rather
+ * than rounding each weight to nearest (gptq), on the weight's dequantized
+ * value: { method, ...its options }. Reports show it; gptq does not run twice.
+ */
+export const WEIGHT_ROUNDING_KEY = 'weightRounding';

@@ -1,6 +1,6 @@
 import { definePass, EXECUTOR_FACTORY, type Executor, modelForGraph, type PassContext } from '@nibble/core';
 import { cloneModel, type Graph, markedValues, type Model, NibbleError, type QuantPoint, Tensor, type Value } from '@nibble/ir';
-import { channelLevelRange, fakeQuantize, paramsFromRange } from '@nibble/quant';
+import { fakeQuantize, insertFakeQuantize, levelGridOf, paramsFromRange } from '@nibble/quant';
 import { CALIBRATION_DATA } from '@nibble/stats';
 import { refreshRanges } from './refresh-ranges';
 
@@ -229,28 +229,9 @@ function activationOf(value: Value, point: QuantPoint, shape: readonly number[])
       if (!x) throw new NibbleError('E_INTERNAL', `mixed-precision: '${value.name}' is not a value of the copied graph`, { pass: 'mixed-precision', value: value.name });
       const bits = width !== undefined ? new Int32Array(channels).fill(width) : given;
       const p = paramsFromRange({ lo: q.range!.lo, hi: q.range!.hi, bits, axis: q.axis, signed: point.signed, name: value.name, ...(q.levels && width === undefined ? { levels: q.levels } : {}) });
-      const lo = new Float64Array(channels);
-      const hi = new Float64Array(channels);
-      const step = new Float64Array(channels);
-      for (let c = 0; c < channels; c++) {
-        const [qmin, qmax] = channelLevelRange(p, c);
-        // A 0-bit channel is a constant: the middle of its range (quantize would take its calibration mean).
-        const constant = bits[c] === 0 || !(p.scale[c] > 0);
-        lo[c] = constant ? (q.range!.lo[c] + q.range!.hi[c]) / 2 : (qmin - p.zeroPoint[c]) * p.scale[c];
-        hi[c] = constant ? lo[c] : (qmax - p.zeroPoint[c]) * p.scale[c];
-        step[c] = constant ? 1 : p.scale[c];
-      }
-      const rank = shape.length;
-      const bshape = q.axis === null ? [] : Array.from({ length: rank }, (_, i) => (i === q.axis ? channels : 1));
-      const t = (name: string, v: Float64Array) => g.addInitializer(g.uniqueName(`${value.name}_mp_${name}`), Tensor.from('float32', bshape, q.axis === null ? v.subarray(0, 1) : v));
-      const [loT, hiT, stepT] = [t('lo', lo), t('hi', hi), t('step', step)];
-      const readers = [...x.uses];
-      const op = (opType: string, inputs: Value[]): Value => g.addNode({ opType, name: g.uniqueName(`${value.name}_mp_${opType}`), inputs, outputs: [g.uniqueName(`${value.name}_mp_${opType}_out`)] }).outputs[0];
-      // lo + step * Round((clamp(x, lo, hi) - lo) / step): the grid's levels (lo is one), a constant for 0-bit channels.
-      const clamped = op('Max', [op('Min', [x, hiT]), loT]);
-      const y = op('Add', [op('Mul', [op('Round', [op('Div', [op('Sub', [clamped, loT]), stepT])]), stepT]), loT]);
-      for (const u of readers) u.node.replaceInput(u.index, y);
-      g.topologicalSort();
+      // A 0-bit channel is a constant: the middle of its range (quantize would take its calibration mean).
+      const middle = Float64Array.from(q.range!.lo, (lo, c) => (lo + q.range!.hi[c]) / 2);
+      insertFakeQuantize(g, x, levelGridOf(p, middle), shape.length);
     },
   };
 }

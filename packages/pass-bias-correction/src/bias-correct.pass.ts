@@ -1,5 +1,5 @@
 import { definePass, type PassContext, requirement } from '@nibble/core';
-import { attr, constantTensor, FLOAT_WEIGHT_KEY, type Graph, NibbleError, type Node, quantPointOf, Tensor, type Value } from '@nibble/ir';
+import { attr, constantTensor, FLOAT_WEIGHT_KEY, type Graph, NibbleError, type Node, quantPointOf, Tensor, type Value, WEIGHT_ROUNDING_KEY } from '@nibble/ir';
 import { type AffineParams, dequantize, paramsOfAnnotation, representableRange, scaleTensor, zeroPointTensor } from '@nibble/quant';
 import { CALIBRATION_STATS } from '@nibble/stats';
 import { foldResidualIntoBias } from './layer-bias';
@@ -49,13 +49,20 @@ export const biasCorrectPass = definePass({
   async run(graph, ctx, opts) {
     const targets = graph.nodes.filter((n) => n.opType === 'DequantizeLinear' && n.outputs[0].quant?.scale && n.outputs[0].meta[FLOAT_WEIGHT_KEY]);
     let corrected = 0;
+    let chosen = 0;
     for (const dq of targets) {
       if (dq.outputs[0].meta[BIAS_CORRECTION_KEY]) continue;
+      // Codes chosen on the calibration data (gptq) already hold each output's error least there, its mean
+      // included; restoring the weights' own channel means would move those outputs away again.
+      if (dq.outputs[0].meta[WEIGHT_ROUNDING_KEY]) {
+        chosen++;
+        continue;
+      }
       await correct(graph, ctx, dq, opts);
       corrected++;
     }
     if (targets.length === 0) ctx.logger.warn('bias-correct: no quantized weights (run quantize first)');
-    ctx.report.record('corrected', { weights: corrected, ...opts });
+    ctx.report.record('corrected', { weights: corrected, ...(chosen > 0 ? { leftToGptq: chosen } : {}), ...opts });
     return { graph, modified: corrected > 0 };
   },
 });

@@ -16,3 +16,4 @@ export {
 } from './qdq-ops';
 export { channelConstant, composeCodeTables, dequantizedCodeValues, quantizeF32, tableOntoGrid, type CodeValues, type TableOperand } from './code-tables';
 export { nearestResize } from './resize-nearest';
+export { insertFakeQuantize, levelGridOf, type LevelGrid } from './fake-quantize-graph';
