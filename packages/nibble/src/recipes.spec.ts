@@ -33,14 +33,17 @@ describe('recipes', () => {
     expect(Object.keys(PAPER_PIPELINES)).toEqual(EXPECTED);
   });
 
-  it('nibble\'s own follow the paper\'s, at the four settings: least-error clipping, error-driven allocation and (below 8 bits) traded widths of activations, bias correction', () => {
+  it('nibble\'s own follow the paper\'s, at the four settings: least-error clipping, error-driven allocation and (below 8 bits) traded widths of activations, GPTQ codes at W3A3 and W4A8, bias correction', () => {
     expect(NIBBLE_RECIPE_NAMES).toEqual(['nibble-w4a4', 'nibble-w3a3', 'nibble-w4a8', 'nibble-w8a4']);
     expect(recipesInOrder().map((r) => r.name).slice(EXPECTED.length, EXPECTED.length + 4)).toEqual(NIBBLE_RECIPE_NAMES);
     for (const name of NIBBLE_RECIPE_NAMES) {
       const [, w, a] = /^nibble-w(\d)a(\d)$/.exec(name)!;
       const r = getRecipe(name);
-      const trade = Number(a) < 8 ? `mixed-precision{target=activations,low-bits=${Number(a) - 1}},` : '';
-      expect(r.pipeline).toBe(`${C}quant-policy{w-bits=${w},a-bits=${a}},clip-minmax{target=weights},clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=${a}},${trade}quantize,bias-correct{mode=mean}`);
+      // W3A3 trades activation widths up to 4 bits (more raises at the same mean); W3A3 and W4A8 take GPTQ codes (docs/accuracy.md, "GPTQ").
+      const upTo = name === 'nibble-w3a3' ? ',high-bits=4' : '';
+      const trade = Number(a) < 8 ? `mixed-precision{target=activations,low-bits=${Number(a) - 1}${upTo}},` : '';
+      const gptq = name === 'nibble-w3a3' || name === 'nibble-w4a8' ? 'gptq,' : '';
+      expect(r.pipeline).toBe(`${C}quant-policy{w-bits=${w},a-bits=${a}},clip-minmax{target=weights},clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=${a}},${trade}quantize,${gptq}bias-correct{mode=mean}`);
       expect(resolvePipeline(r.pipeline, defaultPassRegistry).map((inv) => inv.pass.name)).toContain('clip-least-error');
     }
   });

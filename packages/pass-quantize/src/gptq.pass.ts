@@ -66,6 +66,7 @@ export const gptqPass = definePass({
     order: { type: 'enum', values: ['hessian', 'input'], default: 'hessian', description: 'hessian: columns with the largest input energy first (act-order); input: as stored' },
     samples: { type: 'integer', default: 32, min: 1, max: 4096, description: 'calibration samples H is summed over' },
     minVectors: { type: 'number', default: 4, min: 0, max: 1e6, description: 'input vectors per column of H a layer needs (fewer: H says little about new inputs, and GPTQ would fit the calibration samples; the layer keeps its nearest codes)' },
+    maxVectors: { type: 'number', default: 1024, min: 1, max: 1e9, description: 'input vectors per column of H summed at most (every k-th output position beyond): bounds the work on large layers' },
     maxBits: { type: 'integer', default: 8, min: 2, max: 8, description: 'weights whose widest channel has this many bits or more keep their nearest codes' },
   },
   preserves: [CALIBRATION_STATS],
@@ -95,11 +96,15 @@ export const gptqPass = definePass({
       try {
         // One layer at a time, in graph order: each sees the codes chosen before it.
         for (const t of targets) {
-          const moments = await sumMoments(graph, ctx, t, batches, floatRun);
-          if (moments.vectors < opts.minVectors * moments.K) {
+          const started = performance.now();
+          const moments = await sumMoments(graph, ctx, t, batches, floatRun, opts);
+          if (typeof moments === 'string') {
             few++;
-            ctx.report.record('skipped', { reason: `${moments.vectors} input vectors for ${moments.K} columns (min-vectors=${opts.minVectors} per column)` }, t.weight.name);
-          } else if (chooseCodes(graph, ctx, t, moments, opts)) changed++;
+            ctx.report.record('skipped', { reason: moments }, t.weight.name);
+            continue;
+          }
+          if (chooseCodes(graph, ctx, t, moments, opts)) changed++;
+          ctx.logger.info(`gptq: ${t.weight.name} (${targets.indexOf(t) + 1}/${targets.length}, K=${moments.K}, ${moments.vectors} vectors) ${((performance.now() - started) / 1000).toFixed(1)} s`);
         }
       } finally {
         await floatRun.dispose();
@@ -205,7 +210,9 @@ function deployedModel(model: Model): { model: Model; quantized: Map<string, str
  * The layer's input moments over the batches: its inputs x as the model will run now (the codes chosen so
  * far, every activation on its grid, this layer's input too), beside the float model's f.
  */
-async function sumMoments(graph: Graph, ctx: PassContext, t: Target, batches: readonly Record<string, Tensor>[], floatRun: Executor): Promise<InputMoments> {
+async function sumMoments(
+  graph: Graph, ctx: PassContext, t: Target, batches: readonly Record<string, Tensor>[], floatRun: Executor, opts: { minVectors: number; maxVectors: number },
+): Promise<InputMoments | string> {
   const moments = t.moments();
   const deployed = deployedModel(modelForGraph(ctx.services, graph));
   const name = deployed.quantized.get(t.input.name) ?? t.input.name;
@@ -217,6 +224,12 @@ async function sumMoments(graph: Graph, ctx: PassContext, t: Target, batches: re
       const x = fed ? feeds[name] : (await run!.run(feeds, [name]))[name];
       const f = floatFed ? feeds[t.input.name] : (await floatRun.run(feeds, [t.input.name]))[t.input.name];
       if (!x || !f) throw new NibbleError('E_INTERNAL', `gptq: no value for '${name}'`, { pass: 'gptq', value: name });
+      if (feeds === batches[0]) {
+        // The batches hold the same shapes but for a shorter last one: the first tells how many vectors there are.
+        const offered = moments.vectorsIn(x.shape as number[]) * batches.length;
+        if (offered < opts.minVectors * moments.K) return `${offered} input vectors for ${moments.K} columns (min-vectors=${opts.minVectors} per column)`;
+        moments.stride = Math.max(1, Math.ceil(offered / (opts.maxVectors * moments.K)));
+      }
       moments.add(x.toFloat64(), x.shape as number[], name, f.toFloat64());
     }
   } finally {

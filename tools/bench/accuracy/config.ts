@@ -108,8 +108,8 @@ export const VARIANT_ROWS: readonly VariantRow[] = [
     replace: ['clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=4},mixed-precision{target=activations,low-bits=3}', 'clip-least-error{clip-weight=4}'],
   },
   {
-    name: 'nibble-w3a3-clip', label: 'nibble W3A3, clipping only (no error allocation, no traded widths)', recipe: 'nibble-w3a3',
-    replace: ['clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=3},mixed-precision{target=activations,low-bits=2}', 'clip-least-error{clip-weight=4}'],
+    name: 'nibble-w3a3-clip', label: 'nibble W3A3, clipping only (no error allocation, no traded widths, no GPTQ)', recipe: 'nibble-w3a3',
+    replace: ['clip-least-error{clip-weight=4,curves=true},alloc-bits{target=activations,by=error,budget=3},mixed-precision{target=activations,low-bits=2,high-bits=4},quantize,gptq,', 'clip-least-error{clip-weight=4},quantize,'],
   },
 ];
 

@@ -96,6 +96,14 @@ describe('InputMoments', () => {
         expect(mc.crossMatrix(0)![i * K + j]).toBeCloseTo(s, 12);
       }
     }
+    // stride 4 over two batches of 3 rows: rows 0 and 4 of the six.
+    const sub = InputMoments.forRows(K);
+    sub.stride = 4;
+    sub.add(x.subarray(0, 3 * K), [3, K], 'x');
+    sub.add(x.subarray(3 * K), [3, K], 'x');
+    expect(sub.vectors).toBe(2);
+    expect(sub.vectorsIn([2, 3, K])).toBe(6);
+    for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) expect(sub.matrix(0)[i * K + j]).toBeCloseTo(x[i] * x[j] + x[4 * K + i] * x[4 * K + j], 12);
     expect(() => m.add(x, [5, 6], 'feat')).toThrow(/feat: input of shape \[5,6\] has no last axis of 5 features/);
   });
 

@@ -15,6 +15,10 @@ import { type Geometry, outExtent } from '@nibble/quant';
 export class InputMoments {
   /** Vectors summed into each group's H. */
   vectors = 0;
+  /** Sum only every stride-th vector (counted over all batches): bounds the work on large layers. */
+  stride = 1;
+  /** Vectors offered so far, summed or not. */
+  private offered = 0;
   private readonly lower: Float64Array[];
   private readonly index: Int32Array;
   private readonly value: Float64Array;
@@ -37,6 +41,13 @@ export class InputMoments {
     const Cg = channels / geometry.group;
     if (!Number.isInteger(Cg)) throw new NibbleError('E_SHAPE', `input moments: ${channels} channels do not split into ${geometry.group} groups`, {});
     return new InputMoments(Cg * geometry.kh * geometry.kw, geometry.group, { ...geometry, Cg });
+  }
+
+  /** The vectors a batch of this shape offers (output positions x samples, or rows). */
+  vectorsIn(shape: readonly number[]): number {
+    const g = this.conv;
+    if (!g) return shape.reduce((a, b) => a * b, 1) / this.K;
+    return shape[0] * outExtent(shape[2], g.kh, g.sh, g.dh, g.pt, g.pb) * outExtent(shape[3], g.kw, g.sw, g.dw, g.pl, g.pr);
   }
 
   /** Moments of rows of K features (Gemm, MatMul). */
@@ -111,6 +122,8 @@ export class InputMoments {
     }
     const rows = x.length / K;
     for (let r = 0; r < rows; r++) {
+      if ((this.offered + r) % this.stride !== 0) continue;
+      this.vectors++;
       let m = 0;
       let mf = 0;
       for (let k = 0; k < K; k++) {
@@ -127,7 +140,7 @@ export class InputMoments {
       }
       this.accumulate(0, m, mf);
     }
-    this.vectors += rows;
+    this.offered += rows;
   }
 
   private addConv(x: Float32Array | Float64Array, shape: readonly number[], where: string, float?: Float32Array | Float64Array): void {
@@ -144,6 +157,8 @@ export class InputMoments {
         const base = (n * C + grp * g.Cg) * plane;
         for (let oy = 0; oy < OH; oy++) {
           for (let ox = 0; ox < OW; ox++) {
+            if ((this.offered + (n * OH + oy) * OW + ox) % this.stride !== 0) continue;
+            if (grp === 0) this.vectors++;
             let m = 0;
             let mf = 0;
             let k = 0;
@@ -173,7 +188,7 @@ export class InputMoments {
         }
       }
     }
-    this.vectors += N * OH * OW;
+    this.offered += N * OH * OW;
   }
 }
 
