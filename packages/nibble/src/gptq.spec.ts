@@ -4,6 +4,8 @@ import { workspaceRoot } from '@nibble/testing';
 import { createOrtExecutor } from '@nibble/runtime';
 import { loadModel } from './load';
 import { openDataSource, quantize } from './quantize';
+import { renderReportHtml } from './report/html';
+import { reportData } from './report/model';
 
 const RESNET = join(workspaceRoot(), 'models', 'fmnist-resnet20.onnx');
 const BASE = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy{w-bits=3,a-bits=8},clip-minmax,quantize';
@@ -53,6 +55,12 @@ describe("pass 'gptq'", () => {
     const test = [await logitSqnr(model, nearest.model, 'fashion-mnist:test', 200), await logitSqnr(model, gptq.model, 'fashion-mnist:test', 200)];
     expect(calib[1]).toBeGreaterThan(calib[0] + 2);
     expect(test[1]).toBeGreaterThan(test[0] + 2);
+    // The HTML report lists every weight gptq saw: 14 with both figures, 8 with the reason they kept their codes.
+    const html = renderReportHtml(reportData(gptq, { model: 'm.onnx', out: 'q.onnx' }));
+    const table = html.slice(html.indexOf('<table id="gptq">'), html.indexOf('</table>', html.indexOf('<table id="gptq">')));
+    expect(table.match(/<tr><td><code>/g)!.length).toBe(22);
+    expect(table.match(/nearest codes kept: /g)!.length).toBe(8);
+    expect(renderReportHtml(reportData(nearest, { model: 'm.onnx', out: 'q.onnx' }))).not.toContain('id="gptq"');
     // Same inputs, same codes.
     const again = await quantize(model, { pipeline: `${BASE},gptq`, data: 'fashion-mnist:calib', samples: 16 });
     const codes = (m: Model) => m.graph.initializers.filter((v) => v.name.endsWith('_quantized')).map((v) => Array.from(v.const!.toFloat64()).join(','));

@@ -97,6 +97,20 @@ ${body}
 </tbody></table>`;
 }
 
+/** gptq's results: each weight's layer output SQNR with nearest codes and with the chosen ones, or why it kept the nearest. */
+function weightCodesSection(rows: NonNullable<ReportData['weightCodes']>): string {
+  const db = (x: number | undefined) => (x === undefined ? '' : Number.isFinite(x) ? x.toFixed(1) : '&infin;');
+  const body = rows.map((r) => (r.skipped !== undefined
+    ? `<tr><td><code>${esc(r.value)}</code></td><td colspan="5">nearest codes kept: ${esc(r.skipped)}</td></tr>`
+    : `<tr><td><code>${esc(r.value)}</code></td><td><code>${esc(r.layer ?? '')}</code></td><td class="n">${r.columns}</td><td class="n">${r.vectors}</td>` +
+      `<td class="n">${db(r.nearestDb)}</td><td class="n">${db(r.gptqDb)}</td></tr>`)).join('\n');
+  return `<h2>Weight codes (gptq)</h2>
+<p class="ax">each layer's output SQNR on the calibration images against the float layer on the float inputs, from the inputs the quantized model gives it: codes rounded to nearest, and chosen by gptq (kept only where lower error). Columns: weights per output; vectors: input vectors summed.</p>
+<table id="gptq"><thead><tr><th>weight</th><th>layer</th><th>columns</th><th>vectors</th><th>nearest dB</th><th>gptq dB</th></tr></thead><tbody>
+${body}
+</tbody></table>`;
+}
+
 function histogramSvg(h: ReportHistogram, clip: [number, number], observed: [number, number] | null, candidates: readonly ClipCandidate[] = []): string {
   const W = 320;
   const H = 130;
@@ -190,6 +204,7 @@ ${strips ? `<p class="key">${keyBits}</p><div class="grid">${strips}</div>` : '<
 ${rows}
 </tbody></table>
 ${d.sensitivity ? sensitivitySection(d.sensitivity) : ''}
+${d.weightCodes ? weightCodesSection(d.weightCodes) : ''}
 <h2>Passes</h2>
 ${passChart(d)}
 <p class="ax">total ${d.totalMs.toFixed(0)} ms; calibration runs inside the first pass that reads it.</p>

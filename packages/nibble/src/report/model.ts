@@ -72,6 +72,17 @@ export interface ReportSensitivity {
   bitsAfter: number;
 }
 
+/** What gptq did to one weight: its layer's output SQNR with nearest and with chosen codes, or why it kept the nearest. */
+export interface ReportWeightCodes {
+  value: string;
+  layer?: string;
+  columns?: number;
+  vectors?: number;
+  nearestDb?: number;
+  gptqDb?: number;
+  skipped?: string;
+}
+
 export interface ReportData {
   title: string;
   model: string;
@@ -87,6 +98,8 @@ export interface ReportData {
   totalMs: number;
   /** mixed-precision's per-layer measurements, most sensitive first (absent when the pipeline has no such pass). */
   sensitivity?: ReportSensitivity[];
+  /** gptq's per-weight results, in graph order (absent when the pipeline has no gptq). */
+  weightCodes?: ReportWeightCodes[];
   tensors: ReportTensor[];
   warnings: string[];
   evaluation?: ReportEvaluation;
@@ -288,7 +301,21 @@ export function reportData(result: QuantizeResult, files: { model: string; out: 
     passes: r.timings.passes.map((p) => ({ pass: p.pass, ms: p.ms + p.analysesMs })), totalMs: r.timings.totalMs,
     tensors, warnings: r.warnings, ...(evaluation ? { evaluation } : {}), meanEntropyBits: meanEntropy(tensors, r.perTensor),
     ...sensitivityOf(r.facts),
+    ...weightCodesOf(r.facts),
   };
+}
+
+/** gptq's 'weight' and 'skipped' facts, one row per weight. */
+function weightCodesOf(facts: QuantizeResult['report']['facts']): { weightCodes?: ReportWeightCodes[] } {
+  const rows: ReportWeightCodes[] = [];
+  for (const f of facts) {
+    if (f.pass !== 'gptq' || !f.subject) continue;
+    const v = f.value as Record<string, unknown>;
+    if (f.key === 'weight') {
+      rows.push({ value: f.subject, layer: v.layer as string, columns: v.columns as number, vectors: v.vectors as number, nearestDb: v.nearestDb as number, gptqDb: v.gptqDb as number });
+    } else if (f.key === 'skipped') rows.push({ value: f.subject, skipped: v.reason as string });
+  }
+  return rows.length > 0 ? { weightCodes: rows } : {};
 }
 
 /** mixed-precision's 'layer' facts, most sensitive (lowest output SQNR) first. */
