@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { openDataset, scanImageFolder, writeFileAtomic } from '@nibble/data';
 import type { Model } from '@nibble/ir';
 import { createOrtExecutor } from '@nibble/runtime';
-import { loadModel, workspaceRoot } from 'nibble';
+import { loadModel, resolvePipelineChoice, workspaceRoot } from 'nibble';
 import { writeDocSection } from '../shared/doc-section';
 import { argmax, compareLogits, logSoftmax, type Agreement } from 'nibble';
 import { exportNsfwjsModel, NSFWJS_CLASSES } from './export-nsfwjs';
@@ -57,6 +57,13 @@ const NIBBLE_W4A4_MP5 = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-r
 /** The paper's W4A4 recipe with nibble's two sensitivity passes: activation widths traded at 4 bits per element, the most sensitive weights at 8 bits within 5 per weight. */
 const W4A4_ALL_SENSITIVE = 'fold-bn,fold-constants,eliminate-dead-code,mark-fused-relu,quant-policy{w-bits=4,a-bits=4},clip-minmax{target=weights},clip-aciq{dist=laplace},'
   + 'alloc-bits{target=weights,budget=4},alloc-bits{target=activations,budget=4},mixed-precision{target=activations,low-bits=3},mixed-precision{size-budget=5},quantize,bias-correct{mode=mean}';
+/** A recipe with gptq choosing the weight codes (before bias-correct, which then leaves those weights alone); a checked replace of its expansion. */
+function withGptq(recipe: string): string {
+  const text = resolvePipelineChoice({ recipe }).text;
+  const from = ',quantize,bias-correct{mode=mean}';
+  if (!text.endsWith(from)) throw new Error(`${recipe}: its pipeline does not end with '${from}'`);
+  return text.replace(from, ',quantize,gptq,bias-correct{mode=mean}');
+}
 const CONFIGS: Config[] = [
   { name: 'w8a8', pipeline: W8A8, note: 'reference; a pipeline, not a recipe' },
   { name: 'w8a4-baseline', recipe: 'w8a4-baseline', note: '' },
@@ -70,6 +77,8 @@ const CONFIGS: Config[] = [
   { name: 'w4a4-mse', recipe: 'w4a4-mse', note: '' },
   { name: 'nibble-w4a4', recipe: 'nibble-w4a4', note: "nibble's recipe" },
   { name: 'nibble-w4a4-mp5', pipeline: NIBBLE_W4A4_MP5, note: 'nibble-w4a4 with mixed-precision{size-budget=5}' },
+  { name: 'w4a4-all-gptq', pipeline: withGptq('w4a4-all'), note: 'w4a4-all with gptq choosing the weight codes' },
+  { name: 'nibble-w4a8', recipe: 'nibble-w4a8', note: "nibble's W4A8 recipe (gptq codes)" },
   { name: 'w4a4-all-sens', pipeline: W4A4_ALL_SENSITIVE, note: 'w4a4-all with traded activation widths and mixed-precision{size-budget=5}' },
 ];
 
