@@ -71,8 +71,10 @@ describe("pass 'gptq'", () => {
     expect(corrected.report.facts.find((f) => f.pass === 'bias-correct' && f.key === 'corrected')!.value).toMatchObject({ weights: total - 14, leftToGptq: 14 });
   }, 300_000);
 
-  it('refuses to run before quantize or after bias-correct, saying where it goes', async () => {
+  it('refuses to run before quantize or after bias-correct, saying where it goes; warns when it can reach no weight', async () => {
     const model = await loadModel(RESNET);
+    const eight = await quantize(model, { pipeline: 'fold-bn,quant-policy{w-bits=8,a-bits=8},clip-minmax,quantize,gptq', data: 'fashion-mnist:calib', samples: 4 });
+    expect(eight.report.warnings.filter((w) => w.includes('gptq: no weight it can reach'))).toHaveLength(1);
     await expect(quantize(model, { pipeline: 'fold-bn,quant-policy{w-bits=4,a-bits=8},clip-minmax,gptq,quantize', data: 'fashion-mnist:calib', samples: 4 }))
       .rejects.toThrow(/gptq: no quantized weights/);
     await expect(quantize(model, { pipeline: `${BASE},bias-correct,gptq`, data: 'fashion-mnist:calib', samples: 4 }))

@@ -78,6 +78,7 @@ export const gptqPass = definePass({
     const targets: Target[] = [];
     for (const dq of weights) {
       const out = dq.outputs[0];
+      // bias-correct's mark (BIAS_CORRECTION_KEY of @nibble/pass-bias-correction, which pass packages may not import).
       if (out.meta.biasCorrection) {
         throw new NibbleError('E_BAD_OPTION', `gptq: weight '${out.name}' is already bias-corrected`, { pass: 'gptq', value: out.name, hint: 'put gptq before bias-correct' });
       }
@@ -110,7 +111,8 @@ export const gptqPass = definePass({
         await floatRun.dispose();
       }
     }
-    if (targets.length === 0) ctx.logger.warn('gptq: no weight it can reach (each was skipped; the report says why)');
+    // Nothing wrong comes of it (every code stays the nearest), but a pipeline that asked for gptq should hear it did nothing.
+    if (targets.length - few === 0) ctx.logger.warn('gptq: no weight it can reach; every code stays the nearest (the report says why each was left)');
     ctx.report.record('totals', { weights: weights.length, considered: targets.length - few, changed });
     return { graph, modified: changed > 0 };
   },
