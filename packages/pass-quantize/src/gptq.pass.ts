@@ -93,22 +93,18 @@ export const gptqPass = definePass({
       const order = new Map(graph.nodes.map((n, i) => [n, i]));
       targets.sort((a, b) => order.get(a.layer)! - order.get(b.layer)!);
       const batches = await calibrationBatches(ctx, opts.samples);
-      const floatRun = await ctx.service(EXECUTOR_FACTORY)(floatModel(modelForGraph(ctx.services, graph)), { extraOutputs: fetchable(graph, targets.map((t) => t.input)) });
-      try {
-        // One layer at a time, in graph order: each sees the codes chosen before it.
-        for (const t of targets) {
-          const started = performance.now();
-          const moments = await sumMoments(graph, ctx, t, batches, floatRun, opts);
-          if (typeof moments === 'string') {
-            few++;
-            ctx.report.record('skipped', { reason: moments }, t.weight.name);
-            continue;
-          }
-          if (chooseCodes(graph, ctx, t, moments, opts)) changed++;
-          ctx.logger.info(`gptq: ${t.weight.name} (${targets.indexOf(t) + 1}/${targets.length}, K=${moments.K}, ${moments.vectors} vectors) ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      const float = floatModel(modelForGraph(ctx.services, graph));
+      // One layer at a time, in graph order: each sees the codes chosen before it.
+      for (const t of targets) {
+        const started = performance.now();
+        const moments = await sumMoments(graph, ctx, t, batches, float, opts);
+        if (typeof moments === 'string') {
+          few++;
+          ctx.report.record('skipped', { reason: moments }, t.weight.name);
+          continue;
         }
-      } finally {
-        await floatRun.dispose();
+        if (chooseCodes(graph, ctx, t, moments, opts)) changed++;
+        ctx.logger.info(`gptq: ${t.weight.name} (${targets.indexOf(t) + 1}/${targets.length}, K=${moments.K}, ${moments.vectors} vectors) ${((performance.now() - started) / 1000).toFixed(1)} s`);
       }
     }
     // Nothing wrong comes of it (every code stays the nearest), but a pipeline that asked for gptq should hear it did nothing.
@@ -175,12 +171,6 @@ async function calibrationBatches(ctx: PassContext, samples: number): Promise<Re
   return out;
 }
 
-/** Names among `values` an executor must fetch (graph inputs are the feeds themselves). */
-function fetchable(graph: Graph, values: readonly Value[]): string[] {
-  const inputs = new Set(graph.inputs.map((v) => v.name));
-  return [...new Set(values.map((v) => v.name).filter((n) => !inputs.has(n)))];
-}
-
 /** The model with every quantized weight back at its float values: where the float inputs f come from. */
 function floatModel(model: Model): Model {
   const m = cloneModel(model);
@@ -191,6 +181,21 @@ function floatModel(model: Model): Model {
     for (const u of [...out.uses]) u.node.replaceInput(u.index, float);
   }
   return m;
+}
+
+/**
+ * `model` cut down, in place, to what computes `name`, its one output: onnxruntime runs every node of a
+ * session whatever is fetched, and each layer needs only the part of the model before it.
+ */
+function slicedTo(model: Model, name: string): Model {
+  const g = model.graph;
+  const v = g.value(name);
+  if (!v) throw new NibbleError('E_INTERNAL', `gptq: no value '${name}' to slice the model to`, { pass: 'gptq', value: name });
+  g.outputs.length = 0;
+  g.addOutput(v);
+  for (const node of [...g.nodes].reverse()) if (node.outputs.every((o) => o.uses.length === 0 && !o.isGraphOutput)) g.removeNode(node);
+  for (const init of [...g.initializers]) if (init.uses.length === 0 && !init.isGraphOutput) g.removeInitializer(init);
+  return model;
 }
 
 /**
@@ -213,18 +218,22 @@ function deployedModel(model: Model): { model: Model; quantized: Map<string, str
  * far, every activation on its grid, this layer's input too), beside the float model's f.
  */
 async function sumMoments(
-  graph: Graph, ctx: PassContext, t: Target, batches: readonly Record<string, Tensor>[], floatRun: Executor, opts: { minVectors: number; maxVectors: number },
+  graph: Graph, ctx: PassContext, t: Target, batches: readonly Record<string, Tensor>[], float: Model, opts: { minVectors: number; maxVectors: number },
 ): Promise<InputMoments | string> {
   const moments = t.moments();
   const deployed = deployedModel(modelForGraph(ctx.services, graph));
   const name = deployed.quantized.get(t.input.name) ?? t.input.name;
   const fed = graph.inputs.some((v) => v.name === name);
   const floatFed = graph.inputs.some((v) => v.name === t.input.name);
-  const run = fed ? undefined : await ctx.service(EXECUTOR_FACTORY)(deployed.model, { extraOutputs: [name] });
+  const factory = ctx.service(EXECUTOR_FACTORY);
+  let run: Executor | undefined;
+  let floatRun: Executor | undefined;
   try {
+    run = fed ? undefined : await factory(slicedTo(deployed.model, name));
+    floatRun = floatFed ? undefined : await factory(slicedTo(cloneModel(float), t.input.name));
     for (const feeds of batches) {
       const x = fed ? feeds[name] : (await run!.run(feeds, [name]))[name];
-      const f = floatFed ? feeds[t.input.name] : (await floatRun.run(feeds, [t.input.name]))[t.input.name];
+      const f = floatFed ? feeds[t.input.name] : (await floatRun!.run(feeds, [t.input.name]))[t.input.name];
       if (!x || !f) throw new NibbleError('E_INTERNAL', `gptq: no value for '${name}'`, { pass: 'gptq', value: name });
       if (feeds === batches[0]) {
         // The batches hold the same shapes but for a shorter last one: the first tells how many vectors there are.
@@ -236,6 +245,7 @@ async function sumMoments(
     }
   } finally {
     await run?.dispose();
+    await floatRun?.dispose();
   }
   return moments;
 }
