@@ -25,7 +25,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '@nibble/data';
 import type { Model } from '@nibble/ir';
-import { loadModel, quantize, type QuantizeProgress, type QuantizeResult, RECIPE_NAMES, saveQuantized, workspaceRoot } from 'nibble';
+import { loadModel, quantize, type QuantizeProgress, type QuantizeResult, RECIPE_NAMES, resolvePipelineChoice, saveQuantized, workspaceRoot } from 'nibble';
 import { writeDocSection } from '../shared/doc-section';
 import { readCharacterSet } from './ctc';
 import { DET_MODEL, detCalibrationData, detSample, type DetSample, DICTIONARY, probabilityMaps, REC_MODEL } from './detect';
@@ -59,6 +59,14 @@ const sensitiveWeights = (a: number): string => [
   ...(a < 8 ? [`mixed-precision{target=activations,low-bits=${a - 1}}`] : []), 'mixed-precision{size-budget=5,high-bits=6}', 'quantize', 'bias-correct{mode=mean}',
 ].join(',');
 
+/** A recipe's pipeline with every weight at its width, the first and last layers included (a checked replace). */
+function everyWeightAt4(recipe: string): string {
+  const text = resolvePipelineChoice({ recipe }).text;
+  const from = 'quant-policy{w-bits=4,a-bits=8}';
+  if (!text.includes(from)) throw new Error(`${recipe}: its pipeline holds no '${from}'`);
+  return text.replace(from, 'quant-policy{w-bits=4,a-bits=8,first-last-bits=4}');
+}
+
 /** An 8-bit reference, every recipe in the order of the paper's table, then nibble's (and two with sensitivity-driven weight widths). */
 const CONFIGS: Config[] = [
   { name: 'w8a8', pipeline: W8A8, note: 'an 8-bit reference that is not one of the paper\'s recipes' },
@@ -67,6 +75,7 @@ const CONFIGS: Config[] = [
   { name: 'nibble-w4a4', recipe: 'nibble-w4a4' },
   { name: 'nibble-w4a8-s5', pipeline: sensitiveWeights(8), note: 'nibble-w4a8 with every weight at 4 bits and the most sensitive raised to 6 bits, 5 bits per weight on average' },
   { name: 'nibble-w4a4-s5', pipeline: sensitiveWeights(4), note: 'the same for nibble-w4a4' },
+  { name: 'nibble-w4a8-w4', pipeline: everyWeightAt4('nibble-w4a8'), note: 'nibble-w4a8 with the first and last layers at 4 bits too (quant-policy{first-last-bits=4}): 4 bits per weight, GPTQ codes' },
 ];
 
 
