@@ -4,7 +4,7 @@ export { float16BitsToNumber, numberToFloat16Bits } from './float16';
 export { packedByteLength } from './nibbles';
 export { type Shape, shapeSize, Tensor, type TensorData } from './tensor';
 export { attr, type Attribute } from './attributes';
-export { FLOAT_WEIGHT_KEY, type QuantAnnotation, WEIGHT_ROUNDING_KEY } from './quant-annotation';
+export { BIAS_CORRECTION_KEY, FLOAT_WEIGHT_KEY, type QuantAnnotation, WEIGHT_ROUNDING_KEY } from './quant-annotation';
 export {
   clearQuantPoint, markedValues, moveQuantPoint, quantPointOf, readerBoundsOf, setQuantPoint, ONE_SIDED_KEY, UPPER_BOUND_KEY,
   type QuantPoint, type QuantRole, type QuantTarget,

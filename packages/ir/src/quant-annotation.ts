@@ -42,3 +42,9 @@ export const FLOAT_WEIGHT_KEY = 'floatWeight';
  * value: { method, ...its options }. Reports show it; gptq does not run twice.
  */
 export const WEIGHT_ROUNDING_KEY = 'weightRounding';
+
+/**
+ * Set by bias-correct on each weight it corrected (its record: mode, form,
+ * fold); here so that passes of other packages (gptq) can tell.
+ */
+export const BIAS_CORRECTION_KEY = 'biasCorrection';

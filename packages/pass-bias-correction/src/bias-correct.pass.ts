@@ -1,13 +1,13 @@
 import { definePass, type PassContext, requirement } from '@nibble/core';
-import { attr, constantTensor, FLOAT_WEIGHT_KEY, type Graph, NibbleError, type Node, quantPointOf, Tensor, type Value, WEIGHT_ROUNDING_KEY } from '@nibble/ir';
+import { attr, BIAS_CORRECTION_KEY, constantTensor, FLOAT_WEIGHT_KEY, type Graph, NibbleError, type Node, quantPointOf, Tensor, type Value, WEIGHT_ROUNDING_KEY } from '@nibble/ir';
 import { type AffineParams, dequantize, paramsOfAnnotation, representableRange, scaleTensor, zeroPointTensor } from '@nibble/quant';
 import { CALIBRATION_STATS } from '@nibble/stats';
 import { foldResidualIntoBias } from './layer-bias';
 import { type BiasCorrectionForm, type BiasCorrectionMode, weightCorrection } from './math/correction';
 import { foldCorrection } from './math/fold';
 
-/** What bias-correct records on a corrected weight (and on the Add carrying the shift, with fold=exact). */
-export const BIAS_CORRECTION_KEY = 'biasCorrection';
+/** What bias-correct records on a corrected weight (and on the Add carrying the shift, with fold=exact); the key lives in @nibble/ir. */
+export { BIAS_CORRECTION_KEY };
 
 export interface BiasCorrectionRecord {
   mode: BiasCorrectionMode;

@@ -1,5 +1,5 @@
 import { definePass, EXECUTOR_FACTORY, type Executor, modelForGraph, type PassContext } from '@nibble/core';
-import { cloneModel, constantTensor, FLOAT_WEIGHT_KEY, type Graph, markedValues, type Model, NibbleError, type Node, Tensor, type Value, WEIGHT_ROUNDING_KEY } from '@nibble/ir';
+import { BIAS_CORRECTION_KEY, cloneModel, constantTensor, FLOAT_WEIGHT_KEY, type Graph, markedValues, type Model, NibbleError, type Node, Tensor, type Value, WEIGHT_ROUNDING_KEY } from '@nibble/ir';
 import { type AffineParams, channelLevelRange, convOperands, insertFakeQuantize, levelGridOf, paramsOfAnnotation, toIntegerTensor } from '@nibble/quant';
 import { CALIBRATION_DATA, CALIBRATION_STATS } from '@nibble/stats';
 import { codeValue, errorAgainstFloat, floatTarget, gptqCodes, type RowGrid } from './math/gptq';
@@ -78,8 +78,7 @@ export const gptqPass = definePass({
     const targets: Target[] = [];
     for (const dq of weights) {
       const out = dq.outputs[0];
-      // bias-correct's mark (BIAS_CORRECTION_KEY of @nibble/pass-bias-correction, which pass packages may not import).
-      if (out.meta.biasCorrection) {
+      if (out.meta[BIAS_CORRECTION_KEY]) {
         throw new NibbleError('E_BAD_OPTION', `gptq: weight '${out.name}' is already bias-corrected`, { pass: 'gptq', value: out.name, hint: 'put gptq before bias-correct' });
       }
       const why = skipReason(out, opts.maxBits);

@@ -1,5 +1,5 @@
 import { SeededRandom } from '@nibble/ir';
-import { choleskyLower, codeValue, columnOrder, errorAgainstFloat, floatTarget, gptqCodes, nearestCode, outputError, type RowGrid } from './gptq';
+import { choleskyLower, codeValue, columnOrder, errorAgainstFloat, floatTarget, gptqCodes, nearestCode, type RowGrid } from './gptq';
 
 /** Inputs [P, K] with correlated columns (a shared factor), some ReLU-like zeros, and their H = X^T X. */
 function problem(seed: number, rows: number, K: number, P: number) {
@@ -104,8 +104,9 @@ describe('gptq codes', () => {
       const { codes } = gptqCodes(w, rows, K, h, grids, { damp: 0.01, order: 'hessian' });
       const values = (c: ArrayLike<number>) => Float64Array.from({ length: rows * K }, (_, i) => codeValue(c[i], grids[Math.floor(i / K)]));
       const nearest = Int32Array.from({ length: rows * K }, (_, i) => nearestCode(w[i], grids[Math.floor(i / K)]));
-      const gptq = outputError(w, rows, K, h, values(codes));
-      const rtn = outputError(w, rows, K, h, values(nearest));
+      // Inputs equal to the float inputs: H = C = F.
+      const gptq = errorAgainstFloat(w, rows, K, h, h, h, values(codes));
+      const rtn = errorAgainstFloat(w, rows, K, h, h, h, values(nearest));
       expect(gptq).toBeLessThan(0.8 * rtn);
       for (let i = 0; i < codes.length; i++) {
         expect(Number.isInteger(codes[i])).toBe(true);
@@ -198,8 +199,10 @@ describe('float targets (inputs x that differ from the float inputs f)', () => {
     }
     expect(errorAgainstFloat(w, 3, K, h, c, F, v)).toBeCloseTo(want, 8);
     expect(errorAgainstFloat(w, 3, K, h, c, F)).toBeCloseTo(energy, 8);
-    // x = f: the same as outputError's quadratic form.
-    expect(errorAgainstFloat(w, 3, K, F, F, F, v)).toBeCloseTo(outputError(w, 3, K, F, v), 8);
+    // x = f: the quadratic form sum_r (w_r - v_r)^T F (w_r - v_r).
+    let form = 0;
+    for (let r = 0; r < 3; r++) for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) form += (w[r * K + i] - v[r * K + i]) * F[i * K + j] * (w[r * K + j] - v[r * K + j]);
+    expect(errorAgainstFloat(w, 3, K, F, F, F, v)).toBeCloseTo(form, 8);
   });
 });
 

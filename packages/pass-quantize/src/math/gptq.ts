@@ -180,27 +180,6 @@ export function gptqCodes(w: Float64Array, rows: number, K: number, h: Float64Ar
   return { codes, damp: factor.damp };
 }
 
-/**
- * sum over rows of (w_r - v_r)^T H (w_r - v_r), with v the codes' values:
- * the squared error the codes add to the layer's outputs over the inputs H
- * was summed from (with zero codes' values v = 0: the outputs' own energy).
- */
-export function outputError(w: Float64Array, rows: number, K: number, h: Float64Array, values?: Float64Array): number {
-  let total = 0;
-  const d = new Float64Array(K);
-  for (let r = 0; r < rows; r++) {
-    for (let k = 0; k < K; k++) d[k] = w[r * K + k] - (values ? values[r * K + k] : 0);
-    for (let i = 0; i < K; i++) {
-      if (d[i] === 0) continue;
-      let s = 0;
-      const hi = i * K;
-      for (let j = 0; j < K; j++) s += h[hi + j] * d[j];
-      total += d[i] * s;
-    }
-  }
-  return total;
-}
-
 /*
  * Inputs that differ from the float model's (earlier layers quantized): the
  * codes should give the float layer's outputs on the float inputs f, from
