@@ -106,7 +106,7 @@ const ENTRIES: RecipeEntry[] = [
  *   (32 images, 5 seeds) 62 -> 72 % of the baseline's gap with the traded
  *   activation widths raised to 4 bits instead of 8 (more raises at the
  *   same mean). At W4A4 it moved no top-1 (ResNet-20 92.25 % either way,
- *   +0.8 dB logit SQNR) and costs a quantize 15-100 s, so nibble-w4a4
+ *   +0.8 dB logit SQNR) and costs a quantize 13-76 s, so nibble-w4a4
  *   leaves it out (docs/accuracy.md, "GPTQ").
  */
 function expandNibble(w: number, a: number, opts: { gptq?: boolean; tradeTo?: number } = {}): string {
